@@ -1,0 +1,61 @@
+//! The `txscore` subcommands. Each file is one command; this module holds the command line.
+//!
+//! - [`run`]: the service.
+//! - [`demo`]: the whole pipeline on an embedded broker and store, with a summary.
+//! - [`generate`]: the synthetic stream, written to a real topic.
+//! - [`rules`]: checking a rules file.
+
+pub mod demo;
+pub mod generate;
+pub mod rules;
+pub mod run;
+mod shared;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Streaming loyalty-points and fraud scoring for card transactions.
+#[derive(Debug, Parser)]
+#[command(name = "txscore", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service: consume transactions, score them, publish ledger events and alerts.
+    Run {
+        /// Configuration file (TOML); the environment overrides it (TXSCORE_BROKERS, ...).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Run the real pipeline on an embedded broker and in-memory store over a synthetic stream.
+    Demo(demo::DemoArgs),
+    /// Write the synthetic transaction stream to a Kafka topic.
+    Generate(generate::GenerateArgs),
+    /// Work with rules files.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Run { config } => run::run(config.as_deref()).await,
+            Command::Demo(args) => demo::demo(args).await,
+            Command::Generate(args) => generate::generate(args).await,
+            Command::Rules(command) => rules::rules(command),
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default: info for txscore, warn otherwise).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,txscore=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,51 @@
+//! `txscore run`: the service.
+
+use super::shared::{load_rules, shutdown_signal};
+use crate::config::Config;
+use crate::health::Health;
+use crate::pipeline::{BatchProcessor, Pipeline};
+use crate::store::{Keyspace, RedisStore};
+use crate::{http, telemetry};
+use anyhow::Context;
+use std::path::Path;
+use std::sync::Arc;
+
+pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
+    let config = Config::load(config_path)?;
+    let rules = load_rules(config.rules.as_deref())?;
+    let health = Arc::new(Health::new(config.stall_timeout));
+    let (addr, _server) = http::serve(config.http_addr, telemetry::install(), health.clone())
+        .await
+        .with_context(|| format!("binding http.addr {}", config.http_addr))?;
+    let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
+        .await
+        .context("connecting to Redis (redis.url)")?;
+    let processor = BatchProcessor::new(
+        store,
+        Keyspace::new(&config.key_prefix),
+        config.processor.clone(),
+    );
+    let pipeline = Pipeline::new(
+        &config.kafka,
+        processor,
+        rules.clone(),
+        config.runner.clone(),
+        health,
+    )?;
+    tracing::info!(
+        brokers = %config.kafka.brokers,
+        group = %config.kafka.group_id,
+        topic = %config.topics().transactions,
+        rules = %rules.version,
+        metrics = %addr,
+        "txscore running"
+    );
+    let summary = pipeline.run(shutdown_signal()).await?;
+    tracing::info!(
+        messages = summary.messages,
+        scored = summary.scored,
+        replayed = summary.replayed,
+        "txscore stopped cleanly"
+    );
+    Ok(())
+}

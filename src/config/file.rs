@@ -1,0 +1,308 @@
+//! The configuration file's shape. Every section and field is optional; defaults suit a local
+//! Kafka and Redis.
+
+use super::{invalid, Config, ConfigError, ENV_OVERRIDES};
+use crate::kafka::{KafkaSettings, MANAGED_SETTINGS};
+use crate::pipeline::runner::{RunnerSettings, Topics};
+use crate::pipeline::ProcessorSettings;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConfigFile {
+    pub kafka: KafkaFile,
+    pub redis: RedisFile,
+    pub pipeline: PipelineFile,
+    pub http: HttpFile,
+    /// Path of the rules file (TOML); the shipped default rules when absent.
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaFile {
+    /// bootstrap.servers: comma-separated host:port list.
+    pub brokers: String,
+    /// Consumer group shared by all instances.
+    pub group_id: String,
+    pub topics: TopicsFile,
+    /// librdkafka settings passed through as given, e.g. "security.protocol" = "SASL_SSL",
+    /// "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location".
+    pub client: BTreeMap<String, String>,
+}
+
+impl Default for KafkaFile {
+    fn default() -> Self {
+        KafkaFile {
+            brokers: "localhost:9092".into(),
+            group_id: "txscore".into(),
+            topics: TopicsFile::default(),
+            client: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsFile {
+    /// Input: card transactions.
+    pub transactions: String,
+    /// Output: ledger events.
+    pub ledger: String,
+    /// Output: fraud alerts.
+    pub alerts: String,
+    /// Output: rejected input with the reason.
+    pub dlq: String,
+}
+
+impl Default for TopicsFile {
+    fn default() -> Self {
+        TopicsFile {
+            transactions: "transactions".into(),
+            ledger: "ledger".into(),
+            alerts: "alerts".into(),
+            dlq: "dlq".into(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisFile {
+    /// redis:// or rediss:// URL, credentials included (never logged).
+    pub url: String,
+    /// Prefix of every key, so deployments can share a Redis.
+    pub key_prefix: String,
+    /// Per-command response and connect timeout.
+    pub timeout_ms: u64,
+    /// Days an applied-transaction record is kept: the horizon for replays and refunds.
+    pub txn_record_ttl_days: u64,
+}
+
+impl Default for RedisFile {
+    fn default() -> Self {
+        RedisFile {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "txscore".into(),
+            timeout_ms: 2000,
+            txn_record_ttl_days: 400,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineFile {
+    /// Most messages per batch.
+    pub max_batch: usize,
+    /// How long to wait for more messages after the first of a batch.
+    pub linger_ms: u64,
+    /// Larger messages go to the DLQ.
+    pub max_message_bytes: usize,
+    /// How much of a rejected payload its DLQ record keeps.
+    pub dlq_original_bytes: usize,
+    /// How long a batch may keep failing (store or brokers) before the process exits.
+    pub retry_budget_secs: u64,
+    /// Liveness fails after this long with lag and no progress.
+    pub stall_timeout_secs: u64,
+    /// Bound on the final commit and leaving the group.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for PipelineFile {
+    fn default() -> Self {
+        PipelineFile {
+            max_batch: 500,
+            linger_ms: 10,
+            max_message_bytes: 64 * 1024,
+            dlq_original_bytes: 16 * 1024,
+            retry_budget_secs: 120,
+            stall_timeout_secs: 300,
+            shutdown_timeout_secs: 30,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpFile {
+    /// host:port for /metrics, /healthz and /readyz.
+    pub addr: String,
+}
+
+impl Default for HttpFile {
+    fn default() -> Self {
+        HttpFile {
+            addr: "127.0.0.1:9464".into(),
+        }
+    }
+}
+
+impl ConfigFile {
+    pub fn read(path: &Path) -> Result<ConfigFile, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Syntax {
+            path: path.display().to_string(),
+            source,
+        })
+    }
+
+    /// Applies the environment overrides in [`ENV_OVERRIDES`], looked up through `lookup`.
+    pub fn with_env(mut self, lookup: impl Fn(&str) -> Option<String>) -> ConfigFile {
+        for (name, field) in ENV_OVERRIDES {
+            let Some(value) = lookup(name) else { continue };
+            match *field {
+                "kafka.brokers" => self.kafka.brokers = value,
+                "kafka.group_id" => self.kafka.group_id = value,
+                "redis.url" => self.redis.url = value,
+                "http.addr" => self.http.addr = value,
+                "rules" => self.rules = Some(value.into()),
+                other => unreachable!("override for unknown field {other}"),
+            }
+        }
+        self
+    }
+
+    pub fn validate(self) -> Result<Config, ConfigError> {
+        let kafka = self.kafka;
+        non_empty("kafka.brokers", &kafka.brokers)?;
+        non_empty("kafka.group_id", &kafka.group_id)?;
+        for (name, topic) in [
+            ("transactions", &kafka.topics.transactions),
+            ("ledger", &kafka.topics.ledger),
+            ("alerts", &kafka.topics.alerts),
+            ("dlq", &kafka.topics.dlq),
+        ] {
+            non_empty(&format!("kafka.topics.{name}"), topic)?;
+        }
+        if let Some(key) = kafka
+            .client
+            .keys()
+            .find(|key| MANAGED_SETTINGS.contains(&key.as_str()))
+        {
+            return Err(invalid(
+                format!("kafka.client.\"{key}\""),
+                "is managed by txscore (use the kafka section's own fields, or leave it out)",
+            ));
+        }
+        let redis = self.redis;
+        if !(redis.url.starts_with("redis://") || redis.url.starts_with("rediss://")) {
+            return Err(invalid(
+                "redis.url",
+                "must start with redis:// or rediss://",
+            ));
+        }
+        non_empty("redis.key_prefix", &redis.key_prefix)?;
+        let pipeline = self.pipeline;
+        positive("pipeline.max_batch", pipeline.max_batch as u64)?;
+        positive(
+            "pipeline.max_message_bytes",
+            pipeline.max_message_bytes as u64,
+        )?;
+        positive("redis.timeout_ms", redis.timeout_ms)?;
+        positive("redis.txn_record_ttl_days", redis.txn_record_ttl_days)?;
+        let http_addr: SocketAddr = self.http.addr.parse().map_err(|_| {
+            invalid(
+                "http.addr",
+                format!(
+                    "`{}` is not a host:port address such as 127.0.0.1:9464",
+                    self.http.addr
+                ),
+            )
+        })?;
+        Ok(Config {
+            kafka: KafkaSettings {
+                brokers: kafka.brokers,
+                group_id: kafka.group_id,
+                client: kafka.client,
+            },
+            redis_url: redis.url,
+            key_prefix: redis.key_prefix,
+            redis_timeout: Duration::from_millis(redis.timeout_ms),
+            processor: ProcessorSettings {
+                max_message_bytes: pipeline.max_message_bytes,
+                dlq_original_bytes: pipeline.dlq_original_bytes,
+                txn_record_ttl: Duration::from_secs(redis.txn_record_ttl_days * 86_400),
+                max_conflict_rounds: 8,
+            },
+            runner: RunnerSettings {
+                topics: Topics {
+                    transactions: kafka.topics.transactions,
+                    ledger: kafka.topics.ledger,
+                    alerts: kafka.topics.alerts,
+                    dlq: kafka.topics.dlq,
+                },
+                max_batch: pipeline.max_batch,
+                linger: Duration::from_millis(pipeline.linger_ms),
+                retry_budget: Duration::from_secs(pipeline.retry_budget_secs),
+                shutdown_timeout: Duration::from_secs(pipeline.shutdown_timeout_secs),
+            },
+            http_addr,
+            stall_timeout: Duration::from_secs(pipeline.stall_timeout_secs),
+            rules: self.rules,
+        })
+    }
+}
+
+fn non_empty(field: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() {
+        Err(invalid(field, "must not be empty"))
+    } else {
+        Ok(())
+    }
+}
+
+fn positive(field: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 {
+        Err(invalid(field, "must be greater than zero"))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        let config = ConfigFile::default().validate().unwrap();
+        assert_eq!(config.runner.topics.transactions, "transactions");
+        assert_eq!(config.http_addr.port(), 9464);
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let error = toml::from_str::<ConfigFile>("[redis]\nurll = \"x\"").unwrap_err();
+        assert!(error.to_string().contains("urll"), "{error}");
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let file: ConfigFile = toml::from_str("[http]\naddr = \"nowhere\"").unwrap();
+        let error = file.validate().unwrap_err().to_string();
+        assert!(error.contains("`http.addr`"), "{error}");
+
+        let file: ConfigFile =
+            toml::from_str("[kafka.client]\n\"enable.auto.offset.store\" = \"true\"").unwrap();
+        let error = file.validate().unwrap_err().to_string();
+        assert!(error.contains("enable.auto.offset.store"), "{error}");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file: ConfigFile = toml::from_str("[kafka]\nbrokers = \"file:9092\"").unwrap();
+        let config = file
+            .with_env(|name| (name == "TXSCORE_BROKERS").then(|| "env:9092".to_owned()))
+            .validate()
+            .unwrap();
+        assert_eq!(config.kafka.brokers, "env:9092");
+    }
+}

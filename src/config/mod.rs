@@ -1,0 +1,78 @@
+//! Service configuration: a TOML file (every field optional, unknown fields rejected), then
+//! environment overrides, then validation into [`Config`]. A bad value fails at start with a
+//! message naming the field.
+//!
+//! - [`file`]: the file's serde shape, one documented field per setting.
+
+mod file;
+
+use crate::kafka::KafkaSettings;
+use crate::pipeline::runner::{RunnerSettings, Topics};
+use crate::pipeline::ProcessorSettings;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use file::ConfigFile;
+
+/// Environment variables that override the file, and the field each one sets.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("TXSCORE_BROKERS", "kafka.brokers"),
+    ("TXSCORE_GROUP_ID", "kafka.group_id"),
+    ("TXSCORE_REDIS_URL", "redis.url"),
+    ("TXSCORE_METRICS_ADDR", "http.addr"),
+    ("TXSCORE_RULES", "rules"),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {source}")]
+    Syntax {
+        path: String,
+        source: toml::de::Error,
+    },
+    #[error("config field `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// Validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub kafka: KafkaSettings,
+    pub redis_url: String,
+    pub key_prefix: String,
+    pub redis_timeout: Duration,
+    pub processor: ProcessorSettings,
+    pub runner: RunnerSettings,
+    pub http_addr: SocketAddr,
+    pub stall_timeout: Duration,
+    /// Rules file; the shipped default rules when `None`.
+    pub rules: Option<PathBuf>,
+}
+
+impl Config {
+    /// Reads `path` (or starts from defaults), applies the environment, validates.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let file = match path {
+            Some(path) => ConfigFile::read(path)?,
+            None => ConfigFile::default(),
+        };
+        file.with_env(|name| std::env::var(name).ok()).validate()
+    }
+
+    pub fn topics(&self) -> &Topics {
+        &self.runner.topics
+    }
+}

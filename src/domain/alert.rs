@@ -1,0 +1,82 @@
+//! Fraud alerts: what a risk analyst reads, scored and explained.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// How urgent an alert is, derived from its score by configured thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+/// Whether a rule's alerts act or are only observed while the rule is trialled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    Enforce,
+    Shadow,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Shadow => "shadow",
+        }
+    }
+}
+
+/// What the service does about an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    /// Publish the alert for review; points are unaffected.
+    Flag,
+    /// Nothing: the alert is a shadow observation.
+    None,
+}
+
+/// One rule that tripped, with the numbers that tripped it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertReason {
+    pub rule: String,
+    pub description: String,
+    /// This rule's contribution to the alert score, 0..1.
+    pub score: f64,
+}
+
+/// An alert as published on the alerts topic (key: card_token).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Deterministic: the same transaction always yields the same id.
+    pub alert_id: String,
+    pub txn_id: String,
+    pub card_token: String,
+    pub member_id: Option<String>,
+    /// Combined score 0..1: the chance at least one tripped rule is right, treating them as
+    /// independent (1 - product of (1 - rule score)).
+    pub score: f64,
+    pub severity: Severity,
+    pub action: Action,
+    pub reasons: Vec<AlertReason>,
+    pub rules_version: String,
+    pub mode: Mode,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+}

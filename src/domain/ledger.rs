@@ -1,0 +1,65 @@
+//! Ledger events: the receipts of every change to a member's points.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What happened to the points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerEventType {
+    /// Points posted to the balance by a sale or a clearing.
+    PointsEarned,
+    /// Points earned by an authorization, held as pending.
+    PointsPending,
+    /// Pending points dropped because their authorization was reversed or refunded.
+    PendingCancelled,
+    /// Posted points taken back by a refund, reversal or chargeback.
+    PointsReversed,
+}
+
+impl LedgerEventType {
+    /// The wire spelling, also used in event ids and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerEventType::PointsEarned => "points_earned",
+            LedgerEventType::PointsPending => "points_pending",
+            LedgerEventType::PendingCancelled => "pending_cancelled",
+            LedgerEventType::PointsReversed => "points_reversed",
+        }
+    }
+}
+
+/// One rule's contribution to an event's points. The lines of an event add up to its
+/// points (balance and pending together), rounding included, so a balance can be explained.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BreakdownLine {
+    pub rule: String,
+    /// A sentence with the inputs: amounts, rates, multipliers.
+    pub detail: String,
+    /// What the rule added (negative: took away), before the final rounding line.
+    pub points: Decimal,
+}
+
+/// A ledger event as published on the ledger topic (key: member_id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEvent {
+    /// Deterministic: the same transaction always yields the same id.
+    pub event_id: String,
+    pub event_type: LedgerEventType,
+    pub member_id: String,
+    pub program_id: String,
+    pub txn_id: String,
+    /// Change to the posted balance.
+    pub points: i64,
+    /// Change to the pending points.
+    pub pending_points: i64,
+    pub balance_after: i64,
+    pub pending_after: i64,
+    pub tier: String,
+    pub breakdown: Vec<BreakdownLine>,
+    pub rules_version: String,
+    /// Event time of the transaction that caused it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+}

@@ -1,0 +1,38 @@
+//! Per-member loyalty state: the balance and what scoring needs to compute the next change.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A member's points account. Stored as readable JSON; every change to it is a ledger event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberState {
+    /// Posted points the member can spend.
+    pub balance: i64,
+    /// Points earned by authorizations (or held) and not yet posted.
+    pub pending: i64,
+    pub tier: String,
+    /// All points ever posted, before reversals; a measure of engagement.
+    pub lifetime_earned: i64,
+    /// Points that reversals could not take back because the balance was already spent.
+    pub shortfall: i64,
+    /// Transactions applied to this account.
+    pub txn_count: u64,
+    /// Event time of the latest transaction applied.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_event_at: Option<OffsetDateTime>,
+}
+
+impl MemberState {
+    /// The state of a member seen for the first time.
+    pub fn new(tier: &str) -> Self {
+        MemberState {
+            balance: 0,
+            pending: 0,
+            tier: tier.to_owned(),
+            lifetime_earned: 0,
+            shortfall: 0,
+            txn_count: 0,
+            last_event_at: None,
+        }
+    }
+}

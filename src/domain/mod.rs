@@ -1,0 +1,21 @@
+//! Domain types: what a transaction, a member, a card and the outputs they produce *are*,
+//! independent of how they travel (wire) or rest (store).
+//!
+//! - [`transaction`]: a validated card transaction.
+//! - [`member`] and [`card`]: the state scoring reads and writes.
+//! - [`ledger`] and [`alert`]: what scoring publishes.
+//! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
+
+pub mod alert;
+pub mod card;
+pub mod ledger;
+pub mod member;
+pub mod record;
+pub mod transaction;
+
+pub use alert::{Alert, AlertReason, Severity};
+pub use card::CardState;
+pub use ledger::{BreakdownLine, LedgerEvent, LedgerEventType};
+pub use member::MemberState;
+pub use record::{Earning, TxnRecord};
+pub use transaction::{Merchant, Transaction, TxnKind};

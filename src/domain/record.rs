@@ -1,0 +1,48 @@
+//! The per-transaction record: proof that a transaction was applied, the outputs it produced
+//! (so a replay re-emits them byte for byte), and what it earned (so a refund can take it back).
+
+use super::TxnKind;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+/// Which downstream topic an output goes to; names resolve through configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputTopic {
+    Ledger,
+    Alerts,
+}
+
+/// One message to publish, already encoded: stored as-is so replays are byte-identical.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputMessage {
+    pub topic: OutputTopic,
+    pub key: String,
+    pub payload: String,
+}
+
+/// Points a transaction put on the account, and how much of them later messages took back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earning {
+    pub kind: TxnKind,
+    pub program_id: String,
+    pub amount: Decimal,
+    pub currency: String,
+    /// Points the transaction earned.
+    pub points: i64,
+    /// Whether they are still pending (an authorization not yet cleared) rather than posted.
+    pub held: bool,
+    /// Points taken back so far by refunds, reversals and chargebacks (or replaced by a
+    /// clearing), never more than `points`.
+    pub reversed_points: i64,
+    /// Amount refunded so far, in `currency`.
+    pub reversed_amount: Decimal,
+}
+
+/// What the store keeps per applied transaction id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxnRecord {
+    pub outputs: Vec<OutputMessage>,
+    /// Present when the transaction earned or held points that a later message may reverse.
+    pub earning: Option<Earning>,
+}

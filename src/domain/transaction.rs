@@ -1,0 +1,82 @@
+//! A card transaction after validation: every field present and typed.
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// What a transaction message does to a card account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxnKind {
+    /// A single-message sale: authorised and settled at once.
+    Purchase,
+    /// A hold on the card; its points are pending until a clearing posts them.
+    Authorization,
+    /// Settles an authorization, possibly for a different final amount.
+    Clearing,
+    /// Money returned to the card for an earlier sale, wholly or in part.
+    Refund,
+    /// Cancels an earlier message (typically an authorization) before settlement.
+    Reversal,
+    /// A disputed sale taken back by the issuer.
+    Chargeback,
+}
+
+impl TxnKind {
+    /// Whether this kind must name the transaction it acts on.
+    pub fn needs_original(self) -> bool {
+        !matches!(self, TxnKind::Purchase | TxnKind::Authorization)
+    }
+
+    /// Whether this kind spends money on the card (the fraud rules look at these).
+    pub fn is_spend(self) -> bool {
+        matches!(self, TxnKind::Purchase | TxnKind::Authorization)
+    }
+
+    /// The wire spelling, for messages and metric labels.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TxnKind::Purchase => "purchase",
+            TxnKind::Authorization => "authorization",
+            TxnKind::Clearing => "clearing",
+            TxnKind::Refund => "refund",
+            TxnKind::Reversal => "reversal",
+            TxnKind::Chargeback => "chargeback",
+        }
+    }
+}
+
+/// Where the card was used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    /// ISO 18245 merchant category code, four digits.
+    pub mcc: String,
+    /// ISO 3166 alpha-2 country code.
+    pub country: String,
+    pub city: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+}
+
+/// A validated transaction. Built only by the wire decoder, so every instance is well formed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transaction {
+    pub txn_id: String,
+    pub kind: TxnKind,
+    pub card_token: String,
+    /// The member named by the message; when absent the card's link decides.
+    pub member_id: Option<String>,
+    pub program_id: String,
+    /// Non-negative amount in `currency`.
+    pub amount: Decimal,
+    /// ISO 4217 code, upper case.
+    pub currency: String,
+    pub channel: String,
+    pub card_present: bool,
+    pub merchant: Merchant,
+    pub original_txn_id: Option<String>,
+    /// Event time: when the network says it happened. Scoring never looks at the wall clock.
+    pub timestamp: OffsetDateTime,
+}

@@ -1,0 +1,87 @@
+//! Kafka edge: client configuration, the consumer context (statistics and rebalances), and the
+//! embedded broker used by the demo and the tests.
+//!
+//! - [`context`]: what librdkafka tells us asynchronously: lag, rebalances, errors.
+//! - [`embedded`]: an in-process Kafka-protocol broker (librdkafka's mock cluster).
+
+pub mod context;
+pub mod embedded;
+
+use rdkafka::ClientConfig;
+use std::collections::BTreeMap;
+
+pub use context::PipelineContext;
+pub use embedded::EmbeddedKafka;
+
+/// Client settings txscore manages itself; passing them through would break its guarantees.
+pub const MANAGED_SETTINGS: &[&str] = &[
+    "bootstrap.servers",
+    "group.id",
+    "enable.auto.offset.store",
+    "enable.auto.commit",
+    "enable.idempotence",
+    "isolation.level",
+];
+
+/// How to reach the cluster.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    pub brokers: String,
+    pub group_id: String,
+    /// librdkafka settings passed through as given (security.protocol, sasl.*, ssl.*, ...).
+    pub client: BTreeMap<String, String>,
+}
+
+impl KafkaSettings {
+    fn base(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config.set("bootstrap.servers", &self.brokers);
+        for (key, value) in &self.client {
+            config.set(key, value);
+        }
+        config
+    }
+
+    /// The consumer: offsets are stored by the pipeline only after outputs are acknowledged,
+    /// and committed from there (periodically, on revocation and at shutdown).
+    pub fn consumer_config(&self) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("group.id", &self.group_id)
+            .set("enable.auto.offset.store", "false")
+            .set("enable.auto.commit", "true")
+            .set_default("auto.commit.interval.ms", "1000")
+            .set_default("auto.offset.reset", "earliest")
+            .set_default("statistics.interval.ms", "5000")
+            .set_default("session.timeout.ms", "10000")
+            .set_default("partition.assignment.strategy", "cooperative-sticky")
+            .set("isolation.level", "read_committed");
+        config
+    }
+
+    /// The producer: idempotent, so retries never duplicate or reorder within a partition.
+    pub fn producer_config(&self) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("enable.idempotence", "true")
+            .set_default("acks", "all")
+            .set_default("linger.ms", "5")
+            .set_default("compression.type", "lz4")
+            .set_default("message.timeout.ms", "30000");
+        config
+    }
+}
+
+/// Sets a value only where the user did not.
+trait SetDefault {
+    fn set_default(&mut self, key: &str, value: &str) -> &mut Self;
+}
+
+impl SetDefault for ClientConfig {
+    fn set_default(&mut self, key: &str, value: &str) -> &mut Self {
+        if self.get(key).is_none() {
+            self.set(key, value);
+        }
+        self
+    }
+}

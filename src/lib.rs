@@ -1,0 +1,34 @@
+//! txscore: streaming loyalty-points and fraud scoring for card transactions.
+//!
+//! Transactions arrive on Kafka; each is scored against member and card state in Redis, and
+//! the resulting ledger events and alerts are published back to Kafka, with every change to a
+//! balance applied exactly once however often a message is delivered.
+//!
+//! Layout, from the pure core outwards:
+//!
+//! - [`domain`]: transactions, member and card state, ledger events, alerts.
+//! - [`rules`]: the validated rule set, loaded from TOML.
+//! - [`scoring`]: the pure core: `score(transaction, state, rules) -> decision`. No I/O.
+//! - [`wire`]: bytes to domain types and back; dead-letter records; card-number masking.
+//! - [`store`]: versioned documents with atomic compare-and-set: Redis, or in memory.
+//! - [`pipeline`]: a batch through the core and the store; the Kafka loop around it.
+//! - [`kafka`]: client settings, consumer context, the embedded broker.
+//! - [`telemetry`], [`health`], [`http`]: what operators see.
+//! - [`config`]: the service's configuration file and environment.
+//! - [`synth`]: a deterministic synthetic transaction stream.
+//! - [`commands`]: the `txscore` subcommands.
+
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod health;
+pub mod http;
+pub mod kafka;
+pub mod local_redis;
+pub mod pipeline;
+pub mod rules;
+pub mod scoring;
+pub mod store;
+pub mod synth;
+pub mod telemetry;
+pub mod wire;

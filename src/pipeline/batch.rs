@@ -1,0 +1,462 @@
+//! One batch, from payloads to outputs, against any [`StateStore`].
+//!
+//! Messages are decoded, grouped by owner (the hash tag their state lives under) and scored in
+//! offset order within each owner. All documents the batch needs are read in one round trip and
+//! all owner groups are written in one round trip of compare-and-set scripts. A group whose
+//! state changed since it was read (another instance, another topic) is read and scored again;
+//! a transaction whose record already exists is a replay and re-emits its stored outputs.
+//! Processing the same batch twice therefore changes nothing the second time.
+
+use super::documents::{CorruptDocument, Documents};
+use crate::domain::record::{OutputMessage, OutputTopic};
+use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
+use crate::rules::RuleSet;
+use crate::scoring::{self, Accounts};
+use crate::store::{GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
+use crate::wire::{decode_transaction, DlqRecord, SourcePosition};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// A consumed message, borrowed from the consumer.
+#[derive(Debug, Clone)]
+pub struct Inbound<'a> {
+    pub payload: &'a [u8],
+    pub key: Option<&'a [u8]>,
+    pub source: SourcePosition,
+}
+
+/// Where an output goes; topic names come from configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Destination {
+    Ledger,
+    Alerts,
+    Dlq,
+}
+
+/// A message to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outbound {
+    pub destination: Destination,
+    pub key: String,
+    pub payload: String,
+}
+
+/// What a batch produced and how its messages fared, for publishing and metrics.
+#[derive(Debug, Default)]
+pub struct BatchReport {
+    /// Outputs in publishing order (per owner, in offset order).
+    pub outbound: Vec<Outbound>,
+    /// Transactions applied for the first time.
+    pub scored: u64,
+    /// Transactions already applied before (redelivery or upstream duplicate).
+    pub replayed: u64,
+    /// Messages sent to the dead-letter topic, by error kind.
+    pub dead_lettered: BTreeMap<&'static str, u64>,
+    /// Points moved by newly applied transactions, by ledger event type.
+    pub points: BTreeMap<&'static str, i64>,
+    /// Alerts raised by newly applied transactions: (rule, severity, mode).
+    pub alerts: Vec<(String, &'static str, &'static str)>,
+    /// Event times of newly applied transactions, for event-time lag.
+    pub event_times: Vec<OffsetDateTime>,
+    /// Owner groups scored again after a version conflict.
+    pub conflicts: u64,
+}
+
+/// Settings of batch processing that are not rules.
+#[derive(Debug, Clone)]
+pub struct ProcessorSettings {
+    pub max_message_bytes: usize,
+    /// How much of a rejected payload its dead-letter record keeps.
+    pub dlq_original_bytes: usize,
+    /// How long applied-transaction records are kept (the replay and refund horizon).
+    pub txn_record_ttl: Duration,
+    /// Rounds of conflict rescoring before the batch fails (and is retried whole).
+    pub max_conflict_rounds: u32,
+}
+
+/// Scores batches against a store.
+pub struct BatchProcessor<S> {
+    store: S,
+    keys: Keyspace,
+    settings: ProcessorSettings,
+}
+
+/// A decoded transaction and the message it came from.
+struct Item {
+    index: usize,
+    txn: Transaction,
+}
+
+/// The transactions of one owner, in offset order.
+struct OwnerGroup {
+    owner: Owner,
+    items: Vec<Item>,
+}
+
+/// The keys of the documents one owner group reads, by document type.
+#[derive(Default)]
+struct GroupKeys {
+    accounts: Vec<String>,
+    cards: Vec<String>,
+    records: Vec<String>,
+}
+
+impl GroupKeys {
+    fn into_all(self) -> impl Iterator<Item = String> {
+        self.accounts
+            .into_iter()
+            .chain(self.cards)
+            .chain(self.records)
+    }
+}
+
+/// The result of scoring one owner group against loaded state.
+#[derive(Default)]
+struct GroupPlan {
+    writes: WriteGroup,
+    report: BatchReport,
+}
+
+impl<S: StateStore> BatchProcessor<S> {
+    pub fn new(store: S, keys: Keyspace, settings: ProcessorSettings) -> Self {
+        BatchProcessor {
+            store,
+            keys,
+            settings,
+        }
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Processes one batch. Errors only when the store cannot be used; the batch can then be
+    /// processed again from the start without harm.
+    pub async fn process(
+        &self,
+        batch: &[Inbound<'_>],
+        rules: &Arc<RuleSet>,
+    ) -> Result<BatchReport, StoreError> {
+        let mut report = BatchReport::default();
+        let mut groups: Vec<OwnerGroup> = Vec::new();
+        let mut group_of: HashMap<Owner, usize> = HashMap::new();
+        for (index, message) in batch.iter().enumerate() {
+            match decode_transaction(message.payload, self.settings.max_message_bytes) {
+                Ok(txn) => {
+                    let owner = match &txn.member_id {
+                        Some(member) => Owner::Member(member.clone()),
+                        None => Owner::Card(txn.card_token.clone()),
+                    };
+                    let slot = *group_of.entry(owner.clone()).or_insert_with(|| {
+                        groups.push(OwnerGroup {
+                            owner,
+                            items: Vec::new(),
+                        });
+                        groups.len() - 1
+                    });
+                    groups[slot].items.push(Item { index, txn });
+                }
+                Err(error) => {
+                    self.dead_letter(&mut report, message, error.kind(), error.to_string())
+                }
+            }
+        }
+
+        let mut round = 0;
+        while !groups.is_empty() {
+            round += 1;
+            let plans = self.plan(&groups, batch, rules).await?;
+            let (to_write, ready): (Vec<_>, Vec<_>) = groups
+                .into_iter()
+                .zip(plans)
+                .partition(|(_, plan)| !plan.writes.writes.is_empty());
+            for (_, plan) in ready {
+                report.merge(plan.report);
+            }
+            let write_groups: Vec<WriteGroup> = to_write
+                .iter()
+                .map(|(_, plan)| plan.writes.clone())
+                .collect();
+            let outcomes = timed("write", self.store.apply(&write_groups)).await?;
+            groups = Vec::new();
+            for ((group, plan), outcome) in to_write.into_iter().zip(outcomes) {
+                match outcome {
+                    GroupOutcome::Applied => report.merge(plan.report),
+                    GroupOutcome::Conflict { .. } => {
+                        report.conflicts += 1;
+                        groups.push(group);
+                    }
+                }
+            }
+            if !groups.is_empty() && round >= self.settings.max_conflict_rounds {
+                return Err(StoreError::Protocol(format!(
+                    "{} owner groups still conflicting after {round} rounds",
+                    groups.len()
+                )));
+            }
+        }
+        Ok(report)
+    }
+
+    /// Loads every document the groups need in one round trip and scores each group.
+    async fn plan(
+        &self,
+        groups: &[OwnerGroup],
+        batch: &[Inbound<'_>],
+        rules: &RuleSet,
+    ) -> Result<Vec<GroupPlan>, StoreError> {
+        let mut keys = Vec::new();
+        let mut seen = HashSet::new();
+        for group in groups {
+            for key in self.keys_of(group).into_all() {
+                if seen.insert(key.clone()) {
+                    keys.push(key);
+                }
+            }
+        }
+        let loaded = timed("read", self.store.get_many(&keys)).await?;
+        let loaded: HashMap<&str, _> = keys.iter().map(String::as_str).zip(&loaded).collect();
+        Ok(groups
+            .iter()
+            .map(|group| {
+                self.plan_group(group, &loaded, batch, rules)
+                    .unwrap_or_else(|corrupt| {
+                        let mut plan = GroupPlan::default();
+                        for item in &group.items {
+                            self.dead_letter(
+                                &mut plan.report,
+                                &batch[item.index],
+                                "corrupt_state",
+                                corrupt.to_string(),
+                            );
+                        }
+                        plan
+                    })
+            })
+            .collect())
+    }
+
+    fn keys_of(&self, group: &OwnerGroup) -> GroupKeys {
+        let owner = &group.owner;
+        let mut keys = GroupKeys::default();
+        for Item { txn, .. } in &group.items {
+            keys.records.push(self.keys.txn(owner, &txn.txn_id));
+            keys.cards.push(self.keys.card(owner, &txn.card_token));
+            if let Owner::Member(_) = owner {
+                keys.accounts
+                    .push(self.keys.account(owner, &txn.program_id));
+            }
+            if let Some(original) = &txn.original_txn_id {
+                keys.records.push(self.keys.txn(owner, original));
+            }
+        }
+        keys
+    }
+
+    fn plan_group(
+        &self,
+        group: &OwnerGroup,
+        loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
+        batch: &[Inbound<'_>],
+        rules: &RuleSet,
+    ) -> Result<GroupPlan, CorruptDocument> {
+        let ttl = Some(self.settings.txn_record_ttl);
+        let mut accounts = Documents::<MemberState>::new(None);
+        let mut cards = Documents::<CardState>::new(None);
+        let mut records = Documents::<TxnRecord>::new(ttl);
+        let keys = self.keys_of(group);
+        for key in &keys.accounts {
+            accounts.insert_loaded(key, loaded[key.as_str()].as_ref())?;
+        }
+        for key in &keys.cards {
+            cards.insert_loaded(key, loaded[key.as_str()].as_ref())?;
+        }
+        for key in &keys.records {
+            records.insert_loaded(key, loaded[key.as_str()].as_ref())?;
+        }
+
+        let owner = &group.owner;
+        let member_id = match owner {
+            Owner::Member(id) => Some(id.as_str()),
+            Owner::Card(_) => None,
+        };
+        let mut plan = GroupPlan::default();
+        for Item { index, txn } in &group.items {
+            let record_key = self.keys.txn(owner, &txn.txn_id);
+            if let Some(record) = records.get(&record_key) {
+                plan.report.replayed += 1;
+                plan.report
+                    .outbound
+                    .extend(record.outputs.iter().map(Outbound::from));
+                continue;
+            }
+            let account_key = self.keys.account(owner, &txn.program_id);
+            let card_key = self.keys.card(owner, &txn.card_token);
+            let original_key = txn
+                .original_txn_id
+                .as_ref()
+                .map(|id| self.keys.txn(owner, id));
+            let state = Accounts {
+                member: accounts.get(&account_key).cloned(),
+                card: cards.get(&card_key).cloned().unwrap_or_default(),
+                original: original_key
+                    .as_ref()
+                    .and_then(|key| records.get(key))
+                    .and_then(|record| record.earning.clone()),
+            };
+            let decision = match scoring::score(txn, member_id, state, rules) {
+                Ok(decision) => decision,
+                Err(rejection) => {
+                    self.dead_letter(
+                        &mut plan.report,
+                        &batch[*index],
+                        rejection.kind(),
+                        rejection.to_string(),
+                    );
+                    continue;
+                }
+            };
+
+            let outputs = encode_outputs(&decision);
+            plan.report.record_applied(txn, &decision);
+            plan.report
+                .outbound
+                .extend(outputs.iter().map(Outbound::from));
+            if let Some(member) = decision.member {
+                accounts.set(&account_key, member);
+            }
+            if txn.kind.is_spend() {
+                cards.set(&card_key, decision.card);
+            }
+            if let (Some(key), Some(original)) = (original_key, decision.original) {
+                update_earning(&mut records, &key, original);
+            }
+            records.set(
+                &record_key,
+                TxnRecord {
+                    outputs,
+                    earning: decision.earning,
+                },
+            );
+        }
+        plan.writes.writes = accounts
+            .writes()
+            .chain(cards.writes())
+            .chain(records.writes())
+            .collect();
+        Ok(plan)
+    }
+
+    fn dead_letter(
+        &self,
+        report: &mut BatchReport,
+        message: &Inbound<'_>,
+        kind: &'static str,
+        reason: String,
+    ) {
+        let record = DlqRecord::new(
+            message.payload,
+            self.settings.dlq_original_bytes,
+            message.source.clone(),
+            kind,
+            reason,
+        );
+        *report.dead_lettered.entry(kind).or_default() += 1;
+        report.outbound.push(Outbound {
+            destination: Destination::Dlq,
+            key: message
+                .key
+                .and_then(|key| std::str::from_utf8(key).ok())
+                .map(|key| {
+                    String::from_utf8_lossy(&crate::wire::pan::mask_pans(key.as_bytes()))
+                        .into_owned()
+                })
+                .unwrap_or_default(),
+            payload: serde_json::to_string(&record).expect("dead-letter records serialise"),
+        });
+    }
+}
+
+/// Awaits one store round trip and records its duration and outcome.
+async fn timed<T>(
+    operation: &'static str,
+    call: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    let started = std::time::Instant::now();
+    let result = call.await;
+    crate::telemetry::events::store_call(operation, started.elapsed(), result.is_ok());
+    result
+}
+
+fn update_earning(records: &mut Documents<TxnRecord>, key: &str, earning: Earning) {
+    let mut record = records
+        .get(key)
+        .cloned()
+        .expect("an original with an earning was loaded");
+    record.earning = Some(earning);
+    records.set(key, record);
+}
+
+fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
+    let ledger = decision.ledger.iter().map(|event| OutputMessage {
+        topic: OutputTopic::Ledger,
+        key: event.member_id.clone(),
+        payload: serde_json::to_string(event).expect("ledger events serialise"),
+    });
+    let alerts = decision.alerts.iter().map(|alert| OutputMessage {
+        topic: OutputTopic::Alerts,
+        key: alert.card_token.clone(),
+        payload: serde_json::to_string(alert).expect("alerts serialise"),
+    });
+    ledger.chain(alerts).collect()
+}
+
+impl From<&OutputMessage> for Outbound {
+    fn from(message: &OutputMessage) -> Self {
+        Outbound {
+            destination: match message.topic {
+                OutputTopic::Ledger => Destination::Ledger,
+                OutputTopic::Alerts => Destination::Alerts,
+            },
+            key: message.key.clone(),
+            payload: message.payload.clone(),
+        }
+    }
+}
+
+impl BatchReport {
+    fn record_applied(&mut self, txn: &Transaction, decision: &scoring::Decision) {
+        self.scored += 1;
+        self.event_times.push(txn.timestamp);
+        for event in &decision.ledger {
+            *self.points.entry(event.event_type.as_str()).or_default() +=
+                event.points + event.pending_points;
+        }
+        for alert in &decision.alerts {
+            for reason in &alert.reasons {
+                self.alerts.push((
+                    reason.rule.clone(),
+                    alert.severity.as_str(),
+                    alert.mode.as_str(),
+                ));
+            }
+        }
+    }
+
+    fn merge(&mut self, other: BatchReport) {
+        self.outbound.extend(other.outbound);
+        self.scored += other.scored;
+        self.replayed += other.replayed;
+        for (kind, count) in other.dead_lettered {
+            *self.dead_lettered.entry(kind).or_default() += count;
+        }
+        for (kind, points) in other.points {
+            *self.points.entry(kind).or_default() += points;
+        }
+        self.alerts.extend(other.alerts);
+        self.event_times.extend(other.event_times);
+        self.conflicts += other.conflicts;
+    }
+}

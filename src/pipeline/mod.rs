@@ -1,0 +1,14 @@
+//! The processing pipeline, from consumed batch to committed offsets.
+//!
+//! - [`batch`]: one batch through decode, load, score, compare-and-set: no Kafka here, so it is
+//!   tested directly against both stores.
+//! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
+//! - [`runner`]: the Kafka loop: gather a batch, process it, publish its outputs, wait for the
+//!   acks, and only then store its offsets.
+
+pub mod batch;
+mod documents;
+pub mod runner;
+
+pub use batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound, ProcessorSettings};
+pub use runner::{FaultInjection, Pipeline, PipelineError, RunSummary};

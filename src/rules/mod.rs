@@ -1,0 +1,174 @@
+//! The rule set: everything that decides points and fraud flags, loaded from a TOML file and
+//! validated before use.
+//!
+//! - [`file`]: the file's serde shape, strict (`deny_unknown_fields`).
+//! - this module: the validated [`RuleSet`] the scoring core reads.
+
+mod file;
+
+use crate::domain::alert::{Action, Mode};
+use crate::domain::Severity;
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::collections::BTreeMap;
+use std::path::Path;
+use time::Duration;
+
+/// The rule set shipped with txscore, used when no rules file is configured.
+pub const DEFAULT_RULES: &str = include_str!("../../deploy/rules.toml");
+
+/// A rules file that cannot be used, with the field at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    #[error("cannot read rules file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("rules file is not valid: {0}")]
+    Syntax(#[from] toml::de::Error),
+    #[error("rules field `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+}
+
+fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RulesError {
+    RulesError::Invalid {
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+/// How fractional points become whole points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Floor,
+    Ceil,
+    HalfUp,
+    HalfEven,
+}
+
+impl Rounding {
+    pub fn apply(self, points: Decimal) -> Decimal {
+        let strategy = match self {
+            Rounding::Floor => RoundingStrategy::ToNegativeInfinity,
+            Rounding::Ceil => RoundingStrategy::ToPositiveInfinity,
+            Rounding::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Rounding::HalfEven => RoundingStrategy::MidpointNearestEven,
+        };
+        points.round_dp_with_strategy(0, strategy)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rounding::Floor => "floor",
+            Rounding::Ceil => "ceil",
+            Rounding::HalfUp => "half_up",
+            Rounding::HalfEven => "half_even",
+        }
+    }
+}
+
+/// One loyalty programme's earning rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Program {
+    pub id: String,
+    /// Currency the earning rate is expressed in.
+    pub base_currency: String,
+    /// Points per one unit of the base currency.
+    pub points_per_unit: Decimal,
+    pub rounding: Rounding,
+    /// Tier of a member seen for the first time.
+    pub default_tier: String,
+    /// Multiplier per tier name.
+    pub tiers: BTreeMap<String, Decimal>,
+    /// Units of base currency per unit of each accepted currency (the base itself is 1).
+    pub fx: BTreeMap<String, Decimal>,
+    /// Whether a reversal may take the balance below zero; otherwise the rest is a shortfall.
+    pub allow_negative_balance: bool,
+}
+
+/// "More than `max_count` spends on one card within `window`".
+#[derive(Debug, Clone, PartialEq)]
+pub struct VelocityRule {
+    pub id: String,
+    pub max_count: usize,
+    pub window: Duration,
+    pub score: f64,
+    pub mode: Mode,
+}
+
+/// Score thresholds from which an alert is at least this severe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeverityThresholds {
+    pub medium: f64,
+    pub high: f64,
+    pub critical: f64,
+}
+
+impl SeverityThresholds {
+    pub fn classify(&self, score: f64) -> Severity {
+        if score >= self.critical {
+            Severity::Critical
+        } else if score >= self.high {
+            Severity::High
+        } else if score >= self.medium {
+            Severity::Medium
+        } else {
+            Severity::Low
+        }
+    }
+}
+
+/// Fraud rules, shared by all programmes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FraudRules {
+    pub velocity: Vec<VelocityRule>,
+    pub severity: SeverityThresholds,
+    /// Action per severity for enforced alerts.
+    pub actions: BTreeMap<Severity, Action>,
+    /// Most spends remembered per card, whatever the windows say.
+    pub history_limit: usize,
+}
+
+impl FraudRules {
+    /// How far back card history must reach for the longest window.
+    pub fn history_span(&self) -> Duration {
+        self.velocity
+            .iter()
+            .map(|rule| rule.window)
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
+/// A validated rule set. Scoring is a function of a transaction, state and this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSet {
+    pub version: String,
+    pub programs: BTreeMap<String, Program>,
+    pub fraud: FraudRules,
+}
+
+impl RuleSet {
+    /// Parses and validates rules from TOML text.
+    pub fn from_toml(text: &str) -> Result<RuleSet, RulesError> {
+        let raw: file::RulesFile = toml::from_str(text)?;
+        raw.validate()
+    }
+
+    /// Reads, parses and validates a rules file.
+    pub fn load(path: &Path) -> Result<RuleSet, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        RuleSet::from_toml(&text)
+    }
+
+    /// The rules shipped with txscore.
+    pub fn embedded_default() -> RuleSet {
+        RuleSet::from_toml(DEFAULT_RULES).expect("the shipped rules file is valid")
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,22 @@
+//! Velocity: more spends on one card within a sliding window than a card normally makes.
+
+use super::{Finding, FraudRule};
+use crate::domain::{CardState, Transaction};
+use crate::rules::VelocityRule;
+
+impl FraudRule for VelocityRule {
+    fn evaluate(&self, txn: &Transaction, card: &CardState) -> Option<Finding> {
+        let count = card.spends_within(txn.timestamp, self.window);
+        (count > self.max_count).then(|| Finding {
+            rule: self.id.clone(),
+            description: format!(
+                "{count} spends on this card within {} minutes up to {} (limit {})",
+                self.window.whole_minutes(),
+                txn.timestamp,
+                self.max_count
+            ),
+            score: self.score,
+            mode: self.mode,
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! Key layout. Everything one transaction touches lives under its owner's hash tag, so one
+//! atomic script can update it on a single Redis Cluster node:
+//!
+//! ```text
+//! {prefix}:{m:<member_id>}:account:<program_id>   member's points account (MemberState JSON)
+//! {prefix}:{m:<member_id>}:card:<card_token>      card risk state (CardState JSON)
+//! {prefix}:{m:<member_id>}:txn:<txn_id>           applied-transaction record (TxnRecord JSON)
+//! ```
+//!
+//! A card with no known member is owned by itself (`{c:<card_token>}`).
+
+/// Whose hash tag a transaction's state lives under.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Owner {
+    Member(String),
+    Card(String),
+}
+
+impl Owner {
+    fn tag(&self) -> String {
+        match self {
+            Owner::Member(id) => format!("m:{id}"),
+            Owner::Card(token) => format!("c:{token}"),
+        }
+    }
+}
+
+/// Builds keys under a configurable prefix, so several deployments can share one Redis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keyspace {
+    prefix: String,
+}
+
+impl Keyspace {
+    pub fn new(prefix: &str) -> Self {
+        Keyspace {
+            prefix: prefix.to_owned(),
+        }
+    }
+
+    pub fn account(&self, owner: &Owner, program_id: &str) -> String {
+        format!("{}:{{{}}}:account:{program_id}", self.prefix, owner.tag())
+    }
+
+    pub fn card(&self, owner: &Owner, card_token: &str) -> String {
+        format!("{}:{{{}}}:card:{card_token}", self.prefix, owner.tag())
+    }
+
+    pub fn txn(&self, owner: &Owner, txn_id: &str) -> String {
+        format!("{}:{{{}}}:txn:{txn_id}", self.prefix, owner.tag())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').unwrap();
+        let close = open + key[open..].find('}').unwrap();
+        &key[open + 1..close]
+    }
+
+    #[test]
+    fn all_keys_of_an_owner_share_one_hash_tag() {
+        let keys = Keyspace::new("txscore");
+        let owner = Owner::Member("M-1001".into());
+        let tags = [
+            keys.account(&owner, "default"),
+            keys.card(&owner, "tok_1"),
+            keys.txn(&owner, "T-1"),
+        ];
+        assert!(tags.iter().all(|key| hash_tag(key) == "m:M-1001"));
+        assert_eq!(tags[0], "txscore:{m:M-1001}:account:default");
+    }
+}

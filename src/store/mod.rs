@@ -1,0 +1,84 @@
+//! State storage: versioned documents under string keys, read in bulk and written by atomic
+//! compare-and-set groups.
+//!
+//! The store knows nothing of members or cards; the pipeline encodes those as documents.
+//! Every group of writes shares one hash tag (see [`keys`]) so Redis Cluster can apply it
+//! atomically, and every write names the version it expects, so two instances (or two topics)
+//! writing the same member never overwrite each other: the loser sees a conflict and rescoring
+//! starts from the winner's state.
+//!
+//! - [`keys`]: the key layout.
+//! - [`redis`]: Redis (one pipelined round trip per call, a Lua script per group).
+//! - [`memory`]: the same semantics in process, for the embedded demo and replays.
+
+pub mod keys;
+pub mod memory;
+pub mod redis;
+
+use std::future::Future;
+use std::time::Duration;
+
+pub use keys::{Keyspace, Owner};
+pub use memory::MemoryStore;
+pub use redis::RedisStore;
+
+/// A stored document and the version it is at (1 after the first write).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    pub version: u64,
+    pub data: String,
+}
+
+/// One document write inside a [`WriteGroup`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Write {
+    pub key: String,
+    /// The version the writer read; 0 means the document must not exist yet.
+    pub expected_version: u64,
+    pub data: String,
+    /// How long the document is kept; `None` keeps it until overwritten.
+    pub ttl: Option<Duration>,
+}
+
+/// Writes applied all together or not at all. All keys share one hash tag.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WriteGroup {
+    pub writes: Vec<Write>,
+}
+
+/// What happened to one write group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupOutcome {
+    Applied,
+    /// Nothing was written: this key was not at the expected version.
+    Conflict {
+        key: String,
+    },
+}
+
+/// The store is unreachable or answered something it should not have.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("redis: {0}")]
+    Redis(#[from] ::redis::RedisError),
+    #[error("store answered unexpectedly: {0}")]
+    Protocol(String),
+}
+
+/// Versioned document storage with atomic multi-key compare-and-set.
+pub trait StateStore: Send + Sync + 'static {
+    /// Reads `keys` in one round trip; `None` for a key that does not exist.
+    fn get_many(
+        &self,
+        keys: &[String],
+    ) -> impl Future<Output = Result<Vec<Option<Versioned>>, StoreError>> + Send;
+
+    /// Applies each group atomically, all groups in one round trip; one outcome per group.
+    fn apply(
+        &self,
+        groups: &[WriteGroup],
+    ) -> impl Future<Output = Result<Vec<GroupOutcome>, StoreError>> + Send;
+
+    /// Checks the store answers, for readiness.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,115 @@
+//! Every metric txscore exports: name, unit, meaning. Dashboards and alert rules may name only
+//! these (a test checks them against a live scrape).
+
+use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+
+pub const MESSAGES: &str = "txscore_messages_total";
+pub const DEAD_LETTERS: &str = "txscore_dead_letters_total";
+pub const POINTS: &str = "txscore_points_total";
+pub const ALERTS: &str = "txscore_alerts_total";
+pub const BATCH_SIZE: &str = "txscore_batch_size";
+pub const BATCH_DURATION: &str = "txscore_batch_duration_seconds";
+pub const EVENT_TIME_LAG: &str = "txscore_event_time_lag_seconds";
+pub const STORE_DURATION: &str = "txscore_store_duration_seconds";
+pub const STORE_ERRORS: &str = "txscore_store_errors_total";
+pub const STORE_CONFLICTS: &str = "txscore_store_conflicts_total";
+pub const PUBLISH_ERRORS: &str = "txscore_publish_errors_total";
+pub const OUTPUTS: &str = "txscore_outputs_total";
+pub const CONSUMER_LAG: &str = "txscore_consumer_lag";
+pub const REBALANCES: &str = "txscore_rebalances_total";
+pub const LAST_PROGRESS: &str = "txscore_last_progress_timestamp_seconds";
+pub const RULES_INFO: &str = "txscore_rules_info";
+pub const BUILD_INFO: &str = "txscore_build_info";
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+const LAG_BUCKETS: &[f64] = &[
+    0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 86400.0,
+];
+const SIZE_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0];
+
+/// Histogram buckets by metric name; histograms not listed here would render as summaries.
+pub const HISTOGRAM_BUCKETS: &[(&str, &[f64])] = &[
+    (BATCH_SIZE, SIZE_BUCKETS),
+    (BATCH_DURATION, LATENCY_BUCKETS),
+    (STORE_DURATION, LATENCY_BUCKETS),
+    (EVENT_TIME_LAG, LAG_BUCKETS),
+];
+
+/// Registers descriptions (the `# HELP` lines) for the whole catalogue.
+pub fn describe() {
+    describe_counter!(
+        MESSAGES,
+        Unit::Count,
+        "Transaction messages consumed, by outcome (scored, replayed, dead_lettered)."
+    );
+    describe_counter!(
+        DEAD_LETTERS,
+        Unit::Count,
+        "Messages sent to the dead-letter topic, by reason."
+    );
+    describe_counter!(POINTS, Unit::Count, "Points moved by newly applied transactions, by flow (points_earned, points_pending, pending_cancelled, points_reversed); absolute values.");
+    describe_counter!(
+        ALERTS,
+        Unit::Count,
+        "Fraud rule findings in published alerts, by rule, severity and mode."
+    );
+    describe_histogram!(BATCH_SIZE, Unit::Count, "Messages per processed batch.");
+    describe_histogram!(
+        BATCH_DURATION,
+        Unit::Seconds,
+        "Time from a batch being gathered to its offsets being stored."
+    );
+    describe_histogram!(
+        EVENT_TIME_LAG,
+        Unit::Seconds,
+        "Wall-clock time between a transaction's event time and its outputs being acknowledged."
+    );
+    describe_histogram!(
+        STORE_DURATION,
+        Unit::Seconds,
+        "Duration of one state-store round trip, by operation (read, write)."
+    );
+    describe_counter!(
+        STORE_ERRORS,
+        Unit::Count,
+        "Failed state-store round trips, by operation."
+    );
+    describe_counter!(
+        STORE_CONFLICTS,
+        Unit::Count,
+        "Owner groups rescored after a version conflict."
+    );
+    describe_counter!(
+        PUBLISH_ERRORS,
+        Unit::Count,
+        "Output messages the brokers did not acknowledge."
+    );
+    describe_counter!(
+        OUTPUTS,
+        Unit::Count,
+        "Output messages acknowledged, by destination (ledger, alerts, dlq)."
+    );
+    describe_gauge!(
+        CONSUMER_LAG,
+        Unit::Count,
+        "Messages behind the partition's high watermark, from librdkafka statistics."
+    );
+    describe_counter!(
+        REBALANCES,
+        Unit::Count,
+        "Consumer group rebalances seen by this instance, by kind (assign, revoke, error)."
+    );
+    describe_gauge!(
+        LAST_PROGRESS,
+        Unit::Seconds,
+        "Unix time at which the last batch's offsets were stored."
+    );
+    describe_gauge!(RULES_INFO, Unit::Count, "1 for the rules version in force.");
+    describe_gauge!(
+        BUILD_INFO,
+        Unit::Count,
+        "1, labelled with the txscore version."
+    );
+}

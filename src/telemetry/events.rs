@@ -1,0 +1,81 @@
+//! Typed metric events: the only place metrics are recorded, so names and labels stay bounded.
+
+use super::catalogue::*;
+use crate::pipeline::{BatchReport, Destination};
+use metrics::{counter, gauge, histogram};
+use std::time::{Duration, SystemTime};
+use time::OffsetDateTime;
+
+pub fn build_info() {
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+pub fn rules_in_force(version: &str) {
+    gauge!(RULES_INFO, "version" => version.to_owned()).set(1.0);
+}
+
+/// A batch was processed and its outputs acknowledged.
+pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
+    histogram!(BATCH_SIZE).record(size as f64);
+    histogram!(BATCH_DURATION).record(took.as_secs_f64());
+    counter!(MESSAGES, "outcome" => "scored").increment(report.scored);
+    counter!(MESSAGES, "outcome" => "replayed").increment(report.replayed);
+    let dead: u64 = report.dead_lettered.values().sum();
+    counter!(MESSAGES, "outcome" => "dead_lettered").increment(dead);
+    for (reason, count) in &report.dead_lettered {
+        counter!(DEAD_LETTERS, "reason" => *reason).increment(*count);
+    }
+    for (flow, points) in &report.points {
+        counter!(POINTS, "flow" => *flow).increment(points.unsigned_abs());
+    }
+    for (rule, severity, mode) in &report.alerts {
+        counter!(ALERTS, "rule" => rule.clone(), "severity" => *severity, "mode" => *mode)
+            .increment(1);
+    }
+    counter!(STORE_CONFLICTS).increment(report.conflicts);
+    for destination in [Destination::Ledger, Destination::Alerts, Destination::Dlq] {
+        let count = report
+            .outbound
+            .iter()
+            .filter(|o| o.destination == destination)
+            .count();
+        counter!(OUTPUTS, "destination" => destination_label(destination)).increment(count as u64);
+    }
+    let now = OffsetDateTime::now_utc();
+    for event_time in &report.event_times {
+        histogram!(EVENT_TIME_LAG).record((now - *event_time).as_seconds_f64().max(0.0));
+    }
+    let unix = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    gauge!(LAST_PROGRESS).set(unix.as_secs_f64());
+}
+
+fn destination_label(destination: Destination) -> &'static str {
+    match destination {
+        Destination::Ledger => "ledger",
+        Destination::Alerts => "alerts",
+        Destination::Dlq => "dlq",
+    }
+}
+
+/// One state-store round trip finished (`operation`: read or write).
+pub fn store_call(operation: &'static str, took: Duration, ok: bool) {
+    histogram!(STORE_DURATION, "operation" => operation).record(took.as_secs_f64());
+    if !ok {
+        counter!(STORE_ERRORS, "operation" => operation).increment(1);
+    }
+}
+
+pub fn publish_failed(count: u64) {
+    counter!(PUBLISH_ERRORS).increment(count);
+}
+
+pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
+    gauge!(CONSUMER_LAG, "topic" => topic.to_owned(), "partition" => partition.to_string())
+        .set(lag as f64);
+}
+
+pub fn rebalance(kind: &'static str) {
+    counter!(REBALANCES, "kind" => kind).increment(1);
+}

@@ -1,0 +1,35 @@
+//! Internal metrics: one catalogue of names, recorded only through the typed functions in
+//! [`events`], rendered for Prometheus by the recorder installed here.
+//!
+//! Labels are bounded: outcomes, reasons, rule ids, severities, modes, topics and partitions.
+//! Never a member id, card token or transaction id.
+
+pub mod catalogue;
+pub mod events;
+
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::sync::OnceLock;
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later calls return the same handle)
+/// and describes every metric in the catalogue.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let mut builder = PrometheusBuilder::new();
+            for (name, buckets) in catalogue::HISTOGRAM_BUCKETS {
+                builder = builder
+                    .set_buckets_for_metric(Matcher::Full((*name).to_owned()), buckets)
+                    .expect("bucket lists are not empty");
+            }
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder)
+                .expect("no other metrics recorder is installed in this process");
+            catalogue::describe();
+            events::build_info();
+            handle
+        })
+        .clone()
+}
