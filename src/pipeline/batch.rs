@@ -132,6 +132,10 @@ impl<S: StateStore> BatchProcessor<S> {
         &self.store
     }
 
+    pub fn into_store(self) -> S {
+        self.store
+    }
+
     /// Processes one batch. Errors only when the store cannot be used; the batch can then be
     /// processed again from the start without harm.
     pub async fn process(

@@ -23,6 +23,19 @@ impl MemoryStore {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// Every stored key, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .documents
+            .lock()
+            .expect("store lock")
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
+    }
 }
 
 impl StateStore for MemoryStore {

@@ -1,0 +1,392 @@
+//! Test harness: a Kafka-protocol broker (external via TXSCORE_TEST_BROKERS, else the embedded
+//! mock cluster), a real redis-server on a free port, per-test topics, and helpers to run
+//! pipelines and read what they published.
+
+#![allow(dead_code)]
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::ClientConfig;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
+use txscore::config::{Config, ConfigFile};
+use txscore::health::Health;
+use txscore::kafka::EmbeddedKafka;
+use txscore::local_redis::LocalRedis;
+use txscore::pipeline::{BatchProcessor, FaultInjection, Pipeline, PipelineError, RunSummary};
+use txscore::rules::RuleSet;
+use txscore::store::{Keyspace, RedisStore, StateStore};
+use txscore::synth::SyntheticMessage;
+
+/// A broker for one test, and that test's topic names.
+pub struct Broker {
+    embedded: Option<EmbeddedKafka>,
+    pub brokers: String,
+    pub transactions: String,
+    pub ledger: String,
+    pub alerts: String,
+    pub dlq: String,
+    pub group: String,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl Broker {
+    /// Topics named after `test` (made unique, so an external broker can be shared).
+    pub async fn start(test: &str, partitions: i32) -> Broker {
+        let unique = format!(
+            "{test}-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        );
+        let names =
+            ["transactions", "ledger", "alerts", "dlq"].map(|topic| format!("{unique}-{topic}"));
+        let (embedded, brokers) = match std::env::var("TXSCORE_TEST_BROKERS") {
+            Ok(brokers) => {
+                create_topics(&brokers, &names, partitions).await;
+                (None, brokers)
+            }
+            Err(_) => {
+                let topics: Vec<(&str, i32)> = names
+                    .iter()
+                    .map(|name| (name.as_str(), partitions))
+                    .collect();
+                let embedded = EmbeddedKafka::start(&topics).expect("embedded broker starts");
+                let brokers = embedded.bootstrap_servers();
+                (Some(embedded), brokers)
+            }
+        };
+        let [transactions, ledger, alerts, dlq] = names;
+        Broker {
+            embedded,
+            brokers,
+            transactions,
+            ledger,
+            alerts,
+            dlq,
+            group: format!("{unique}-group"),
+        }
+    }
+
+    pub fn embedded(&self) -> Option<&EmbeddedKafka> {
+        self.embedded.as_ref()
+    }
+
+    /// Service configuration pointing at this broker and `redis`.
+    pub fn config(&self, redis: &LocalRedis, max_batch: usize) -> Config {
+        let mut file = ConfigFile::default();
+        file.kafka.brokers = self.brokers.clone();
+        file.kafka.group_id = self.group.clone();
+        file.kafka.topics.transactions = self.transactions.clone();
+        file.kafka.topics.ledger = self.ledger.clone();
+        file.kafka.topics.alerts = self.alerts.clone();
+        file.kafka.topics.dlq = self.dlq.clone();
+        file.redis.url = redis.url();
+        file.pipeline.max_batch = max_batch;
+        file.pipeline.retry_budget_secs = 20;
+        file.pipeline.shutdown_timeout_secs = 10;
+        file.http.addr = "127.0.0.1:0".into();
+        file.validate().expect("test configuration is valid")
+    }
+
+    pub async fn feed(&self, messages: &[SyntheticMessage]) {
+        txscore_feed(&self.brokers, &self.transactions, messages).await;
+    }
+}
+
+async fn create_topics(brokers: &str, names: &[String], partitions: i32) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("admin client");
+    let topics: Vec<NewTopic> = names
+        .iter()
+        .map(|name| NewTopic::new(name, partitions, TopicReplication::Fixed(1)))
+        .collect();
+    for result in admin
+        .create_topics(&topics, &AdminOptions::new())
+        .await
+        .expect("create topics")
+    {
+        result.expect("topic created");
+    }
+}
+
+/// Produces messages keyed by card and waits for the acks.
+pub async fn txscore_feed(brokers: &str, topic: &str, messages: &[SyntheticMessage]) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .create()
+        .expect("producer");
+    let sends = messages.iter().map(|message| {
+        producer.send(
+            FutureRecord::to(topic)
+                .key(&message.key)
+                .payload(&message.payload),
+            Duration::from_secs(30),
+        )
+    });
+    for result in futures_util::future::join_all(sends).await {
+        result.expect("message acknowledged");
+    }
+}
+
+pub fn redis() -> LocalRedis {
+    LocalRedis::start().expect("redis-server starts (install it: apt-get install redis-server)")
+}
+
+pub fn rules() -> Arc<RuleSet> {
+    Arc::new(RuleSet::embedded_default())
+}
+
+/// A pipeline running on its own task, stopped through `stop`.
+pub struct Running {
+    pub health: Arc<Health>,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<RunSummary, PipelineError>>,
+}
+
+impl Running {
+    pub async fn start(config: &Config, fault: FaultInjection) -> Running {
+        let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
+            .await
+            .expect("redis");
+        Self::start_with_store(config, store, fault)
+    }
+
+    pub fn start_with_store<S: StateStore>(
+        config: &Config,
+        store: S,
+        fault: FaultInjection,
+    ) -> Running {
+        let health = Arc::new(Health::new(config.stall_timeout));
+        let processor = BatchProcessor::new(
+            store,
+            Keyspace::new(&config.key_prefix),
+            config.processor.clone(),
+        );
+        let pipeline = Pipeline::new(
+            &config.kafka,
+            processor,
+            rules(),
+            config.runner.clone(),
+            health.clone(),
+        )
+        .expect("pipeline starts")
+        .with_fault_injection(fault);
+        let (stop, stopped) = oneshot::channel();
+        let task = tokio::spawn(pipeline.run(async {
+            let _ = stopped.await;
+        }));
+        Running {
+            health,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Asks the pipeline to stop and waits (bounded) for it.
+    pub async fn stop(mut self) -> Result<RunSummary, PipelineError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(30), self.task)
+            .await
+            .expect("pipeline stops within 30 s")
+            .expect("pipeline task does not panic")
+    }
+
+    /// Waits (bounded) for the pipeline to end by itself.
+    pub async fn finished(self) -> Result<RunSummary, PipelineError> {
+        tokio::time::timeout(Duration::from_secs(60), self.task)
+            .await
+            .expect("pipeline ends within 60 s")
+            .expect("pipeline task does not panic")
+    }
+}
+
+/// Messages on `topic` from the start, as (key, payload), read until `enough` (called with each
+/// new message) says so or the timeout passes.
+pub fn read_topic(
+    brokers: &str,
+    topic: &str,
+    timeout: Duration,
+    mut enough: impl FnMut(&(String, String)) -> bool,
+) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set(
+            "group.id",
+            format!("reader-{topic}-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
+        )
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("reader");
+    consumer.subscribe(&[topic]).expect("subscribe");
+    let deadline = Instant::now() + timeout;
+    let mut messages = Vec::new();
+    while Instant::now() < deadline {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
+            let text = |bytes: Option<&[u8]>| {
+                String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
+            };
+            messages.push((text(message.key()), text(message.payload())));
+            if enough(messages.last().expect("just pushed")) {
+                break;
+            }
+        }
+    }
+    consumer.unsubscribe();
+    messages
+}
+
+/// A stop condition for [`read_topic`]: `count` messages.
+pub fn count(wanted: u64) -> impl FnMut(&(String, String)) -> bool {
+    let mut seen = 0;
+    move |_| {
+        seen += 1;
+        seen >= wanted
+    }
+}
+
+/// A stop condition for [`read_topic`] on the ledger: `wanted` distinct event ids.
+pub fn distinct_events(wanted: usize) -> impl FnMut(&(String, String)) -> bool {
+    let mut ids = std::collections::HashSet::new();
+    move |(_, payload)| {
+        let value: serde_json::Value =
+            serde_json::from_str(payload).expect("ledger payload is JSON");
+        ids.insert(value["event_id"].as_str().expect("event_id").to_owned());
+        ids.len() >= wanted
+    }
+}
+
+/// Waits (bounded) until `health` reports at least `messages` done.
+pub async fn progressed(health: &Health, messages: u64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while health.messages_done() < messages {
+        assert!(Instant::now() < deadline, "no progress within 60 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Ledger payloads by event id: every copy, so tests can check duplicates are identical.
+pub fn by_event_id(messages: &[(String, String)]) -> HashMap<String, Vec<String>> {
+    let mut events: HashMap<String, Vec<String>> = HashMap::new();
+    for (_, payload) in messages {
+        let value: serde_json::Value =
+            serde_json::from_str(payload).expect("ledger payload is JSON");
+        let id = value["event_id"].as_str().expect("event_id").to_owned();
+        events.entry(id).or_default().push(payload.clone());
+    }
+    events
+}
+
+/// (balance, pending) per account key, read straight from a store.
+pub async fn balances<S: StateStore>(store: &S, keys: &[String]) -> BTreeMap<String, (i64, i64)> {
+    let documents = store.get_many(keys).await.expect("store read");
+    keys.iter()
+        .zip(documents)
+        .filter_map(|(key, document)| {
+            let document = document?;
+            let state: serde_json::Value =
+                serde_json::from_str(&document.data).expect("account JSON");
+            Some((
+                key.clone(),
+                (state["balance"].as_i64()?, state["pending"].as_i64()?),
+            ))
+        })
+        .collect()
+}
+
+/// Settings the tests' processors use.
+pub fn processor_settings() -> txscore::pipeline::ProcessorSettings {
+    ConfigFile::default()
+        .validate()
+        .expect("defaults are valid")
+        .processor
+}
+
+/// As `messages` look to a processor once consumed (offsets in order on one partition).
+pub fn inbound(messages: &[SyntheticMessage]) -> Vec<txscore::pipeline::Inbound<'_>> {
+    messages
+        .iter()
+        .enumerate()
+        .map(|(offset, message)| txscore::pipeline::Inbound {
+            payload: &message.payload,
+            key: Some(message.key.as_bytes()),
+            source: txscore::wire::SourcePosition {
+                topic: "reference".into(),
+                partition: 0,
+                offset: offset as i64,
+            },
+        })
+        .collect()
+}
+
+/// The outcome the pipeline must reach: the same stream through the same core and an
+/// in-memory store, no Kafka, no crashes.
+pub struct Reference {
+    pub store: txscore::store::MemoryStore,
+    pub ledger_ids: std::collections::BTreeSet<String>,
+    pub dead_lettered: u64,
+    pub alerts: usize,
+}
+
+impl Reference {
+    pub async fn of(messages: &[SyntheticMessage]) -> Reference {
+        let processor = BatchProcessor::new(
+            txscore::store::MemoryStore::new(),
+            Keyspace::new("txscore"),
+            processor_settings(),
+        );
+        let rules = rules();
+        let mut ledger_ids = std::collections::BTreeSet::new();
+        let mut dead_lettered = 0;
+        let mut alerts = 0;
+        for batch in inbound(messages).chunks(100) {
+            let report = processor
+                .process(batch, &rules)
+                .await
+                .expect("memory store never fails");
+            dead_lettered += report.dead_lettered.values().sum::<u64>();
+            for message in &report.outbound {
+                match message.destination {
+                    txscore::pipeline::Destination::Ledger => {
+                        let value: serde_json::Value =
+                            serde_json::from_str(&message.payload).unwrap();
+                        ledger_ids.insert(value["event_id"].as_str().unwrap().to_owned());
+                    }
+                    txscore::pipeline::Destination::Alerts => alerts += 1,
+                    txscore::pipeline::Destination::Dlq => {}
+                }
+            }
+        }
+        let store = processor.into_store();
+        Reference {
+            store,
+            ledger_ids,
+            dead_lettered,
+            alerts,
+        }
+    }
+
+    pub fn account_keys(&self) -> Vec<String> {
+        self.store
+            .keys()
+            .into_iter()
+            .filter(|key| key.contains("}:account:"))
+            .collect()
+    }
+
+    pub async fn balances(&self) -> BTreeMap<String, (i64, i64)> {
+        balances(&self.store, &self.account_keys()).await
+    }
+}

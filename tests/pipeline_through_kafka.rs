@@ -1,0 +1,174 @@
+//! The whole pipeline through a Kafka-protocol broker and a real redis-server: outputs match an
+//! in-memory reference run, bad input is dead-lettered with provenance, a crash between the
+//! store write and the offset commit loses nothing and double-counts nothing, and two instances
+//! sharing a group through rebalances reach exact totals.
+
+mod common;
+
+use common::{
+    balances, by_event_id, count, distinct_events, progressed, read_topic, redis, Broker,
+    Reference, Running,
+};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use txscore::pipeline::{FaultInjection, PipelineError};
+use txscore::store::RedisStore;
+use txscore::synth::{generate, StreamSpec, SyntheticMessage};
+
+fn stream(transactions: usize) -> Vec<SyntheticMessage> {
+    generate(&StreamSpec {
+        transactions,
+        cards: 150,
+        burst_every: 300,
+        ..StreamSpec::default()
+    })
+}
+
+/// Waits until the ledger topic holds every event id of the reference, then returns it all.
+fn ledger_with_all_events(broker: &Broker, reference: &Reference) -> Vec<(String, String)> {
+    read_topic(
+        &broker.brokers,
+        &broker.ledger,
+        Duration::from_secs(90),
+        distinct_events(reference.ledger_ids.len()),
+    )
+}
+
+async fn assert_exact(broker: &Broker, redis_url: &str, reference: &Reference) {
+    let ledger = ledger_with_all_events(broker, reference);
+    let events = by_event_id(&ledger);
+    let ids: BTreeSet<String> = events.keys().cloned().collect();
+    assert_eq!(
+        ids, reference.ledger_ids,
+        "every ledger event published, none invented"
+    );
+    for (id, copies) in &events {
+        assert!(
+            copies.windows(2).all(|pair| pair[0] == pair[1]),
+            "copies of {id} differ"
+        );
+    }
+    let store = RedisStore::connect(redis_url, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        balances(&store, &reference.account_keys()).await,
+        reference.balances().await,
+        "every balance equals the reference"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outputs_match_the_reference_and_bad_input_is_dead_lettered_with_provenance() {
+    let broker = Broker::start("e2e", 4).await;
+    let server = redis();
+    let messages = stream(1_500);
+    let reference = Reference::of(&messages).await;
+    broker.feed(&messages).await;
+
+    let config = broker.config(&server, 200);
+    let running = Running::start(&config, FaultInjection::default()).await;
+    assert_exact(&broker, &server.url(), &reference).await;
+
+    let dead = read_topic(
+        &broker.brokers,
+        &broker.dlq,
+        Duration::from_secs(30),
+        count(reference.dead_lettered),
+    );
+    assert_eq!(dead.len() as u64, reference.dead_lettered);
+    let mut kinds = BTreeSet::new();
+    for (_, payload) in &dead {
+        assert!(
+            !payload.contains("4111111111111111"),
+            "card numbers are masked: {payload}"
+        );
+        let record: serde_json::Value = serde_json::from_str(payload).unwrap();
+        assert_eq!(record["source"]["topic"], broker.transactions.as_str());
+        assert!(record["source"]["offset"].as_i64().unwrap() >= 0);
+        assert!(!record["reason"].as_str().unwrap().is_empty());
+        kinds.insert(record["error_kind"].as_str().unwrap().to_owned());
+    }
+    for kind in [
+        "malformed_json",
+        "invalid_field",
+        "raw_pan",
+        "unknown_currency",
+        "missing_field",
+        "oversized",
+    ] {
+        assert!(kinds.contains(kind), "{kind} missing from {kinds:?}");
+    }
+    let alerts = read_topic(
+        &broker.brokers,
+        &broker.alerts,
+        Duration::from_secs(30),
+        count(reference.alerts as u64),
+    );
+    assert_eq!(alerts.len(), reference.alerts);
+
+    let summary = running.stop().await.expect("clean stop");
+    assert_eq!(summary.messages as usize, messages.len());
+    assert_eq!(summary.replayed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_the_store_write_loses_no_event_and_counts_nothing_twice() {
+    let broker = Broker::start("crash", 4).await;
+    let server = redis();
+    let messages = stream(1_200);
+    let reference = Reference::of(&messages).await;
+    broker.feed(&messages).await;
+    let config = broker.config(&server, 100);
+
+    let crashing = Running::start(
+        &config,
+        FaultInjection {
+            crash_after_store_write_of_batch: Some(3),
+        },
+    )
+    .await;
+    let crashed = crashing.finished().await;
+    assert!(
+        matches!(crashed, Err(PipelineError::InjectedCrash(3))),
+        "{crashed:?}"
+    );
+
+    let restarted = Running::start(&config, FaultInjection::default()).await;
+    assert_exact(&broker, &server.url(), &reference).await;
+    let summary = restarted.stop().await.expect("clean stop");
+    assert!(
+        summary.replayed > 0,
+        "the crashed batch was replayed from its records"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_share_the_partitions_through_rebalances_with_exact_totals() {
+    let broker = Broker::start("rebalance", 6).await;
+    let server = redis();
+    let messages = stream(3_000);
+    let reference = Reference::of(&messages).await;
+    let config = broker.config(&server, 50);
+    let (first_half, second_half) = messages.split_at(messages.len() / 2);
+
+    let first = Running::start(&config, FaultInjection::default()).await;
+    broker.feed(first_half).await;
+    progressed(&first.health, 200).await;
+    // A second instance joins mid-stream: the group rebalances and the partitions are split.
+    let second = Running::start(&config, FaultInjection::default()).await;
+    broker.feed(second_half).await;
+    progressed(&second.health, 200).await;
+    // The first leaves while work remains: its partitions move to the second instance.
+    let first_summary = first.stop().await.expect("first instance stops cleanly");
+    assert_exact(&broker, &server.url(), &reference).await;
+    let second_summary = second.stop().await.expect("second instance stops cleanly");
+    assert!(
+        second_summary.messages > 0,
+        "the second instance got partitions"
+    );
+    assert!(
+        first_summary.messages + second_summary.messages >= messages.len() as u64,
+        "together they saw every message"
+    );
+}
