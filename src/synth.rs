@@ -12,6 +12,8 @@ use time::{Duration, OffsetDateTime};
 #[derive(Debug, Clone)]
 pub struct StreamSpec {
     pub seed: u64,
+    /// Transaction ids are `<prefix>-<sequence>`.
+    pub txn_prefix: String,
     pub transactions: usize,
     pub cards: usize,
     /// One message in this many is malformed in some way (0: none).
@@ -25,6 +27,7 @@ impl Default for StreamSpec {
     fn default() -> Self {
         StreamSpec {
             seed: 7,
+            txn_prefix: "T".into(),
             transactions: 10_000,
             cards: 500,
             bad_every: 100,
@@ -195,7 +198,7 @@ pub fn generate(spec: &StreamSpec) -> Vec<SyntheticMessage> {
     let mut burst: Option<(usize, usize)> = None;
 
     for sequence in 0..spec.transactions {
-        let txn_id = format!("T-{:08}", sequence + 1);
+        let txn_id = format!("{}-{:08}", spec.txn_prefix, sequence + 1);
         clock += Duration::milliseconds(200 + random.below(4_000) as i64);
 
         if spec.bad_every > 0 && sequence % spec.bad_every == spec.bad_every / 2 {

@@ -13,7 +13,7 @@ use anyhow::Context;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -44,9 +44,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let rules = load_rules(args.rules.as_deref())?;
     let mut config = ConfigFile::default();
     config.pipeline.retry_budget_secs = 30;
+    // Ledger events are about twice the size of transactions: size partitions for those.
+    let partitions = EmbeddedKafka::partitions_for(args.transactions * 1_000, 4);
     let broker = EmbeddedKafka::start(&[
-        ("transactions", 4),
-        ("ledger", 4),
+        ("transactions", partitions),
+        ("ledger", partitions),
         ("alerts", 2),
         ("dlq", 1),
     ])?;
@@ -80,24 +82,24 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     feed_topic(&config.kafka.brokers, "transactions", &messages).await?;
 
     let keys = Keyspace::new(&config.key_prefix);
-    let (summary, took, store_name) = match &args.redis {
+    let (summary, store_name) = match &args.redis {
         Some(url) => {
             let store = RedisStore::connect(url, config.redis_timeout)
                 .await
                 .context("connecting to --redis")?;
             let processor = BatchProcessor::new(store, keys, config.processor.clone());
-            let (summary, took) =
+            let summary =
                 run_to_end(&config, processor, rules.clone(), health, messages.len()).await?;
-            (summary, took, format!("Redis at {url}"))
+            (summary, format!("Redis at {url}"))
         }
         None => {
             let processor = BatchProcessor::new(MemoryStore::new(), keys, config.processor.clone());
-            let (summary, took) =
+            let summary =
                 run_to_end(&config, processor, rules.clone(), health, messages.len()).await?;
-            (summary, took, "in-memory store".to_owned())
+            (summary, "in-memory store".to_owned())
         }
     };
-    print_summary(&summary, took, &store_name, &rules.version);
+    print_summary(&summary, &store_name, &rules.version);
     if args.linger {
         println!("serving http://{addr}/metrics until Ctrl-C");
         super::shared::shutdown_signal().await;
@@ -111,7 +113,7 @@ async fn run_to_end<S: StateStore>(
     rules: Arc<crate::rules::RuleSet>,
     health: Arc<Health>,
     expected: usize,
-) -> anyhow::Result<(RunSummary, Duration)> {
+) -> anyhow::Result<RunSummary> {
     let pipeline = Pipeline::new(
         &config.kafka,
         processor,
@@ -119,7 +121,6 @@ async fn run_to_end<S: StateStore>(
         config.runner.clone(),
         health.clone(),
     )?;
-    let started = Instant::now();
     let done = async {
         while health.messages_done() < expected as u64 {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -128,11 +129,12 @@ async fn run_to_end<S: StateStore>(
     let summary = tokio::time::timeout(Duration::from_secs(600), pipeline.run(done))
         .await
         .context("the demo did not finish within 10 minutes")??;
-    Ok((summary, started.elapsed()))
+    Ok(summary)
 }
 
-fn print_summary(summary: &RunSummary, took: Duration, store: &str, rules_version: &str) {
+fn print_summary(summary: &RunSummary, store: &str, rules_version: &str) {
     let dead: u64 = summary.dead_lettered.values().sum();
+    let took = summary.active;
     let rate = summary.messages as f64 / took.as_secs_f64();
     println!();
     println!("Processed {} messages in {:.2} s ({rate:.0} messages/s) with rules {rules_version} on the {store}:", summary.messages, took.as_secs_f64());

@@ -3,8 +3,10 @@
 //! - [`run`]: the service.
 //! - [`demo`]: the whole pipeline on an embedded broker and store, with a summary.
 //! - [`generate`]: the synthetic stream, written to a real topic.
+//! - [`bench`]: end-to-end throughput and latency against real Redis.
 //! - [`rules`]: checking a rules file.
 
+pub mod bench;
 pub mod demo;
 pub mod generate;
 pub mod rules;
@@ -34,6 +36,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Write the synthetic transaction stream to a Kafka topic.
     Generate(generate::GenerateArgs),
+    /// Measure end-to-end throughput and latency against real Redis.
+    Bench(bench::BenchArgs),
     /// Work with rules files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -45,6 +49,7 @@ impl Cli {
             Command::Run { config } => run::run(config.as_deref()).await,
             Command::Demo(args) => demo::demo(args).await,
             Command::Generate(args) => generate::generate(args).await,
+            Command::Bench(args) => bench::bench(args).await,
             Command::Rules(command) => rules::rules(command),
         }
     }

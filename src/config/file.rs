@@ -101,6 +101,8 @@ pub struct PipelineFile {
     pub max_batch: usize,
     /// How long to wait for more messages after the first of a batch.
     pub linger_ms: u64,
+    /// Batches whose outputs may await acknowledgement while the next ones are scored.
+    pub max_in_flight: usize,
     /// Larger messages go to the DLQ.
     pub max_message_bytes: usize,
     /// How much of a rejected payload its DLQ record keeps.
@@ -118,6 +120,7 @@ impl Default for PipelineFile {
         PipelineFile {
             max_batch: 500,
             linger_ms: 10,
+            max_in_flight: 4,
             max_message_bytes: 64 * 1024,
             dlq_original_bytes: 16 * 1024,
             retry_budget_secs: 120,
@@ -202,6 +205,7 @@ impl ConfigFile {
         non_empty("redis.key_prefix", &redis.key_prefix)?;
         let pipeline = self.pipeline;
         positive("pipeline.max_batch", pipeline.max_batch as u64)?;
+        positive("pipeline.max_in_flight", pipeline.max_in_flight as u64)?;
         positive(
             "pipeline.max_message_bytes",
             pipeline.max_message_bytes as u64,
@@ -243,6 +247,7 @@ impl ConfigFile {
                 linger: Duration::from_millis(pipeline.linger_ms),
                 retry_budget: Duration::from_secs(pipeline.retry_budget_secs),
                 shutdown_timeout: Duration::from_secs(pipeline.shutdown_timeout_secs),
+                max_in_flight: pipeline.max_in_flight,
             },
             http_addr,
             stall_timeout: Duration::from_secs(pipeline.stall_timeout_secs),

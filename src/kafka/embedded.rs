@@ -14,7 +14,17 @@ pub struct EmbeddedKafka {
 #[error("embedded broker: {0}")]
 pub struct EmbeddedKafkaError(#[from] rdkafka::error::KafkaError);
 
+/// Bytes the embedded broker keeps per partition before it drops the oldest (librdkafka's mock
+/// keeps about 5 MiB); sizing stays well below it.
+const SAFE_BYTES_PER_PARTITION: usize = 3 << 20;
+
 impl EmbeddedKafka {
+    /// Partitions needed for `bytes` of messages (never fewer than `minimum`) so that none is
+    /// dropped before it is consumed.
+    pub fn partitions_for(bytes: usize, minimum: i32) -> i32 {
+        ((bytes / SAFE_BYTES_PER_PARTITION) as i32 + 1).max(minimum)
+    }
+
     /// Starts a broker with the given topics and partition counts.
     pub fn start(topics: &[(&str, i32)]) -> Result<EmbeddedKafka, EmbeddedKafkaError> {
         let cluster = MockCluster::new(1)?;

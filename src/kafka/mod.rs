@@ -53,6 +53,7 @@ impl KafkaSettings {
             .set_default("auto.commit.interval.ms", "1000")
             .set_default("auto.offset.reset", "earliest")
             .set_default("statistics.interval.ms", "5000")
+            .set_default("fetch.wait.max.ms", "20")
             .set_default("session.timeout.ms", "10000")
             .set_default("partition.assignment.strategy", "range,roundrobin")
             .set("isolation.level", "read_committed");

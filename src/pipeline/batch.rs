@@ -104,11 +104,8 @@ struct GroupKeys {
 }
 
 impl GroupKeys {
-    fn into_all(self) -> impl Iterator<Item = String> {
-        self.accounts
-            .into_iter()
-            .chain(self.cards)
-            .chain(self.records)
+    fn all(&self) -> impl Iterator<Item = &String> {
+        self.accounts.iter().chain(&self.cards).chain(&self.records)
     }
 }
 
@@ -211,21 +208,21 @@ impl<S: StateStore> BatchProcessor<S> {
         batch: &[Inbound<'_>],
         rules: &RuleSet,
     ) -> Result<Vec<GroupPlan>, StoreError> {
+        let group_keys: Vec<GroupKeys> = groups.iter().map(|group| self.keys_of(group)).collect();
         let mut keys = Vec::new();
         let mut seen = HashSet::new();
-        for group in groups {
-            for key in self.keys_of(group).into_all() {
-                if seen.insert(key.clone()) {
-                    keys.push(key);
-                }
+        for key in group_keys.iter().flat_map(|keys| keys.all()) {
+            if seen.insert(key) {
+                keys.push(key.clone());
             }
         }
         let loaded = timed("read", self.store.get_many(&keys)).await?;
         let loaded: HashMap<&str, _> = keys.iter().map(String::as_str).zip(&loaded).collect();
         Ok(groups
             .iter()
-            .map(|group| {
-                self.plan_group(group, &loaded, batch, rules)
+            .zip(&group_keys)
+            .map(|(group, keys)| {
+                self.plan_group(group, keys, &loaded, batch, rules)
                     .unwrap_or_else(|corrupt| {
                         let mut plan = GroupPlan::default();
                         for item in &group.items {
@@ -262,6 +259,7 @@ impl<S: StateStore> BatchProcessor<S> {
     fn plan_group(
         &self,
         group: &OwnerGroup,
+        keys: &GroupKeys,
         loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
         batch: &[Inbound<'_>],
         rules: &RuleSet,
@@ -270,7 +268,6 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut accounts = Documents::<MemberState>::new(None);
         let mut cards = Documents::<CardState>::new(None);
         let mut records = Documents::<TxnRecord>::new(ttl);
-        let keys = self.keys_of(group);
         for key in &keys.accounts {
             accounts.insert_loaded(key, loaded[key.as_str()].as_ref())?;
         }

@@ -11,17 +11,18 @@ use crate::rules::RuleSet;
 use crate::store::{StateStore, StoreError};
 use crate::telemetry::events;
 use crate::wire::SourcePosition;
-use futures_util::future::join_all;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// Topic names.
 #[derive(Debug, Clone)]
@@ -43,6 +44,8 @@ pub struct RunnerSettings {
     pub retry_budget: Duration,
     /// Bound on committing and leaving the group at shutdown.
     pub shutdown_timeout: Duration,
+    /// Batches written to the store whose acknowledgements may be outstanding at once.
+    pub max_in_flight: usize,
 }
 
 /// Deliberate failures, for proving crash recovery in tests.
@@ -80,17 +83,30 @@ pub struct RunSummary {
     pub points: BTreeMap<String, i64>,
     pub alerts: u64,
     pub outputs: u64,
+    /// From the first message received to the last batch's offsets stored.
+    pub active: Duration,
 }
 
 pub struct Pipeline<S> {
-    consumer: StreamConsumer<PipelineContext>,
+    consumer: Arc<StreamConsumer<PipelineContext>>,
     producer: FutureProducer,
     processor: BatchProcessor<S>,
     rules: Arc<RuleSet>,
     settings: RunnerSettings,
     health: Arc<Health>,
     fault: FaultInjection,
-    summary: RunSummary,
+}
+
+/// A batch whose state is written and whose outputs are queued in the producer, waiting for
+/// acknowledgements before its offsets may be stored.
+struct InFlight {
+    acks: Vec<Result<DeliveryFuture, KafkaError>>,
+    outbound: Vec<Outbound>,
+    offsets: TopicPartitionList,
+    report: BatchReport,
+    messages: usize,
+    started: Instant,
+    first_received: Instant,
 }
 
 impl<S: StateStore> Pipeline<S> {
@@ -109,14 +125,13 @@ impl<S: StateStore> Pipeline<S> {
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.version);
         Ok(Pipeline {
-            consumer,
+            consumer: Arc::new(consumer),
             producer,
             processor,
             rules,
             settings,
             health,
             fault: FaultInjection::default(),
-            summary: RunSummary::default(),
         })
     }
 
@@ -126,18 +141,44 @@ impl<S: StateStore> Pipeline<S> {
     }
 
     /// Runs until `shutdown` completes (then finishes cleanly) or a failure outlasts the retry
-    /// budget. The batch in flight at shutdown is completed; a partly gathered one is left for
-    /// the next owner of its partitions.
+    /// budget. Batches already written are published and acknowledged before the final commit;
+    /// a partly gathered one is left for the next owner of its partitions.
+    ///
+    /// Batches are pipelined: while one waits for its acknowledgements, the next is scored.
+    /// Offsets are still stored strictly in batch order, each only after its own acks.
     pub async fn run(
-        mut self,
+        self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunSummary, PipelineError> {
         self.health.set_ready(true);
+        let (to_committer, from_loop) = mpsc::channel(self.settings.max_in_flight);
+        let committer = tokio::spawn(commit_in_order(
+            from_loop,
+            self.consumer.clone(),
+            self.producer.clone(),
+            self.settings.clone(),
+            self.health.clone(),
+        ));
+        let outcome = self.consume(shutdown, to_committer).await;
+        let committed = committer.await.expect("committer task does not panic");
+        self.health.set_ready(false);
+        close(self.consumer, self.producer, self.settings.shutdown_timeout).await;
+        outcome?;
+        committed
+    }
+
+    async fn consume(
+        &self,
+        shutdown: impl Future<Output = ()>,
+        to_committer: mpsc::Sender<InFlight>,
+    ) -> Result<(), PipelineError> {
         let mut shutdown = std::pin::pin!(shutdown);
-        let outcome = loop {
+        let mut first_received: Option<Instant> = None;
+        let mut batches = 0;
+        loop {
             let gathered = tokio::select! {
                 biased;
-                _ = &mut shutdown => break Ok(()),
+                _ = &mut shutdown => return Ok(()),
                 gathered = gather(&self.consumer, self.settings.max_batch, self.settings.linger) => gathered,
             };
             let messages = match gathered {
@@ -147,45 +188,72 @@ impl<S: StateStore> Pipeline<S> {
                     continue;
                 }
             };
-            let result = handle_batch(
-                &self.consumer,
-                &self.producer,
-                &self.processor,
-                &self.rules,
-                &self.settings,
-                self.fault,
-                &mut self.summary,
-                &messages,
-            )
-            .await;
+            let first_received = *first_received.get_or_insert_with(Instant::now);
+            let started = Instant::now();
+            let inbound = inbound(&messages);
+            let report = with_retries(self.settings.retry_budget, "store", || {
+                self.processor.process(&inbound, &self.rules)
+            })
+            .await
+            .map_err(|(waited, error)| PipelineError::Store(waited, error))?;
+            batches += 1;
+            if self.fault.crash_after_store_write_of_batch == Some(batches) {
+                return Err(PipelineError::InjectedCrash(batches));
+            }
+            let offsets = next_offsets(&messages);
+            let count = messages.len();
+            drop(inbound);
             drop(messages);
-            match result {
-                Ok(count) => self.health.record_progress(count),
-                Err(error) => break Err(error),
+            let outbound = report.outbound.clone();
+            let acks = enqueue(&self.producer, &self.settings.topics, &outbound).await;
+            let in_flight = InFlight {
+                acks,
+                outbound,
+                offsets,
+                messages: count,
+                report,
+                started,
+                first_received,
+            };
+            if to_committer.send(in_flight).await.is_err() {
+                // The committer stopped on an error; `run` reports it.
+                return Ok(());
             }
-        };
-        self.health.set_ready(false);
-        let summary = self.summary.clone();
-        self.close().await;
-        outcome.map(|()| summary)
-    }
-
-    /// Commits stored offsets, leaves the group and flushes the producer, within the timeout.
-    async fn close(self) {
-        let timeout = self.settings.shutdown_timeout;
-        let consumer = self.consumer;
-        let producer = self.producer;
-        let closing = tokio::task::spawn_blocking(move || {
-            if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
-                tracing::debug!(%error, "final commit (nothing stored since the last one?)");
-            }
-            consumer.unsubscribe();
-            drop(consumer);
-            let _ = producer.flush(Timeout::After(Duration::from_secs(5)));
-        });
-        if tokio::time::timeout(timeout, closing).await.is_err() {
-            tracing::warn!(?timeout, "consumer did not leave the group in time");
         }
+    }
+}
+
+fn inbound<'a>(messages: &'a [BorrowedMessage<'_>]) -> Vec<Inbound<'a>> {
+    messages
+        .iter()
+        .map(|message| Inbound {
+            payload: message.payload().unwrap_or_default(),
+            key: message.key(),
+            source: SourcePosition {
+                topic: message.topic().to_owned(),
+                partition: message.partition(),
+                offset: message.offset(),
+            },
+        })
+        .collect()
+}
+
+/// Commits stored offsets, leaves the group and flushes the producer, within the timeout.
+async fn close(
+    consumer: Arc<StreamConsumer<PipelineContext>>,
+    producer: FutureProducer,
+    timeout: Duration,
+) {
+    let closing = tokio::task::spawn_blocking(move || {
+        if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(%error, "final commit (nothing stored since the last one?)");
+        }
+        consumer.unsubscribe();
+        drop(consumer);
+        let _ = producer.flush(Timeout::After(Duration::from_secs(5)));
+    });
+    if tokio::time::timeout(timeout, closing).await.is_err() {
+        tracing::warn!(?timeout, "consumer did not leave the group in time");
     }
 }
 
@@ -212,56 +280,6 @@ async fn gather(
     Ok(messages)
 }
 
-/// One batch: process, publish, store offsets. Returns the number of messages done.
-#[allow(clippy::too_many_arguments)]
-async fn handle_batch<S: StateStore>(
-    consumer: &StreamConsumer<PipelineContext>,
-    producer: &FutureProducer,
-    processor: &BatchProcessor<S>,
-    rules: &Arc<RuleSet>,
-    settings: &RunnerSettings,
-    fault: FaultInjection,
-    summary: &mut RunSummary,
-    messages: &[BorrowedMessage<'_>],
-) -> Result<u64, PipelineError> {
-    let started = Instant::now();
-    let inbound: Vec<Inbound<'_>> = messages
-        .iter()
-        .map(|message| Inbound {
-            payload: message.payload().unwrap_or_default(),
-            key: message.key(),
-            source: SourcePosition {
-                topic: message.topic().to_owned(),
-                partition: message.partition(),
-                offset: message.offset(),
-            },
-        })
-        .collect();
-
-    let report = with_retries(settings.retry_budget, "store", || {
-        processor.process(&inbound, rules)
-    })
-    .await
-    .map_err(|(waited, error)| PipelineError::Store(waited, error))?;
-
-    let batch_number = summary.batches + 1;
-    if fault.crash_after_store_write_of_batch == Some(batch_number) {
-        return Err(PipelineError::InjectedCrash(batch_number));
-    }
-
-    publish(
-        producer,
-        &settings.topics,
-        &report.outbound,
-        settings.retry_budget,
-    )
-    .await?;
-    store_offsets(consumer, messages);
-    events::batch_completed(&report, messages.len(), started.elapsed());
-    summary.add(&report, messages.len());
-    Ok(messages.len() as u64)
-}
-
 /// Retries `attempt` with exponential backoff until it succeeds or `budget` has passed.
 async fn with_retries<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
     budget: Duration,
@@ -285,67 +303,135 @@ async fn with_retries<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>
     }
 }
 
-/// Publishes every output and waits for all acknowledgements; what fails is sent again (an
-/// idempotent producer keeps order and avoids duplicates within each attempt).
-async fn publish(
-    producer: &FutureProducer,
-    topics: &Topics,
-    outbound: &[Outbound],
-    budget: Duration,
-) -> Result<(), PipelineError> {
-    let mut pending: Vec<&Outbound> = outbound.iter().collect();
-    let started = Instant::now();
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let sends = pending.iter().map(|message| {
-            let topic = match message.destination {
-                Destination::Ledger => &topics.ledger,
-                Destination::Alerts => &topics.alerts,
-                Destination::Dlq => &topics.dlq,
-            };
-            let record = FutureRecord::to(topic)
-                .key(&message.key)
-                .payload(&message.payload);
-            producer.send(record, Timeout::After(Duration::from_secs(5)))
-        });
-        let results = join_all(sends).await;
-        let mut first_error = None;
-        let failed: Vec<&Outbound> = pending
-            .iter()
-            .zip(results)
-            .filter_map(|(message, result)| {
-                result.err().map(|(error, _)| {
-                    first_error.get_or_insert_with(|| error.to_string());
-                    *message
-                })
-            })
-            .collect();
-        if failed.is_empty() {
-            return Ok(());
-        }
-        events::publish_failed(failed.len() as u64);
-        if started.elapsed() + backoff > budget {
-            return Err(PipelineError::Publish {
-                failed: failed.len(),
-                waited: started.elapsed(),
-                first: first_error.unwrap_or_default(),
-            });
-        }
-        tracing::warn!(
-            failed = failed.len(),
-            error = first_error.as_deref(),
-            "outputs not acknowledged; sending again"
-        );
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
-        pending = failed;
+fn topic_of(topics: &Topics, destination: Destination) -> &str {
+    match destination {
+        Destination::Ledger => &topics.ledger,
+        Destination::Alerts => &topics.alerts,
+        Destination::Dlq => &topics.dlq,
     }
 }
 
-/// Stores, for commit, the offset after the last message of each partition in the batch.
-/// A partition revoked meanwhile refuses the store; its new owner replays the batch and the
-/// transaction records make that harmless.
-fn store_offsets(consumer: &StreamConsumer<PipelineContext>, messages: &[BorrowedMessage<'_>]) {
+/// Queues every output in the producer, in order, waiting while its queue is full. Returns
+/// one delivery future per output (or the error that kept it out of the queue).
+async fn enqueue(
+    producer: &FutureProducer,
+    topics: &Topics,
+    outbound: &[Outbound],
+) -> Vec<Result<DeliveryFuture, KafkaError>> {
+    let mut acks = Vec::with_capacity(outbound.len());
+    for message in outbound {
+        let mut record = FutureRecord::to(topic_of(topics, message.destination))
+            .key(&message.key)
+            .payload(&message.payload);
+        let queued = loop {
+            match producer.send_result(record) {
+                Ok(delivery) => break Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((error, _)) => break Err(error),
+            }
+        };
+        acks.push(queued);
+    }
+    acks
+}
+
+/// The committer: for each batch in order, waits for its acknowledgements (sending again what
+/// failed), then stores its offsets. Ends when the loop stops sending, or on a failure that
+/// outlasts the retry budget.
+async fn commit_in_order(
+    mut batches: mpsc::Receiver<InFlight>,
+    consumer: Arc<StreamConsumer<PipelineContext>>,
+    producer: FutureProducer,
+    settings: RunnerSettings,
+    health: Arc<Health>,
+) -> Result<RunSummary, PipelineError> {
+    let mut summary = RunSummary::default();
+    while let Some(batch) = batches.recv().await {
+        let failed = failures(batch.acks.into_iter().zip(&batch.outbound)).await;
+        if !failed.is_empty() {
+            publish(&producer, &settings.topics, failed, settings.retry_budget).await?;
+        }
+        if let Err(error) = consumer.store_offsets(&batch.offsets) {
+            tracing::warn!(%error, "offsets not stored (partitions revoked?); the batch will be replayed harmlessly");
+        }
+        events::batch_completed(&batch.report, batch.messages, batch.started.elapsed());
+        health.record_progress(batch.messages as u64);
+        summary.add(&batch.report, batch.messages);
+        summary.active = batch.first_received.elapsed();
+    }
+    Ok(summary)
+}
+
+/// The outputs whose delivery failed, with the first error.
+async fn failures<'a>(
+    acks: impl Iterator<Item = (Result<DeliveryFuture, KafkaError>, &'a Outbound)>,
+) -> Vec<(&'a Outbound, String)> {
+    let mut failed = Vec::new();
+    for (ack, message) in acks {
+        let outcome = match ack {
+            Err(error) => Err(error.to_string()),
+            Ok(delivery) => match delivery.await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err((error, _))) => Err(error.to_string()),
+                Err(_) => Err("producer dropped the delivery report".to_owned()),
+            },
+        };
+        if let Err(error) = outcome {
+            failed.push((message, error));
+        }
+    }
+    failed
+}
+
+/// Sends `failed` outputs again until every one is acknowledged or `budget` has passed.
+async fn publish(
+    producer: &FutureProducer,
+    topics: &Topics,
+    failed: Vec<(&Outbound, String)>,
+    budget: Duration,
+) -> Result<(), PipelineError> {
+    let mut first_error = failed
+        .first()
+        .map(|(_, error)| error.clone())
+        .unwrap_or_default();
+    let mut pending: Vec<Outbound> = failed
+        .into_iter()
+        .map(|(message, _)| message.clone())
+        .collect();
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    while !pending.is_empty() {
+        events::publish_failed(pending.len() as u64);
+        if started.elapsed() + backoff > budget {
+            return Err(PipelineError::Publish {
+                failed: pending.len(),
+                waited: started.elapsed(),
+                first: first_error,
+            });
+        }
+        tracing::warn!(failed = pending.len(), error = %first_error, "outputs not acknowledged; sending again");
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+        let acks = enqueue(producer, topics, &pending).await;
+        let still = failures(acks.into_iter().zip(&pending)).await;
+        if let Some((_, error)) = still.first() {
+            first_error = error.clone();
+        }
+        pending = still
+            .into_iter()
+            .map(|(message, _)| message.clone())
+            .collect();
+    }
+    Ok(())
+}
+
+/// The offset after the last message of each partition in the batch, for commit. A partition
+/// revoked meanwhile refuses the store; its new owner replays the batch and the transaction
+/// records make that harmless.
+fn next_offsets(messages: &[BorrowedMessage<'_>]) -> TopicPartitionList {
     let mut next: HashMap<(&str, i32), i64> = HashMap::new();
     for message in messages {
         let entry = next
@@ -359,9 +445,7 @@ fn store_offsets(consumer: &StreamConsumer<PipelineContext>, messages: &[Borrowe
             tracing::warn!(%error, topic, partition, "cannot record offset");
         }
     }
-    if let Err(error) = consumer.store_offsets(&offsets) {
-        tracing::warn!(%error, "offsets not stored (partitions revoked?); the batch will be replayed harmlessly");
-    }
+    offsets
 }
 
 impl RunSummary {

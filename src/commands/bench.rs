@@ -1,0 +1,282 @@
+//! `txscore bench`: how fast the real pipeline is, next to how fast it could possibly be.
+//!
+//! Three measurements on the embedded broker and a real Redis (a throwaway `redis-server` on a
+//! free port unless `--redis` names one):
+//! 1. ceiling: a plain consumer reading the synthetic backlog, doing nothing with it;
+//! 2. throughput: the pipeline working through the same backlog;
+//! 3. latency: a paced stream, timed per message from the input's Kafka timestamp to the
+//!    timestamp of the ledger event it caused (both taken outside the pipeline).
+
+use super::shared::feed_topic;
+use crate::config::ConfigFile;
+use crate::health::Health;
+use crate::kafka::EmbeddedKafka;
+use crate::local_redis::LocalRedis;
+use crate::pipeline::{BatchProcessor, Pipeline};
+use crate::rules::RuleSet;
+use crate::store::{Keyspace, RedisStore};
+use crate::synth::{generate, StreamSpec, SyntheticMessage};
+use anyhow::Context;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Transactions in the backlog for the ceiling and throughput runs.
+    #[arg(long, default_value_t = 200_000)]
+    transactions: usize,
+    /// Transactions in the paced latency run.
+    #[arg(long, default_value_t = 20_000)]
+    latency_transactions: usize,
+    /// Messages per second in the paced latency run.
+    #[arg(long, default_value_t = 5_000)]
+    rate: u64,
+    /// Maximum messages per batch.
+    #[arg(long, default_value_t = 1_000)]
+    max_batch: usize,
+    /// Use this Redis instead of starting a throwaway redis-server.
+    #[arg(long)]
+    redis: Option<String>,
+}
+
+pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let local = match &args.redis {
+        Some(_) => None,
+        None => Some(LocalRedis::start()?),
+    };
+    let redis_url = args
+        .redis
+        .clone()
+        .unwrap_or_else(|| local.as_ref().expect("started").url());
+    // Ledger events are about twice the size of transactions: size partitions for those.
+    let partitions =
+        EmbeddedKafka::partitions_for((args.transactions + args.latency_transactions) * 1_000, 8);
+    let broker = EmbeddedKafka::start(&[
+        ("transactions", partitions),
+        ("ledger", partitions),
+        ("alerts", 4),
+        ("dlq", 1),
+    ])?;
+    let brokers = broker.bootstrap_servers();
+    let backlog = generate(&StreamSpec {
+        transactions: args.transactions,
+        cards: 20_000,
+        ..StreamSpec::default()
+    });
+    let paced = generate(&StreamSpec {
+        seed: 8,
+        txn_prefix: "L".into(),
+        transactions: args.latency_transactions,
+        cards: 20_000,
+        start: time::macros::datetime!(2026-11-23 00:00 UTC),
+        ..StreamSpec::default()
+    });
+    let bytes: usize = backlog.iter().map(|m| m.payload.len()).sum();
+    println!(
+        "txscore bench: {} transactions ({} bytes each on average) over {partitions} partitions; Redis at {redis_url}",
+        backlog.len(),
+        bytes / backlog.len().max(1)
+    );
+    feed_topic(&brokers, "transactions", &backlog).await?;
+
+    let ceiling = consume_rate(&brokers, backlog.len())?;
+    println!(
+        "ceiling     {:>9.0} messages/s  (plain consumer, no processing)",
+        ceiling
+    );
+
+    let mut config = ConfigFile::default();
+    config.kafka.brokers = brokers.clone();
+    config.kafka.group_id = "txscore-bench".into();
+    config.pipeline.max_batch = args.max_batch;
+    config.redis.url = redis_url.clone();
+    let config = config.validate()?;
+    let store = RedisStore::connect(&redis_url, config.redis_timeout)
+        .await
+        .context("connecting to Redis")?;
+    let health = Arc::new(Health::new(config.stall_timeout));
+    let processor = BatchProcessor::new(
+        store,
+        Keyspace::new(&config.key_prefix),
+        config.processor.clone(),
+    );
+    let rules = Arc::new(RuleSet::embedded_default());
+    let pipeline = Pipeline::new(
+        &config.kafka,
+        processor,
+        rules,
+        config.runner.clone(),
+        health.clone(),
+    )?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(pipeline.run(async {
+        let _ = stopped.await;
+    }));
+
+    let started = wait_for(&health, 1).await;
+    let done = wait_for(&health, backlog.len() as u64).await;
+    let throughput = (backlog.len() - 1) as f64 / (done - started).as_secs_f64();
+    println!(
+        "pipeline    {:>9.0} messages/s  (real Redis, batches of up to {}): {:.0}% of the ceiling",
+        throughput,
+        args.max_batch,
+        100.0 * throughput / ceiling
+    );
+
+    feed_paced(&brokers, &paced, args.rate).await?;
+    wait_for(&health, (backlog.len() + paced.len()) as u64).await;
+    let _ = stop.send(());
+    let summary = running.await.context("pipeline task")??;
+    let latencies = ledger_latencies(&brokers, &paced)?;
+    print_latencies(&latencies, args.rate);
+    println!(
+        "totals      {} messages, {} scored, {} dead-lettered, {} alerts",
+        summary.messages,
+        summary.scored,
+        summary.dead_lettered.values().sum::<u64>(),
+        summary.alerts
+    );
+    Ok(())
+}
+
+/// Waits until `messages` are done and returns when that happened.
+async fn wait_for(health: &Health, messages: u64) -> Instant {
+    while health.messages_done() < messages {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Instant::now()
+}
+
+fn reader(brokers: &str, group: &str) -> anyhow::Result<BaseConsumer> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("auto.offset.reset", "earliest")
+        .set("enable.auto.commit", "false")
+        .create()?)
+}
+
+/// Messages per second a consumer reaches on the backlog, timed from its first message.
+fn consume_rate(brokers: &str, expected: usize) -> anyhow::Result<f64> {
+    let consumer = reader(brokers, "txscore-bench-ceiling")?;
+    consumer.subscribe(&["transactions"])?;
+    let mut started = None;
+    let mut seen = 0;
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while seen < expected && Instant::now() < deadline {
+        if let Some(message) = consumer.poll(Duration::from_millis(100)) {
+            message?;
+            started.get_or_insert_with(Instant::now);
+            seen += 1;
+        }
+    }
+    consumer.unsubscribe();
+    let started = started.context("the ceiling consumer received nothing")?;
+    Ok((seen - 1) as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Produces `messages` at `rate` per second, in small bursts every 10 ms.
+async fn feed_paced(brokers: &str, messages: &[SyntheticMessage], rate: u64) -> anyhow::Result<()> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "0")
+        .create()?;
+    let per_tick = (rate / 100).max(1) as usize;
+    let mut ticker = tokio::time::interval(Duration::from_millis(10));
+    let mut acks = Vec::with_capacity(messages.len());
+    for chunk in messages.chunks(per_tick) {
+        ticker.tick().await;
+        for message in chunk {
+            let record = FutureRecord::to("transactions")
+                .key(&message.key)
+                .payload(&message.payload);
+            acks.push(producer.send_result(record).map_err(|(error, _)| error)?);
+        }
+    }
+    for ack in acks {
+        ack.await?.map_err(|(error, _)| error)?;
+    }
+    Ok(())
+}
+
+/// For each paced transaction that produced a ledger event: the time from its input message to
+/// that event, by the brokers' timestamps.
+fn ledger_latencies(brokers: &str, paced: &[SyntheticMessage]) -> anyhow::Result<Vec<Duration>> {
+    let paced = paced_ids(paced);
+    let inputs = timestamps(brokers, "transactions", "txn_id", |id| paced.contains(id))?;
+    let outputs = timestamps(brokers, "ledger", "txn_id", |id| inputs.contains_key(id))?;
+    Ok(outputs
+        .iter()
+        .filter_map(|(id, out)| {
+            inputs
+                .get(id)
+                .map(|input| Duration::from_millis((out - input).max(0) as u64))
+        })
+        .collect())
+}
+
+fn paced_ids(paced: &[SyntheticMessage]) -> HashSet<String> {
+    paced
+        .iter()
+        .filter_map(|m| serde_json::from_slice::<serde_json::Value>(&m.payload).ok())
+        .filter_map(|v| v["txn_id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Kafka timestamps (ms) of messages on `topic` whose JSON `field` passes `keep`, read until
+/// the topic is quiet for a second.
+fn timestamps(
+    brokers: &str,
+    topic: &str,
+    field: &str,
+    keep: impl Fn(&str) -> bool,
+) -> anyhow::Result<HashMap<String, i64>> {
+    let consumer = reader(brokers, &format!("txscore-bench-{topic}"))?;
+    consumer.subscribe(&[topic])?;
+    let mut found = HashMap::new();
+    // Joining the group takes a few seconds; after the first message, a quiet second ends it.
+    let mut quiet_since = Instant::now() + Duration::from_secs(30);
+    while quiet_since.elapsed() < Duration::from_secs(1) {
+        let Some(message) = consumer.poll(Duration::from_millis(100)) else {
+            continue;
+        };
+        let message = message?;
+        quiet_since = Instant::now();
+        let Some(value) = message
+            .payload()
+            .and_then(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+        else {
+            continue;
+        };
+        if let (Some(id), Some(at)) = (value[field].as_str(), message.timestamp().to_millis()) {
+            if keep(id) {
+                found.entry(id.to_owned()).or_insert(at);
+            }
+        }
+    }
+    consumer.unsubscribe();
+    Ok(found)
+}
+
+fn print_latencies(latencies: &[Duration], rate: u64) {
+    if latencies.is_empty() {
+        println!("latency     no ledger events matched the paced stream");
+        return;
+    }
+    let mut sorted = latencies.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() - 1) as f64 * q) as usize].as_millis();
+    println!(
+        "latency     p50 {} ms, p95 {} ms, p99 {} ms, max {} ms  (input to ledger event, {} events at {rate}/s)",
+        at(0.50),
+        at(0.95),
+        at(0.99),
+        sorted[sorted.len() - 1].as_millis(),
+        sorted.len()
+    );
+}
