@@ -159,4 +159,20 @@ fn print_summary(summary: &RunSummary, store: &str, rules_version: &str) {
     for (flow, points) in &summary.points {
         println!("  {points:>12} {flow}");
     }
+    for (destination, payload) in &summary.samples {
+        println!("Example {destination} message:\n{}", readable(payload));
+    }
+}
+
+/// Pretty JSON, with a long `original` (an oversized rejected payload) shortened for the screen.
+fn readable(payload: &str) -> String {
+    let Ok(mut value) = serde_json::from_str::<serde_json::Value>(payload) else {
+        return payload.to_owned();
+    };
+    if let Some(original) = value.get_mut("original") {
+        if let Some(text) = original.as_str().filter(|text| text.len() > 200) {
+            *original = format!("{}...", &text[..text.floor_char_boundary(200)]).into();
+        }
+    }
+    serde_json::to_string_pretty(&value).unwrap_or_else(|_| payload.to_owned())
 }

@@ -35,6 +35,17 @@ pub enum Destination {
     Dlq,
 }
 
+impl Destination {
+    /// Stable name, for metric labels and summaries.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Destination::Ledger => "ledger",
+            Destination::Alerts => "alerts",
+            Destination::Dlq => "dlq",
+        }
+    }
+}
+
 /// A message to publish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outbound {

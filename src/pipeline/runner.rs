@@ -85,6 +85,8 @@ pub struct RunSummary {
     pub outputs: u64,
     /// From the first message received to the last batch's offsets stored.
     pub active: Duration,
+    /// The first payload published to each destination, as an example of the output.
+    pub samples: BTreeMap<&'static str, String>,
 }
 
 pub struct Pipeline<S> {
@@ -465,6 +467,11 @@ impl RunSummary {
             .iter()
             .filter(|message| message.destination == Destination::Alerts)
             .count() as u64;
+        for message in &report.outbound {
+            self.samples
+                .entry(message.destination.as_str())
+                .or_insert_with(|| message.payload.clone());
+        }
         self.outputs += report.outbound.len() as u64;
     }
 }

@@ -39,7 +39,7 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
             .iter()
             .filter(|o| o.destination == destination)
             .count();
-        counter!(OUTPUTS, "destination" => destination_label(destination)).increment(count as u64);
+        counter!(OUTPUTS, "destination" => destination.as_str()).increment(count as u64);
     }
     let now = OffsetDateTime::now_utc();
     for event_time in &report.event_times {
@@ -49,14 +49,6 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     gauge!(LAST_PROGRESS).set(unix.as_secs_f64());
-}
-
-fn destination_label(destination: Destination) -> &'static str {
-    match destination {
-        Destination::Ledger => "ledger",
-        Destination::Alerts => "alerts",
-        Destination::Dlq => "dlq",
-    }
 }
 
 /// One state-store round trip finished (`operation`: read or write).

@@ -3,6 +3,7 @@
 use super::{Finding, FraudRule};
 use crate::domain::{CardState, Transaction};
 use crate::rules::VelocityRule;
+use time::format_description::well_known::Rfc3339;
 
 impl FraudRule for VelocityRule {
     fn evaluate(&self, txn: &Transaction, card: &CardState) -> Option<Finding> {
@@ -12,7 +13,7 @@ impl FraudRule for VelocityRule {
             description: format!(
                 "{count} spends on this card within {} minutes up to {} (limit {})",
                 self.window.whole_minutes(),
-                txn.timestamp,
+                txn.timestamp.format(&Rfc3339).unwrap_or_default(),
                 self.max_count
             ),
             score: self.score,

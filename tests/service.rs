@@ -1,0 +1,174 @@
+//! `txscore run` as an operator runs it: a config file plus environment overrides, the HTTP
+//! endpoints while it works, a clean exit on SIGTERM, and a clear error for a bad config.
+
+mod common;
+
+use common::{by_event_id, distinct_events, read_topic, redis, Broker, Reference};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use txscore::synth::{generate, StreamSpec};
+use txscore::telemetry::catalogue;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_txscore");
+
+/// GET `path` from `addr`: (status code, body).
+fn get(addr: &str, path: &str) -> Option<(u16, String)> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn free_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().to_string()
+}
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
+    let broker = Broker::start("service", 4).await;
+    let server = redis();
+    let messages = generate(&StreamSpec {
+        transactions: 800,
+        cards: 80,
+        ..StreamSpec::default()
+    });
+    let reference = Reference::of(&messages).await;
+    broker.feed(&messages).await;
+
+    let directory = std::env::temp_dir().join(format!("txscore-service-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let config = directory.join("txscore.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
+             topics = {{ transactions = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
+             [pipeline]\nmax_batch = 100\n",
+            broker.transactions, broker.ledger, broker.alerts, broker.dlq
+        ),
+    )
+    .unwrap();
+    let addr = free_addr();
+    let child = Command::new(BINARY)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("TXSCORE_BROKERS", &broker.brokers)
+        .env("TXSCORE_GROUP_ID", &broker.group)
+        .env("TXSCORE_REDIS_URL", server.url())
+        .env("TXSCORE_METRICS_ADDR", &addr)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+
+    wait_until("/readyz", || {
+        get(&addr, "/readyz").is_some_and(|(status, _)| status == 200)
+    });
+    let ledger = read_topic(
+        &broker.brokers,
+        &broker.ledger,
+        Duration::from_secs(60),
+        distinct_events(reference.ledger_ids.len()),
+    );
+    assert_eq!(by_event_id(&ledger).len(), reference.ledger_ids.len());
+
+    let (status, body) = get(&addr, "/healthz").unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"alive\":true"), "{body}");
+    wait_until("messages in /metrics", || {
+        get(&addr, "/metrics")
+            .is_some_and(|(_, body)| body.contains("txscore_messages_total{outcome=\"scored\"}"))
+    });
+    let (_, metrics) = get(&addr, "/metrics").unwrap();
+    for name in [
+        catalogue::MESSAGES,
+        catalogue::DEAD_LETTERS,
+        catalogue::POINTS,
+        catalogue::OUTPUTS,
+        catalogue::BATCH_SIZE,
+        catalogue::BATCH_DURATION,
+        catalogue::EVENT_TIME_LAG,
+        catalogue::STORE_DURATION,
+        catalogue::LAST_PROGRESS,
+        catalogue::RULES_INFO,
+        catalogue::BUILD_INFO,
+        catalogue::REBALANCES,
+    ] {
+        assert!(metrics.contains(name), "{name} missing from /metrics");
+    }
+    assert!(metrics.contains("txscore_dead_letters_total{reason=\"raw_pan\"}"));
+    assert!(!metrics.contains("M-0"), "no member ids in labels");
+
+    let mut child = child;
+    terminate(&child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "txscore did not exit within 30 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status}");
+    std::fs::remove_dir_all(directory).unwrap();
+}
+
+#[test]
+fn a_bad_config_fails_at_start_naming_the_field() {
+    let directory = std::env::temp_dir().join(format!("txscore-badconfig-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let config = directory.join("txscore.toml");
+    std::fs::write(&config, "[pipeline]\nmax_batch = 0\n").unwrap();
+    let output = Command::new(BINARY)
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("pipeline.max_batch"), "{stderr}");
+
+    std::fs::write(&config, "[redis]\nurl = \"redis://x\"\npasword = \"y\"\n").unwrap();
+    let output = Command::new(BINARY)
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && stderr.contains("pasword"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(directory).unwrap();
+}
