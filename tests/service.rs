@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{by_event_id, distinct_events, read_topic, redis, Broker, Reference};
+use common::{by_event_id, count, distinct_events, read_topic, redis, Broker, Reference};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -107,6 +107,9 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         get(&addr, "/metrics")
             .is_some_and(|(_, body)| body.contains("txscore_messages_total{outcome=\"scored\"}"))
     });
+    wait_until("consumer lag from librdkafka statistics", || {
+        get(&addr, "/metrics").is_some_and(|(_, body)| body.contains("txscore_consumer_lag{"))
+    });
     let (_, metrics) = get(&addr, "/metrics").unwrap();
     for name in [
         catalogue::MESSAGES,
@@ -171,4 +174,48 @@ fn a_bad_config_fails_at_start_naming_the_field() {
         "{stderr}"
     );
     std::fs::remove_dir_all(directory).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generate_writes_the_synthetic_stream_to_a_topic() {
+    let broker = Broker::start("generate", 2).await;
+    let output = Command::new(BINARY)
+        .args([
+            "generate",
+            "--brokers",
+            &broker.brokers,
+            "--topic",
+            &broker.transactions,
+        ])
+        .args(["--transactions", "300", "--cards", "30"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let written = read_topic(
+        &broker.brokers,
+        &broker.transactions,
+        Duration::from_secs(30),
+        count(300),
+    );
+    assert_eq!(written.len(), 300);
+    let expected = generate(&StreamSpec {
+        transactions: 300,
+        cards: 30,
+        ..StreamSpec::default()
+    });
+    let mut payloads: Vec<&str> = written
+        .iter()
+        .map(|(_, payload)| payload.as_str())
+        .collect();
+    let mut generated: Vec<String> = expected
+        .iter()
+        .map(|m| String::from_utf8_lossy(&m.payload).into_owned())
+        .collect();
+    payloads.sort_unstable();
+    generated.sort_unstable();
+    assert_eq!(payloads, generated, "the same seed gives the same stream");
 }
