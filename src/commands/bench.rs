@@ -12,9 +12,9 @@ use crate::config::ConfigFile;
 use crate::health::Health;
 use crate::kafka::EmbeddedKafka;
 use crate::local_redis::LocalRedis;
-use crate::pipeline::{BatchProcessor, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::rules::RuleSet;
-use crate::store::{Keyspace, RedisStore};
+use crate::store::RedisStore;
 use crate::synth::{generate, StreamSpec, SyntheticMessage};
 use anyhow::Context;
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -100,19 +100,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .await
         .context("connecting to Redis")?;
     let health = Arc::new(Health::new(config.stall_timeout));
-    let processor = BatchProcessor::new(
-        store,
-        Keyspace::new(&config.key_prefix),
-        config.processor.clone(),
-    );
     let rules = Arc::new(RuleSet::embedded_default());
-    let pipeline = Pipeline::new(
-        &config.kafka,
-        processor,
-        rules,
-        config.runner.clone(),
-        health.clone(),
-    )?;
+    let pipeline = Pipeline::from_config(&config, store, rules, health.clone())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(pipeline.run(async {
         let _ = stopped.await;

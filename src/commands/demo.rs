@@ -5,8 +5,8 @@ use super::shared::{feed_topic, load_rules};
 use crate::config::ConfigFile;
 use crate::health::Health;
 use crate::kafka::EmbeddedKafka;
-use crate::pipeline::{BatchProcessor, Pipeline, RunSummary};
-use crate::store::{Keyspace, MemoryStore, RedisStore, StateStore};
+use crate::pipeline::{Pipeline, RunSummary};
+use crate::store::{MemoryStore, RedisStore, StateStore};
 use crate::synth::{generate, StreamSpec};
 use crate::{http, telemetry};
 use anyhow::Context;
@@ -81,21 +81,23 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     feed_topic(&config.kafka.brokers, "transactions", &messages).await?;
 
-    let keys = Keyspace::new(&config.key_prefix);
     let (summary, store_name) = match &args.redis {
         Some(url) => {
             let store = RedisStore::connect(url, config.redis_timeout)
                 .await
                 .context("connecting to --redis")?;
-            let processor = BatchProcessor::new(store, keys, config.processor.clone());
-            let summary =
-                run_to_end(&config, processor, rules.clone(), health, messages.len()).await?;
+            let summary = run_to_end(&config, store, rules.clone(), health, messages.len()).await?;
             (summary, format!("Redis at {url}"))
         }
         None => {
-            let processor = BatchProcessor::new(MemoryStore::new(), keys, config.processor.clone());
-            let summary =
-                run_to_end(&config, processor, rules.clone(), health, messages.len()).await?;
+            let summary = run_to_end(
+                &config,
+                MemoryStore::new(),
+                rules.clone(),
+                health,
+                messages.len(),
+            )
+            .await?;
             (summary, "in-memory store".to_owned())
         }
     };
@@ -109,18 +111,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
 async fn run_to_end<S: StateStore>(
     config: &crate::config::Config,
-    processor: BatchProcessor<S>,
+    store: S,
     rules: Arc<crate::rules::RuleSet>,
     health: Arc<Health>,
     expected: usize,
 ) -> anyhow::Result<RunSummary> {
-    let pipeline = Pipeline::new(
-        &config.kafka,
-        processor,
-        rules,
-        config.runner.clone(),
-        health.clone(),
-    )?;
+    let pipeline = Pipeline::from_config(config, store, rules, health.clone())?;
     let done = async {
         while health.messages_done() < expected as u64 {
             tokio::time::sleep(Duration::from_millis(20)).await;

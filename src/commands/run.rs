@@ -3,8 +3,8 @@
 use super::shared::{load_rules, shutdown_signal};
 use crate::config::Config;
 use crate::health::Health;
-use crate::pipeline::{BatchProcessor, Pipeline};
-use crate::store::{Keyspace, RedisStore};
+use crate::pipeline::Pipeline;
+use crate::store::RedisStore;
 use crate::{http, telemetry};
 use anyhow::Context;
 use std::path::Path;
@@ -20,18 +20,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
         .await
         .context("connecting to Redis (redis.url)")?;
-    let processor = BatchProcessor::new(
-        store,
-        Keyspace::new(&config.key_prefix),
-        config.processor.clone(),
-    );
-    let pipeline = Pipeline::new(
-        &config.kafka,
-        processor,
-        rules.clone(),
-        config.runner.clone(),
-        health,
-    )?;
+    let pipeline = Pipeline::from_config(&config, store, rules.clone(), health)?;
     tracing::info!(
         brokers = %config.kafka.brokers,
         group = %config.kafka.group_id,

@@ -180,22 +180,21 @@ impl<S: StateStore> BatchProcessor<S> {
         while !groups.is_empty() {
             round += 1;
             let plans = self.plan(&groups, batch, rules).await?;
-            let (to_write, ready): (Vec<_>, Vec<_>) = groups
-                .into_iter()
-                .zip(plans)
-                .partition(|(_, plan)| !plan.writes.writes.is_empty());
-            for (_, plan) in ready {
-                report.merge(plan.report);
+            let mut pending = Vec::new();
+            let mut write_groups = Vec::new();
+            for (group, plan) in groups.into_iter().zip(plans) {
+                if plan.writes.writes.is_empty() {
+                    report.merge(plan.report);
+                } else {
+                    pending.push((group, plan.report));
+                    write_groups.push(plan.writes);
+                }
             }
-            let write_groups: Vec<WriteGroup> = to_write
-                .iter()
-                .map(|(_, plan)| plan.writes.clone())
-                .collect();
             let outcomes = timed("write", self.store.apply(&write_groups)).await?;
             groups = Vec::new();
-            for ((group, plan), outcome) in to_write.into_iter().zip(outcomes) {
+            for ((group, planned), outcome) in pending.into_iter().zip(outcomes) {
                 match outcome {
-                    GroupOutcome::Applied => report.merge(plan.report),
+                    GroupOutcome::Applied => report.merge(planned),
                     GroupOutcome::Conflict { .. } => {
                         report.conflicts += 1;
                         groups.push(group);

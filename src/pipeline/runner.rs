@@ -5,10 +5,11 @@
 //! transaction records turn into re-emission of identical outputs, never a second balance change.
 
 use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
+use crate::config::Config;
 use crate::health::Health;
 use crate::kafka::{KafkaSettings, PipelineContext};
 use crate::rules::RuleSet;
-use crate::store::{StateStore, StoreError};
+use crate::store::{Keyspace, StateStore, StoreError};
 use crate::telemetry::events;
 use crate::wire::SourcePosition;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -103,7 +104,6 @@ pub struct Pipeline<S> {
 /// acknowledgements before its offsets may be stored.
 struct InFlight {
     acks: Vec<Result<DeliveryFuture, KafkaError>>,
-    outbound: Vec<Outbound>,
     offsets: TopicPartitionList,
     report: BatchReport,
     messages: usize,
@@ -135,6 +135,24 @@ impl<S: StateStore> Pipeline<S> {
             health,
             fault: FaultInjection::default(),
         })
+    }
+
+    /// A pipeline over `store`, set up as `config` describes.
+    pub fn from_config(
+        config: &Config,
+        store: S,
+        rules: Arc<RuleSet>,
+        health: Arc<Health>,
+    ) -> Result<Self, PipelineError> {
+        let keys = Keyspace::new(&config.key_prefix);
+        let processor = BatchProcessor::new(store, keys, config.processor.clone());
+        Pipeline::new(
+            &config.kafka,
+            processor,
+            rules,
+            config.runner.clone(),
+            health,
+        )
     }
 
     pub fn with_fault_injection(mut self, fault: FaultInjection) -> Self {
@@ -206,11 +224,9 @@ impl<S: StateStore> Pipeline<S> {
             let count = messages.len();
             drop(inbound);
             drop(messages);
-            let outbound = report.outbound.clone();
-            let acks = enqueue(&self.producer, &self.settings.topics, &outbound).await;
+            let acks = enqueue(&self.producer, &self.settings.topics, &report.outbound).await;
             let in_flight = InFlight {
                 acks,
-                outbound,
                 offsets,
                 messages: count,
                 report,
@@ -352,7 +368,7 @@ async fn commit_in_order(
 ) -> Result<RunSummary, PipelineError> {
     let mut summary = RunSummary::default();
     while let Some(batch) = batches.recv().await {
-        let failed = failures(batch.acks.into_iter().zip(&batch.outbound)).await;
+        let failed = failures(batch.acks.into_iter().zip(&batch.report.outbound)).await;
         if !failed.is_empty() {
             publish(&producer, &settings.topics, failed, settings.retry_budget).await?;
         }

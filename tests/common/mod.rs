@@ -167,20 +167,9 @@ impl Running {
         fault: FaultInjection,
     ) -> Running {
         let health = Arc::new(Health::new(config.stall_timeout));
-        let processor = BatchProcessor::new(
-            store,
-            Keyspace::new(&config.key_prefix),
-            config.processor.clone(),
-        );
-        let pipeline = Pipeline::new(
-            &config.kafka,
-            processor,
-            rules(),
-            config.runner.clone(),
-            health.clone(),
-        )
-        .expect("pipeline starts")
-        .with_fault_injection(fault);
+        let pipeline = Pipeline::from_config(config, store, rules(), health.clone())
+            .expect("pipeline starts")
+            .with_fault_injection(fault);
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(pipeline.run(async {
             let _ = stopped.await;
