@@ -128,6 +128,21 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
     assert!(metrics.contains("txscore_dead_letters_total{reason=\"raw_pan\"}"));
+    let referenced = common::metrics_referenced_by_dashboards_and_alerts();
+    assert!(
+        referenced.len() > 10,
+        "dashboards and alert rules name metrics: {referenced:?}"
+    );
+    for name in referenced {
+        let exported = metrics.lines().any(|line| {
+            line.strip_prefix(name.as_str())
+                .is_some_and(|after| after.starts_with(['{', ' ']))
+        });
+        assert!(
+            exported,
+            "{name} is named by a dashboard or alert rule but not exported"
+        );
+    }
     assert!(!metrics.contains("M-0"), "no member ids in labels");
 
     let mut child = child;

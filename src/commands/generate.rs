@@ -16,6 +16,9 @@ pub struct GenerateArgs {
     cards: usize,
     #[arg(long, default_value_t = 7)]
     seed: u64,
+    /// Transaction ids are `<prefix>-<sequence>`: vary it to write new transactions each run.
+    #[arg(long, default_value = "T")]
+    txn_prefix: String,
 }
 
 pub async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
@@ -23,6 +26,7 @@ pub async fn generate(args: GenerateArgs) -> anyhow::Result<()> {
         seed: args.seed,
         transactions: args.transactions,
         cards: args.cards,
+        txn_prefix: args.txn_prefix,
         ..StreamSpec::default()
     };
     let messages = synthesize(&spec);

@@ -167,6 +167,12 @@ impl ConfigFile {
                 "redis.url" => self.redis.url = value,
                 "http.addr" => self.http.addr = value,
                 "rules" => self.rules = Some(value.into()),
+                "kafka.client.\"sasl.username\"" => {
+                    self.kafka.client.insert("sasl.username".into(), value);
+                }
+                "kafka.client.\"sasl.password\"" => {
+                    self.kafka.client.insert("sasl.password".into(), value);
+                }
                 other => unreachable!("override for unknown field {other}"),
             }
         }

@@ -22,6 +22,14 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TXSCORE_REDIS_URL", "redis.url"),
     ("TXSCORE_METRICS_ADDR", "http.addr"),
     ("TXSCORE_RULES", "rules"),
+    (
+        "TXSCORE_KAFKA_SASL_USERNAME",
+        "kafka.client.\"sasl.username\"",
+    ),
+    (
+        "TXSCORE_KAFKA_SASL_PASSWORD",
+        "kafka.client.\"sasl.password\"",
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

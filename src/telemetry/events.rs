@@ -10,6 +10,25 @@ pub fn build_info() {
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
+/// Creates at zero every series whose labels are known in advance, so dashboards and alert
+/// rules see them (and `rate()` has a baseline) before the first event of their kind.
+pub fn register_known_series() {
+    for outcome in ["scored", "replayed", "dead_lettered"] {
+        counter!(MESSAGES, "outcome" => outcome).absolute(0);
+    }
+    for destination in [Destination::Ledger, Destination::Alerts, Destination::Dlq] {
+        counter!(OUTPUTS, "destination" => destination.as_str()).absolute(0);
+    }
+    for operation in ["read", "write"] {
+        counter!(STORE_ERRORS, "operation" => operation).absolute(0);
+    }
+    for kind in ["assign", "revoke", "error"] {
+        counter!(REBALANCES, "kind" => kind).absolute(0);
+    }
+    counter!(STORE_CONFLICTS).absolute(0);
+    counter!(PUBLISH_ERRORS).absolute(0);
+}
+
 pub fn rules_in_force(version: &str) {
     gauge!(RULES_INFO, "version" => version.to_owned()).set(1.0);
 }

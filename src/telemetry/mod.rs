@@ -29,6 +29,7 @@ pub fn install() -> PrometheusHandle {
                 .expect("no other metrics recorder is installed in this process");
             catalogue::describe();
             events::build_info();
+            events::register_known_series();
             handle
         })
         .clone()

@@ -379,3 +379,30 @@ impl Reference {
         balances(&self.store, &self.account_keys()).await
     }
 }
+
+/// Every `txscore_*` metric name that a dashboard or an alert rule refers to, with the
+/// histogram suffixes (`_bucket`, `_sum`, `_count`) kept as written.
+pub fn metrics_referenced_by_dashboards_and_alerts() -> std::collections::BTreeSet<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts = vec![
+        std::fs::read_to_string(root.join("deploy/prometheus/alerts.yml")).expect("alert rules"),
+    ];
+    for entry in std::fs::read_dir(root.join("dashboards")).expect("dashboards folder") {
+        texts.push(
+            std::fs::read_to_string(entry.expect("dashboard").path()).expect("dashboard JSON"),
+        );
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for text in texts {
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("txscore_") {
+            let name: String = rest[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')
+                .collect();
+            rest = &rest[start + name.len()..];
+            names.insert(name);
+        }
+    }
+    names
+}
