@@ -103,6 +103,8 @@ pub struct PipelineFile {
     pub linger_ms: u64,
     /// Batches whose outputs may await acknowledgement while the next ones are scored.
     pub max_in_flight: usize,
+    /// Slices of a batch processed concurrently against the store.
+    pub store_concurrency: usize,
     /// Larger messages go to the DLQ.
     pub max_message_bytes: usize,
     /// How much of a rejected payload its DLQ record keeps.
@@ -121,6 +123,7 @@ impl Default for PipelineFile {
             max_batch: 500,
             linger_ms: 10,
             max_in_flight: 4,
+            store_concurrency: 2,
             max_message_bytes: 64 * 1024,
             dlq_original_bytes: 16 * 1024,
             retry_budget_secs: 120,
@@ -213,6 +216,10 @@ impl ConfigFile {
         positive("pipeline.max_batch", pipeline.max_batch as u64)?;
         positive("pipeline.max_in_flight", pipeline.max_in_flight as u64)?;
         positive(
+            "pipeline.store_concurrency",
+            pipeline.store_concurrency as u64,
+        )?;
+        positive(
             "pipeline.max_message_bytes",
             pipeline.max_message_bytes as u64,
         )?;
@@ -241,6 +248,7 @@ impl ConfigFile {
                 dlq_original_bytes: pipeline.dlq_original_bytes,
                 txn_record_ttl: Duration::from_secs(redis.txn_record_ttl_days * 86_400),
                 max_conflict_rounds: 8,
+                store_concurrency: pipeline.store_concurrency,
             },
             runner: RunnerSettings {
                 topics: Topics {

@@ -14,6 +14,7 @@ use crate::rules::RuleSet;
 use crate::scoring::{self, Accounts};
 use crate::store::{GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{decode_transaction, DlqRecord, SourcePosition};
+use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,6 +86,8 @@ pub struct ProcessorSettings {
     pub txn_record_ttl: Duration,
     /// Rounds of conflict rescoring before the batch fails (and is retried whole).
     pub max_conflict_rounds: u32,
+    /// Slices of a batch's owners read, scored and written concurrently.
+    pub store_concurrency: usize,
 }
 
 /// Scores batches against a store.
@@ -176,6 +179,38 @@ impl<S: StateStore> BatchProcessor<S> {
             }
         }
 
+        // Owners are disjoint, so slices of them never conflict with each other: while one
+        // slice waits for the store, another is scored.
+        let slice_len = groups
+            .len()
+            .div_ceil(self.settings.store_concurrency.max(1))
+            .max(1);
+        let mut slices = Vec::new();
+        while !groups.is_empty() {
+            let rest = groups.split_off(slice_len.min(groups.len()));
+            slices.push(std::mem::replace(&mut groups, rest));
+        }
+        let reports = join_all(
+            slices
+                .into_iter()
+                .map(|slice| self.apply_groups(slice, batch, rules)),
+        )
+        .await;
+        for slice_report in reports {
+            report.merge(slice_report?);
+        }
+        Ok(report)
+    }
+
+    /// Scores and writes owner groups until every one is applied, rescoring those that met a
+    /// concurrent writer.
+    async fn apply_groups(
+        &self,
+        mut groups: Vec<OwnerGroup>,
+        batch: &[Inbound<'_>],
+        rules: &RuleSet,
+    ) -> Result<BatchReport, StoreError> {
+        let mut report = BatchReport::default();
         let mut round = 0;
         while !groups.is_empty() {
             round += 1;
