@@ -218,13 +218,13 @@ pub fn generate(spec: &StreamSpec) -> Vec<SyntheticMessage> {
                 (0..=6, false) => follow_up(&mut random, &txn_id, clock, &mut open),
                 (7..=13, _) => {
                     let card = random.below(spec.cards);
-                    let merchant = random.below(MERCHANTS.len());
-                    spend(&mut random, &txn_id, card, merchant, true, clock, &mut open)
+                    spend(&mut random, &txn_id, card, card % 5, true, clock, &mut open)
                 }
                 _ => {
                     let card = random.below(spec.cards);
-                    let merchant = if random.chance(85) {
-                        random.below(5)
+                    // Cards mostly stay in their home city; now and then they travel.
+                    let merchant = if random.chance(92) {
+                        card % 5
                     } else {
                         random.below(MERCHANTS.len())
                     };

@@ -29,13 +29,13 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<()> {
                     program.fx.len()
                 );
             }
-            for rule in &rules.fraud.velocity {
+            for rule in crate::scoring::fraud::configured(&rules.fraud) {
+                let meta = rule.meta();
                 println!(
-                    "  fraud rule {}: more than {} spends in {} min ({})",
-                    rule.id,
-                    rule.max_count,
-                    rule.window.whole_minutes(),
-                    rule.mode.as_str()
+                    "  fraud rule {}: score {} ({})",
+                    meta.id,
+                    meta.score,
+                    meta.mode.as_str()
                 );
             }
             Ok(())

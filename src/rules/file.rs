@@ -1,10 +1,7 @@
 //! The rules file as written by people: a strict serde shape, then validation into [`RuleSet`].
 
-use super::{
-    invalid, FraudRules, Program, Rounding, RuleSet, RulesError, SeverityThresholds, VelocityRule,
-};
-use crate::domain::alert::{Action, Mode};
-use crate::domain::Severity;
+use super::fraud_file::FraudFile;
+use super::{invalid, Program, Rounding, RuleSet, RulesError};
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -43,87 +40,12 @@ struct ProgramFile {
     allow_negative_balance: bool,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FraudFile {
-    /// Most spends remembered per card.
-    #[serde(default = "default_history_limit")]
-    history_limit: usize,
-    /// Score thresholds for medium, high and critical severity.
-    #[serde(default)]
-    severity: SeverityFile,
-    /// Action per severity for enforced alerts (flag); default flag for all.
-    #[serde(default)]
-    actions: BTreeMap<Severity, Action>,
-    /// Velocity rules.
-    #[serde(default)]
-    velocity: Vec<VelocityFile>,
-}
-
-impl Default for FraudFile {
-    fn default() -> Self {
-        FraudFile {
-            history_limit: default_history_limit(),
-            severity: SeverityFile::default(),
-            actions: BTreeMap::new(),
-            velocity: Vec::new(),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SeverityFile {
-    medium: f64,
-    high: f64,
-    critical: f64,
-}
-
-impl Default for SeverityFile {
-    fn default() -> Self {
-        SeverityFile {
-            medium: 0.4,
-            high: 0.7,
-            critical: 0.9,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct VelocityFile {
-    /// Rule id, named in alert reasons and metrics.
-    id: String,
-    /// More spends than this within the window trips the rule.
-    max_count: usize,
-    window_minutes: u32,
-    /// Contribution to the alert score, 0..1.
-    score: f64,
-    #[serde(default)]
-    mode: Mode,
-}
-
 fn default_rounding() -> String {
     "floor".to_owned()
 }
 
-fn default_history_limit() -> usize {
-    256
-}
-
 fn is_currency_code(code: &str) -> bool {
     code.len() == 3 && code.bytes().all(|b| b.is_ascii_uppercase())
-}
-
-fn unit_interval(field: String, value: f64) -> Result<f64, RulesError> {
-    if (0.0..=1.0).contains(&value) {
-        Ok(value)
-    } else {
-        Err(invalid(
-            field,
-            format!("must be between 0 and 1, got {value}"),
-        ))
-    }
 }
 
 impl RulesFile {
@@ -214,64 +136,6 @@ impl ProgramFile {
             tiers: self.tiers,
             fx,
             allow_negative_balance: self.allow_negative_balance,
-        })
-    }
-}
-
-impl FraudFile {
-    fn validate(self) -> Result<FraudRules, RulesError> {
-        if self.history_limit == 0 {
-            return Err(invalid("fraud.history_limit", "must be at least 1"));
-        }
-        let severity = SeverityThresholds {
-            medium: unit_interval("fraud.severity.medium".into(), self.severity.medium)?,
-            high: unit_interval("fraud.severity.high".into(), self.severity.high)?,
-            critical: unit_interval("fraud.severity.critical".into(), self.severity.critical)?,
-        };
-        if !(severity.medium <= severity.high && severity.high <= severity.critical) {
-            return Err(invalid(
-                "fraud.severity",
-                "thresholds must rise: medium <= high <= critical",
-            ));
-        }
-        let mut seen = std::collections::BTreeSet::new();
-        let mut velocity = Vec::with_capacity(self.velocity.len());
-        for (index, rule) in self.velocity.into_iter().enumerate() {
-            let field = |name: &str| format!("fraud.velocity[{index}].{name}");
-            if rule.id.is_empty() || !seen.insert(rule.id.clone()) {
-                return Err(invalid(field("id"), "must be present and unique"));
-            }
-            if rule.window_minutes == 0 {
-                return Err(invalid(field("window_minutes"), "must be at least 1"));
-            }
-            if rule.max_count >= self.history_limit {
-                return Err(invalid(
-                    field("max_count"),
-                    format!("must be below fraud.history_limit ({})", self.history_limit),
-                ));
-            }
-            velocity.push(VelocityRule {
-                score: unit_interval(field("score"), rule.score)?,
-                id: rule.id,
-                max_count: rule.max_count,
-                window: time::Duration::minutes(rule.window_minutes.into()),
-                mode: rule.mode,
-            });
-        }
-        let mut actions = self.actions;
-        for severity in [
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ] {
-            actions.entry(severity).or_insert(Action::Flag);
-        }
-        Ok(FraudRules {
-            velocity,
-            severity,
-            actions,
-            history_limit: self.history_limit,
         })
     }
 }

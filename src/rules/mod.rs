@@ -1,17 +1,19 @@
 //! The rule set: everything that decides points and fraud flags, loaded from a TOML file and
 //! validated before use.
 //!
-//! - [`file`]: the file's serde shape, strict (`deny_unknown_fields`).
+//! - [`file`] and `fraud_file`: the file's serde shape, strict (`deny_unknown_fields`).
+//! - [`fraud`]: the validated fraud rules.
 //! - this module: the validated [`RuleSet`] the scoring core reads.
 
 mod file;
+pub mod fraud;
+mod fraud_file;
 
-use crate::domain::alert::{Action, Mode};
-use crate::domain::Severity;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
 use std::path::Path;
-use time::Duration;
+
+pub use fraud::FraudRules;
 
 /// The rule set shipped with txscore, used when no rules file is configured.
 pub const DEFAULT_RULES: &str = include_str!("../../deploy/rules.toml");
@@ -84,60 +86,6 @@ pub struct Program {
     pub fx: BTreeMap<String, Decimal>,
     /// Whether a reversal may take the balance below zero; otherwise the rest is a shortfall.
     pub allow_negative_balance: bool,
-}
-
-/// "More than `max_count` spends on one card within `window`".
-#[derive(Debug, Clone, PartialEq)]
-pub struct VelocityRule {
-    pub id: String,
-    pub max_count: usize,
-    pub window: Duration,
-    pub score: f64,
-    pub mode: Mode,
-}
-
-/// Score thresholds from which an alert is at least this severe.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeverityThresholds {
-    pub medium: f64,
-    pub high: f64,
-    pub critical: f64,
-}
-
-impl SeverityThresholds {
-    pub fn classify(&self, score: f64) -> Severity {
-        if score >= self.critical {
-            Severity::Critical
-        } else if score >= self.high {
-            Severity::High
-        } else if score >= self.medium {
-            Severity::Medium
-        } else {
-            Severity::Low
-        }
-    }
-}
-
-/// Fraud rules, shared by all programmes.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FraudRules {
-    pub velocity: Vec<VelocityRule>,
-    pub severity: SeverityThresholds,
-    /// Action per severity for enforced alerts.
-    pub actions: BTreeMap<Severity, Action>,
-    /// Most spends remembered per card, whatever the windows say.
-    pub history_limit: usize,
-}
-
-impl FraudRules {
-    /// How far back card history must reach for the longest window.
-    pub fn history_span(&self) -> Duration {
-        self.velocity
-            .iter()
-            .map(|rule| rule.window)
-            .max()
-            .unwrap_or(Duration::ZERO)
-    }
 }
 
 /// A validated rule set. Scoring is a function of a transaction, state and this.

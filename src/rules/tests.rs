@@ -1,4 +1,6 @@
 use super::*;
+use crate::domain::alert::Action;
+use crate::domain::Severity;
 
 fn with_program(program: &str) -> String {
     format!("version = \"t1\"\n[programs.default]\n{program}\n")

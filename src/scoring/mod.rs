@@ -79,15 +79,21 @@ pub fn score(
         .programs
         .get(&txn.program_id)
         .ok_or_else(|| Rejection::UnknownProgram(txn.program_id.clone()))?;
-    if !program.fx.contains_key(&txn.currency) {
-        return Err(Rejection::UnknownCurrency {
+    let rate = program
+        .fx
+        .get(&txn.currency)
+        .ok_or_else(|| Rejection::UnknownCurrency {
             currency: txn.currency.clone(),
             program: program.id.clone(),
-        });
-    }
+        })?;
+    let spend = fraud::SpendContext {
+        txn,
+        amount: txn.amount.checked_mul(*rate).ok_or(Rejection::OutOfRange)?,
+        currency: &program.base_currency,
+    };
 
     let mut card = accounts.card;
-    let alerts = fraud::assess(txn, member_id, &mut card, rules);
+    let alerts = fraud::assess(&spend, member_id, &mut card, rules);
 
     let Some(member_id) = member_id else {
         return Ok(Decision {

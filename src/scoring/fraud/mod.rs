@@ -1,17 +1,32 @@
 //! Fraud rules and how their findings become alerts.
 //!
-//! Each rule is a type implementing [`FraudRule`]: it looks at a transaction and the card's
-//! state (already updated with this transaction) and may report a [`Finding`]. Findings of
-//! enforced rules combine into one alert; findings of shadow rules into a separate shadow alert
-//! that takes no action, so a rule can be trialled on live traffic.
+//! Each rule is a type implementing [`FraudRule`]: it looks at a spend and the card's state as
+//! it was before that spend, and may report a [`Finding`]. Findings of enforced rules combine
+//! into one alert; findings of shadow rules into a separate shadow alert that takes no action,
+//! so a rule can be trialled on live traffic. After assessment the spend is recorded in the
+//! card's bounded state.
 //!
-//! - [`velocity`]: too many spends on a card within a sliding window.
+//! - [`velocity`]: too many spends, or too much spent, within a sliding window.
+//! - [`anomaly`]: an amount far above the card's own baseline.
+//! - [`travel`]: consecutive in-person spends too far apart for the time between them.
+//! - [`merchant`]: risky categories, new merchants, cross-border and card-not-present spends.
+//! - [`duplicate`]: the same spend again under another id.
+//! - [`card_testing`]: small probing spends followed by a large one.
 
+mod anomaly;
+mod card_testing;
+mod duplicate;
+mod merchant;
+mod travel;
 mod velocity;
 
 use crate::domain::alert::{Action, Mode};
+use crate::domain::card::{millis, Sighting, Spend};
 use crate::domain::{Alert, AlertReason, CardState, Transaction};
+use crate::rules::fraud::{FraudRules, RuleMeta};
 use crate::rules::RuleSet;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 
 /// A rule that tripped.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,30 +38,91 @@ pub struct Finding {
     pub mode: Mode,
 }
 
-/// One fraud rule. Implementations are pure: same transaction and card state, same finding.
-pub trait FraudRule {
-    fn evaluate(&self, txn: &Transaction, card: &CardState) -> Option<Finding>;
+impl RuleMeta {
+    fn finding(&self, description: String) -> Finding {
+        Finding {
+            rule: self.id.clone(),
+            description,
+            score: self.score,
+            mode: self.mode,
+        }
+    }
 }
 
-/// Updates the card's risk state with `txn` and returns the alerts it raises (at most one
-/// enforced and one shadow alert).
+/// The spend being assessed.
+pub struct SpendContext<'a> {
+    pub txn: &'a Transaction,
+    /// The amount in the programme's base currency.
+    pub amount: Decimal,
+    pub currency: &'a str,
+}
+
+/// One fraud rule. Implementations are pure: same spend and card state, same finding.
+pub trait FraudRule {
+    /// The rule's id, score and mode.
+    fn meta(&self) -> &RuleMeta;
+
+    fn evaluate(&self, spend: &SpendContext<'_>, card: &CardState) -> Option<Finding>;
+}
+
+/// Every configured rule, in a fixed order (so reasons are listed deterministically).
+pub fn configured(fraud: &FraudRules) -> impl Iterator<Item = &dyn FraudRule> {
+    let optional: [Option<&dyn FraudRule>; 8] = [
+        fraud
+            .amount_anomaly
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+        fraud
+            .impossible_travel
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+        fraud
+            .risky_category
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+        fraud
+            .new_merchant
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+        fraud
+            .cross_border
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+        fraud
+            .card_not_present
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+        fraud.duplicate.as_ref().map(|rule| rule as &dyn FraudRule),
+        fraud
+            .card_testing
+            .as_ref()
+            .map(|rule| rule as &dyn FraudRule),
+    ];
+    fraud
+        .velocity
+        .iter()
+        .map(|rule| rule as &dyn FraudRule)
+        .chain(optional.into_iter().flatten())
+}
+
+/// Assesses a spend against the card's state, records it there, and returns the alerts it
+/// raises (at most one enforced and one shadow alert).
 pub fn assess(
-    txn: &Transaction,
+    spend: &SpendContext<'_>,
     member_id: Option<&str>,
     card: &mut CardState,
     rules: &RuleSet,
 ) -> Vec<Alert> {
+    let txn = spend.txn;
     if !txn.kind.is_spend() {
         return Vec::new();
     }
     let fraud = &rules.fraud;
-    card.record_spend(txn.timestamp, fraud.history_span(), fraud.history_limit);
-
-    let findings: Vec<Finding> = fraud
-        .velocity
-        .iter()
-        .filter_map(|rule| rule.evaluate(txn, card))
+    let findings: Vec<Finding> = configured(fraud)
+        .filter_map(|rule| rule.evaluate(spend, card))
         .collect();
+    record(spend, card, fraud);
+
     [Mode::Enforce, Mode::Shadow]
         .into_iter()
         .filter_map(|mode| {
@@ -62,6 +138,43 @@ pub fn assess(
             (!reasons.is_empty()).then(|| build_alert(txn, member_id, reasons, mode, rules))
         })
         .collect()
+}
+
+/// Adds the spend to the card's memory: its history, baseline, last sighting, home country,
+/// merchants and categories.
+fn record(spend: &SpendContext<'_>, card: &mut CardState, fraud: &FraudRules) {
+    let txn = spend.txn;
+    card.record_spend(
+        Spend {
+            at_ms: millis(txn.timestamp),
+            amount: spend.amount,
+            merchant: txn.merchant.id.clone(),
+            card_present: txn.card_present,
+        },
+        fraud.history_span(),
+        fraud.history_limit,
+    );
+    card.baseline
+        .update(spend.amount.to_f64().unwrap_or(0.0), fraud.baseline_alpha);
+    if txn.card_present {
+        if let (Some(lat), Some(lon)) = (txn.merchant.lat, txn.merchant.lon) {
+            let newer = card
+                .last_present
+                .as_ref()
+                .is_none_or(|last| last.at <= txn.timestamp);
+            if newer {
+                card.last_present = Some(Sighting {
+                    at: txn.timestamp,
+                    lat,
+                    lon,
+                    city: txn.merchant.city.clone(),
+                });
+            }
+        }
+        card.home_country
+            .get_or_insert_with(|| txn.merchant.country.clone());
+    }
+    card.remember(&txn.merchant.id, &txn.merchant.mcc);
 }
 
 fn build_alert(
@@ -100,13 +213,4 @@ pub fn combined_score(scores: impl Iterator<Item = f64>) -> f64 {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::combined_score;
-
-    #[test]
-    fn combined_score_is_noisy_or() {
-        assert_eq!(combined_score([0.6].into_iter()), 0.6);
-        assert_eq!(combined_score([0.6, 0.5].into_iter()), 0.8);
-        assert_eq!(combined_score(std::iter::empty()), 0.0);
-    }
-}
+mod tests;
