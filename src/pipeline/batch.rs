@@ -68,8 +68,10 @@ pub struct BatchReport {
     pub dead_lettered: BTreeMap<&'static str, u64>,
     /// Points moved by newly applied transactions, by ledger event type.
     pub points: BTreeMap<&'static str, i64>,
-    /// Alerts raised by newly applied transactions: (rule, severity, mode).
+    /// Rule findings in alerts raised by newly applied transactions: (rule, severity, mode).
     pub alerts: Vec<(String, &'static str, &'static str)>,
+    /// Combined scores of those alerts, with their mode.
+    pub alert_scores: Vec<(f64, &'static str)>,
     /// Event times of newly applied transactions, for event-time lag.
     pub event_times: Vec<OffsetDateTime>,
     /// Owner groups scored again after a version conflict.
@@ -481,6 +483,7 @@ impl BatchReport {
                 event.points + event.pending_points;
         }
         for alert in &decision.alerts {
+            self.alert_scores.push((alert.score, alert.mode.as_str()));
             for reason in &alert.reasons {
                 self.alerts.push((
                     reason.rule.clone(),
@@ -502,6 +505,7 @@ impl BatchReport {
             *self.points.entry(kind).or_default() += points;
         }
         self.alerts.extend(other.alerts);
+        self.alert_scores.extend(other.alert_scores);
         self.event_times.extend(other.event_times);
         self.conflicts += other.conflicts;
     }

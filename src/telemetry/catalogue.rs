@@ -7,6 +7,7 @@ pub const MESSAGES: &str = "txscore_messages_total";
 pub const DEAD_LETTERS: &str = "txscore_dead_letters_total";
 pub const POINTS: &str = "txscore_points_total";
 pub const ALERTS: &str = "txscore_alerts_total";
+pub const ALERT_SCORE: &str = "txscore_alert_score";
 pub const BATCH_SIZE: &str = "txscore_batch_size";
 pub const BATCH_DURATION: &str = "txscore_batch_duration_seconds";
 pub const EVENT_TIME_LAG: &str = "txscore_event_time_lag_seconds";
@@ -27,6 +28,7 @@ const LATENCY_BUCKETS: &[f64] = &[
 const LAG_BUCKETS: &[f64] = &[
     0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 86400.0,
 ];
+const SCORE_BUCKETS: &[f64] = &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
 const SIZE_BUCKETS: &[f64] = &[1.0, 10.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2000.0, 5000.0];
 
 /// Histogram buckets by metric name; histograms not listed here would render as summaries.
@@ -35,6 +37,7 @@ pub const HISTOGRAM_BUCKETS: &[(&str, &[f64])] = &[
     (BATCH_DURATION, LATENCY_BUCKETS),
     (STORE_DURATION, LATENCY_BUCKETS),
     (EVENT_TIME_LAG, LAG_BUCKETS),
+    (ALERT_SCORE, SCORE_BUCKETS),
 ];
 
 /// Registers descriptions (the `# HELP` lines) for the whole catalogue.
@@ -54,6 +57,11 @@ pub fn describe() {
         ALERTS,
         Unit::Count,
         "Fraud rule findings in published alerts, by rule, severity and mode."
+    );
+    describe_histogram!(
+        ALERT_SCORE,
+        Unit::Count,
+        "Combined score of published alerts, by mode."
     );
     describe_histogram!(BATCH_SIZE, Unit::Count, "Messages per processed batch.");
     describe_histogram!(

@@ -51,6 +51,9 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
         counter!(ALERTS, "rule" => rule.clone(), "severity" => *severity, "mode" => *mode)
             .increment(1);
     }
+    for (score, mode) in &report.alert_scores {
+        histogram!(ALERT_SCORE, "mode" => *mode).record(*score);
+    }
     counter!(STORE_CONFLICTS).increment(report.conflicts);
     for destination in [Destination::Ledger, Destination::Alerts, Destination::Dlq] {
         let count = report
