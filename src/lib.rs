@@ -16,11 +16,13 @@
 //! - [`telemetry`], [`health`], [`http`]: what operators see.
 //! - [`config`]: the service's configuration file and environment.
 //! - [`synth`]: a deterministic synthetic transaction stream.
+//! - [`evaluation`]: per-rule precision and recall on labelled history.
 //! - [`commands`]: the `txscore` subcommands.
 
 pub mod commands;
 pub mod config;
 pub mod domain;
+pub mod evaluation;
 pub mod health;
 pub mod http;
 pub mod kafka;

@@ -4,11 +4,13 @@
 //! - [`demo`]: the whole pipeline on an embedded broker and store, with a summary.
 //! - [`generate`]: the synthetic stream, written to a real topic.
 //! - [`bench`]: end-to-end throughput and latency against real Redis.
+//! - [`replay`]: a recorded stream through the core, with a per-rule report.
 //! - [`rules`]: checking a rules file.
 
 pub mod bench;
 pub mod demo;
 pub mod generate;
+pub mod replay;
 pub mod rules;
 pub mod run;
 mod shared;
@@ -38,6 +40,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Measure end-to-end throughput and latency against real Redis.
     Bench(bench::BenchArgs),
+    /// Run recorded transactions through the core and report, per rule, alerts, precision and recall.
+    Replay(replay::ReplayArgs),
     /// Work with rules files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
@@ -50,6 +54,7 @@ impl Cli {
             Command::Demo(args) => demo::demo(args).await,
             Command::Generate(args) => generate::generate(args).await,
             Command::Bench(args) => bench::bench(args).await,
+            Command::Replay(args) => replay::replay(args).await,
             Command::Rules(command) => rules::rules(command),
         }
     }
