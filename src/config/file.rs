@@ -316,6 +316,36 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_secrets() {
+        let file: ConfigFile = toml::from_str(
+            "[redis]\nurl = \"rediss://default:hunter2@redis:6380\"\n\
+             [kafka.client]\n\"sasl.password\" = \"s3cret\"\n\"sasl.username\" = \"txscore\"\n",
+        )
+        .unwrap();
+        let shown = format!("{:?}", file.validate().unwrap());
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("rediss://default:<redacted>@redis:6380"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("txscore"),
+            "non-secret settings stay visible: {shown}"
+        );
+        assert_eq!(
+            super::super::redact_url("redis://:pw@host:6379/0"),
+            "redis://:<redacted>@host:6379/0"
+        );
+        assert_eq!(
+            super::super::redact_url("redis://host:6379"),
+            "redis://host:6379"
+        );
+    }
+
+    #[test]
     fn environment_overrides_the_file() {
         let file: ConfigFile = toml::from_str("[kafka]\nbrokers = \"file:9092\"").unwrap();
         let config = file

@@ -55,8 +55,9 @@ pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Co
     }
 }
 
-/// Validated configuration.
-#[derive(Debug, Clone)]
+/// Validated configuration. Its `Debug` output hides the Redis password and secret Kafka
+/// settings, so it can be logged.
+#[derive(Clone)]
 pub struct Config {
     pub kafka: KafkaSettings,
     pub redis_url: String,
@@ -68,6 +69,38 @@ pub struct Config {
     pub stall_timeout: Duration,
     /// Rules file; the shipped default rules when `None`.
     pub rules: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("kafka", &self.kafka)
+            .field("redis_url", &redact_url(&self.redis_url))
+            .field("key_prefix", &self.key_prefix)
+            .field("redis_timeout", &self.redis_timeout)
+            .field("processor", &self.processor)
+            .field("runner", &self.runner)
+            .field("http_addr", &self.http_addr)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+/// A URL with any password replaced: `redis://user:secret@host` becomes `redis://user:<redacted>@host`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    let user = credentials.split_once(':').map_or("", |(user, _)| user);
+    if credentials.contains(':') {
+        format!("{scheme}://{user}:<redacted>@{host}")
+    } else {
+        format!("{scheme}://<redacted>@{host}")
+    }
 }
 
 impl Config {

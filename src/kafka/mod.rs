@@ -23,13 +23,42 @@ pub const MANAGED_SETTINGS: &[&str] = &[
     "isolation.level",
 ];
 
-/// How to reach the cluster.
-#[derive(Debug, Clone)]
+/// How to reach the cluster. Its `Debug` output hides secret client settings.
+#[derive(Clone)]
 pub struct KafkaSettings {
     pub brokers: String,
     pub group_id: String,
     /// librdkafka settings passed through as given (security.protocol, sasl.*, ssl.*, ...).
     pub client: BTreeMap<String, String>,
+}
+
+/// Whether a librdkafka setting holds a secret (passwords, keys, tokens).
+pub fn is_secret_setting(key: &str) -> bool {
+    ["password", "secret", "key.pem", "ssl.key", "token", "jaas"]
+        .iter()
+        .any(|marker| key.contains(marker))
+}
+
+impl std::fmt::Debug for KafkaSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let client: BTreeMap<&str, &str> = self
+            .client
+            .iter()
+            .map(|(key, value)| {
+                let shown = if is_secret_setting(key) {
+                    "<redacted>"
+                } else {
+                    value.as_str()
+                };
+                (key.as_str(), shown)
+            })
+            .collect();
+        f.debug_struct("KafkaSettings")
+            .field("brokers", &self.brokers)
+            .field("group_id", &self.group_id)
+            .field("client", &client)
+            .finish()
+    }
 }
 
 impl KafkaSettings {
