@@ -99,10 +99,21 @@ pub struct BatchProcessor<S> {
     settings: ProcessorSettings,
 }
 
-/// A decoded transaction and the message it came from.
+/// A decoded transaction, the message it came from, and the keys of the documents it touches.
 struct Item {
     index: usize,
     txn: Transaction,
+    keys: ItemKeys,
+}
+
+/// Keys of the documents one transaction reads and writes, formatted once per batch.
+struct ItemKeys {
+    record: String,
+    card: String,
+    /// The member's account; `None` for a card with no member.
+    account: Option<String>,
+    /// The record of the transaction named by `original_txn_id`.
+    original: Option<String>,
 }
 
 /// The transactions of one owner, in offset order.
@@ -111,17 +122,12 @@ struct OwnerGroup {
     items: Vec<Item>,
 }
 
-/// The keys of the documents one owner group reads, by document type.
-#[derive(Default)]
-struct GroupKeys {
-    accounts: Vec<String>,
-    cards: Vec<String>,
-    records: Vec<String>,
-}
-
-impl GroupKeys {
+impl ItemKeys {
     fn all(&self) -> impl Iterator<Item = &String> {
-        self.accounts.iter().chain(&self.cards).chain(&self.records)
+        [&self.record, &self.card]
+            .into_iter()
+            .chain(&self.account)
+            .chain(&self.original)
     }
 }
 
@@ -173,7 +179,8 @@ impl<S: StateStore> BatchProcessor<S> {
                         });
                         groups.len() - 1
                     });
-                    groups[slot].items.push(Item { index, txn });
+                    let keys = self.keys_of(&groups[slot].owner, &txn);
+                    groups[slot].items.push(Item { index, txn, keys });
                 }
                 Err(error) => {
                     self.dead_letter(&mut report, message, error.kind(), error.to_string())
@@ -255,21 +262,21 @@ impl<S: StateStore> BatchProcessor<S> {
         batch: &[Inbound<'_>],
         rules: &RuleSet,
     ) -> Result<Vec<GroupPlan>, StoreError> {
-        let group_keys: Vec<GroupKeys> = groups.iter().map(|group| self.keys_of(group)).collect();
         let mut keys = Vec::new();
         let mut seen = HashSet::new();
-        for key in group_keys.iter().flat_map(|keys| keys.all()) {
-            if seen.insert(key) {
-                keys.push(key.clone());
+        for item in groups.iter().flat_map(|group| &group.items) {
+            for key in item.keys.all() {
+                if seen.insert(key) {
+                    keys.push(key.clone());
+                }
             }
         }
         let loaded = timed("read", self.store.get_many(&keys)).await?;
         let loaded: HashMap<&str, _> = keys.iter().map(String::as_str).zip(&loaded).collect();
         Ok(groups
             .iter()
-            .zip(&group_keys)
-            .map(|(group, keys)| {
-                self.plan_group(group, keys, &loaded, batch, rules)
+            .map(|group| {
+                self.plan_group(group, &loaded, batch, rules)
                     .unwrap_or_else(|corrupt| {
                         let mut plan = GroupPlan::default();
                         for item in &group.items {
@@ -286,27 +293,22 @@ impl<S: StateStore> BatchProcessor<S> {
             .collect())
     }
 
-    fn keys_of(&self, group: &OwnerGroup) -> GroupKeys {
-        let owner = &group.owner;
-        let mut keys = GroupKeys::default();
-        for Item { txn, .. } in &group.items {
-            keys.records.push(self.keys.txn(owner, &txn.txn_id));
-            keys.cards.push(self.keys.card(owner, &txn.card_token));
-            if let Owner::Member(_) = owner {
-                keys.accounts
-                    .push(self.keys.account(owner, &txn.program_id));
-            }
-            if let Some(original) = &txn.original_txn_id {
-                keys.records.push(self.keys.txn(owner, original));
-            }
+    fn keys_of(&self, owner: &Owner, txn: &Transaction) -> ItemKeys {
+        ItemKeys {
+            record: self.keys.txn(owner, &txn.txn_id),
+            card: self.keys.card(owner, &txn.card_token),
+            account: matches!(owner, Owner::Member(_))
+                .then(|| self.keys.account(owner, &txn.program_id)),
+            original: txn
+                .original_txn_id
+                .as_ref()
+                .map(|id| self.keys.txn(owner, id)),
         }
-        keys
     }
 
     fn plan_group(
         &self,
         group: &OwnerGroup,
-        keys: &GroupKeys,
         loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
         batch: &[Inbound<'_>],
         rules: &RuleSet,
@@ -315,41 +317,46 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut accounts = Documents::<MemberState>::new(None);
         let mut cards = Documents::<CardState>::new(None);
         let mut records = Documents::<TxnRecord>::new(ttl);
-        for key in &keys.accounts {
-            accounts.insert_loaded(key, loaded[key.as_str()].as_ref())?;
-        }
-        for key in &keys.cards {
-            cards.insert_loaded(key, loaded[key.as_str()].as_ref())?;
-        }
-        for key in &keys.records {
-            records.insert_loaded(key, loaded[key.as_str()].as_ref())?;
+        let stored = |key: &String| loaded[key.as_str()].as_ref();
+        for ItemKeys {
+            record,
+            card,
+            account,
+            original,
+        } in group.items.iter().map(|item| &item.keys)
+        {
+            records.insert_loaded(record, stored(record))?;
+            cards.insert_loaded(card, stored(card))?;
+            if let Some(account) = account {
+                accounts.insert_loaded(account, stored(account))?;
+            }
+            if let Some(original) = original {
+                records.insert_loaded(original, stored(original))?;
+            }
         }
 
-        let owner = &group.owner;
-        let member_id = match owner {
+        let member_id = match &group.owner {
             Owner::Member(id) => Some(id.as_str()),
             Owner::Card(_) => None,
         };
         let mut plan = GroupPlan::default();
-        for Item { index, txn } in &group.items {
-            let record_key = self.keys.txn(owner, &txn.txn_id);
-            if let Some(record) = records.get(&record_key) {
+        for Item { index, txn, keys } in &group.items {
+            if let Some(record) = records.get(&keys.record) {
                 plan.report.replayed += 1;
                 plan.report
                     .outbound
                     .extend(record.outputs.iter().map(Outbound::from));
                 continue;
             }
-            let account_key = self.keys.account(owner, &txn.program_id);
-            let card_key = self.keys.card(owner, &txn.card_token);
-            let original_key = txn
-                .original_txn_id
-                .as_ref()
-                .map(|id| self.keys.txn(owner, id));
             let state = Accounts {
-                member: accounts.get(&account_key).cloned(),
-                card: cards.get(&card_key).cloned().unwrap_or_default(),
-                original: original_key
+                member: keys
+                    .account
+                    .as_ref()
+                    .and_then(|key| accounts.get(key))
+                    .cloned(),
+                card: cards.get(&keys.card).cloned().unwrap_or_default(),
+                original: keys
+                    .original
                     .as_ref()
                     .and_then(|key| records.get(key))
                     .and_then(|record| record.earning.clone()),
@@ -372,17 +379,17 @@ impl<S: StateStore> BatchProcessor<S> {
             plan.report
                 .outbound
                 .extend(outputs.iter().map(Outbound::from));
-            if let Some(member) = decision.member {
-                accounts.set(&account_key, member);
+            if let (Some(key), Some(member)) = (&keys.account, decision.member) {
+                accounts.set(key, member);
             }
             if txn.kind.is_spend() {
-                cards.set(&card_key, decision.card);
+                cards.set(&keys.card, decision.card);
             }
-            if let (Some(key), Some(original)) = (original_key, decision.original) {
-                update_earning(&mut records, &key, original);
+            if let (Some(key), Some(original)) = (&keys.original, decision.original) {
+                update_earning(&mut records, key, original);
             }
             records.set(
-                &record_key,
+                &keys.record,
                 TxnRecord {
                     outputs,
                     earning: decision.earning,
