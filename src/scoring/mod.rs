@@ -108,7 +108,7 @@ pub fn score(
     let mut member = accounts
         .member
         .unwrap_or_else(|| MemberState::new(&program.default_tier));
-    let change = account_change(txn, &member, accounts.original, program)?;
+    let change = account_change(txn, spend.amount, &member, accounts.original, program)?;
 
     member.balance += change.points;
     member.pending += change.pending_points;
@@ -166,6 +166,7 @@ struct AccountChange {
 
 fn account_change(
     txn: &Transaction,
+    base_amount: Decimal,
     member: &MemberState,
     original: Option<Earning>,
     program: &Program,
@@ -173,7 +174,7 @@ fn account_change(
     let original_id = || txn.original_txn_id.clone().unwrap_or_default();
     match txn.kind {
         TxnKind::Purchase | TxnKind::Authorization => {
-            let earned = points::earn(txn, program, &member.tier)?;
+            let earned = points::earn(txn, base_amount, program, &member.tier)?;
             let held = txn.kind == TxnKind::Authorization;
             let (points, pending_points) = if held {
                 (0, earned.points)
@@ -209,7 +210,7 @@ fn account_change(
                     }
                 )));
             }
-            let mut earned = points::earn(txn, program, &member.tier)?;
+            let mut earned = points::earn(txn, base_amount, program, &member.tier)?;
             let released = authorization.points - authorization.reversed_points;
             if released > 0 {
                 earned.breakdown.push(BreakdownLine {
@@ -262,5 +263,7 @@ fn new_earning(txn: &Transaction, points: i64, held: bool) -> Earning {
     }
 }
 
+#[cfg(test)]
+mod fixtures;
 #[cfg(test)]
 mod tests;

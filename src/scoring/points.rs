@@ -14,19 +14,26 @@ pub struct Earned {
     pub breakdown: Vec<BreakdownLine>,
 }
 
-/// Earning for `txn` in `program` at `tier`: amount converted to the base currency, times the
-/// points rate, times the tier multiplier, rounded once by the programme's policy.
-/// The caller has checked that the currency has a rate.
-pub fn earn(txn: &Transaction, program: &Program, tier: &str) -> Result<Earned, Rejection> {
-    let rate = program.fx[&txn.currency];
-    let base_amount = checked(txn.amount.checked_mul(rate))?;
+/// Earning for `txn` in `program` at `tier`: the amount in the base currency (`base_amount`,
+/// converted once by the caller), times the points rate, times the tier multiplier, rounded
+/// once by the programme's policy.
+pub fn earn(
+    txn: &Transaction,
+    base_amount: Decimal,
+    program: &Program,
+    tier: &str,
+) -> Result<Earned, Rejection> {
     let base_points = checked(base_amount.checked_mul(program.points_per_unit))?;
     let converted = if txn.currency == program.base_currency {
         String::new()
     } else {
         format!(
-            "{} {} at {rate} {}/{} = ",
-            txn.amount, txn.currency, program.base_currency, txn.currency
+            "{} {} at {} {}/{} = ",
+            txn.amount,
+            txn.currency,
+            program.fx[&txn.currency],
+            program.base_currency,
+            txn.currency
         )
     };
     let mut breakdown = vec![BreakdownLine {

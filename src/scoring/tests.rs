@@ -1,10 +1,10 @@
 //! The scoring core, transaction kind by kind, plus the invariants as properties.
 
+use super::fixtures::purchase;
 use super::*;
 use crate::domain::alert::Mode;
-use crate::domain::{Merchant, TxnKind};
+use crate::domain::TxnKind;
 use proptest::prelude::*;
-use time::macros::datetime;
 use time::OffsetDateTime;
 
 fn rules() -> RuleSet {
@@ -36,26 +36,9 @@ mode = "shadow"
 
 fn txn(id: &str, kind: TxnKind, amount: &str, original: Option<&str>) -> Transaction {
     Transaction {
-        txn_id: id.into(),
         kind,
-        card_token: "tok_1".into(),
-        member_id: Some("M-1".into()),
-        program_id: "default".into(),
-        amount: amount.parse().unwrap(),
-        currency: "CNY".into(),
-        channel: "chip".into(),
-        card_present: true,
-        merchant: Merchant {
-            id: "MER-1".into(),
-            name: "Fresh Mart".into(),
-            mcc: "5411".into(),
-            country: "CN".into(),
-            city: None,
-            lat: None,
-            lon: None,
-        },
         original_txn_id: original.map(str::to_owned),
-        timestamp: datetime!(2026-11-22 10:00 UTC),
+        ..purchase(id, amount)
     }
 }
 

@@ -1,9 +1,8 @@
 //! Each fraud rule at its edges, through `assess` so state updates are exercised too.
 
 use super::*;
-use crate::domain::{Merchant, TxnKind};
-use time::macros::datetime;
-use time::{Duration, OffsetDateTime};
+use crate::scoring::fixtures::{purchase, T0};
+use time::Duration;
 
 fn rules(fraud: &str) -> RuleSet {
     RuleSet::from_toml(&format!(
@@ -19,30 +18,10 @@ fx = {{ EUR = "8" }}
     .unwrap()
 }
 
-const T0: OffsetDateTime = datetime!(2026-11-22 10:00 UTC);
-
 fn spend(id: &str, minutes: i64, amount: &str) -> Transaction {
     Transaction {
-        txn_id: id.into(),
-        kind: TxnKind::Purchase,
-        card_token: "tok_1".into(),
-        member_id: Some("M-1".into()),
-        program_id: "default".into(),
-        amount: amount.parse().unwrap(),
-        currency: "CNY".into(),
-        channel: "chip".into(),
-        card_present: true,
-        merchant: Merchant {
-            id: "MER-1".into(),
-            name: "Fresh Mart".into(),
-            mcc: "5411".into(),
-            country: "CN".into(),
-            city: Some("Shanghai".into()),
-            lat: Some(31.2304),
-            lon: Some(121.4737),
-        },
-        original_txn_id: None,
         timestamp: T0 + Duration::minutes(minutes),
+        ..purchase(id, amount)
     }
 }
 
