@@ -37,6 +37,9 @@ pub enum Destination {
 }
 
 impl Destination {
+    /// Every destination, in declaration order (so `destination as usize` indexes it).
+    pub const ALL: [Destination; 3] = [Destination::Ledger, Destination::Alerts, Destination::Dlq];
+
     /// Stable name, for metric labels and summaries.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -482,6 +485,15 @@ impl From<&OutputMessage> for Outbound {
 }
 
 impl BatchReport {
+    /// Outputs per destination, in the order of [`Destination::ALL`], counted in one pass.
+    pub fn outputs_by_destination(&self) -> [u64; 3] {
+        let mut counts = [0; 3];
+        for message in &self.outbound {
+            counts[message.destination as usize] += 1;
+        }
+        counts
+    }
+
     fn record_applied(&mut self, txn: &Transaction, decision: &scoring::Decision) {
         self.scored += 1;
         self.event_times.push(txn.timestamp);

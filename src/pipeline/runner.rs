@@ -478,15 +478,13 @@ impl RunSummary {
         for (flow, points) in &report.points {
             *self.points.entry((*flow).to_owned()).or_default() += points;
         }
-        self.alerts += report
-            .outbound
-            .iter()
-            .filter(|message| message.destination == Destination::Alerts)
-            .count() as u64;
-        for message in &report.outbound {
-            self.samples
-                .entry(message.destination.as_str())
-                .or_insert_with(|| message.payload.clone());
+        self.alerts += report.outputs_by_destination()[Destination::Alerts as usize];
+        if self.samples.len() < Destination::ALL.len() {
+            for message in &report.outbound {
+                self.samples
+                    .entry(message.destination.as_str())
+                    .or_insert_with(|| message.payload.clone());
+            }
         }
         self.outputs += report.outbound.len() as u64;
     }

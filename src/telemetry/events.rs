@@ -16,7 +16,7 @@ pub fn register_known_series() {
     for outcome in ["scored", "replayed", "dead_lettered"] {
         counter!(MESSAGES, "outcome" => outcome).absolute(0);
     }
-    for destination in [Destination::Ledger, Destination::Alerts, Destination::Dlq] {
+    for destination in Destination::ALL {
         counter!(OUTPUTS, "destination" => destination.as_str()).absolute(0);
     }
     for operation in ["read", "write"] {
@@ -55,13 +55,11 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
         histogram!(ALERT_SCORE, "mode" => *mode).record(*score);
     }
     counter!(STORE_CONFLICTS).increment(report.conflicts);
-    for destination in [Destination::Ledger, Destination::Alerts, Destination::Dlq] {
-        let count = report
-            .outbound
-            .iter()
-            .filter(|o| o.destination == destination)
-            .count();
-        counter!(OUTPUTS, "destination" => destination.as_str()).increment(count as u64);
+    for (destination, count) in Destination::ALL
+        .into_iter()
+        .zip(report.outputs_by_destination())
+    {
+        counter!(OUTPUTS, "destination" => destination.as_str()).increment(count);
     }
     let now = OffsetDateTime::now_utc();
     for event_time in &report.event_times {
