@@ -298,24 +298,51 @@ async fn gather(
     Ok(messages)
 }
 
+/// Exponential backoff within a time budget: the delay doubles after each wait, up to 5 s.
+struct Backoff {
+    started: Instant,
+    delay: Duration,
+    budget: Duration,
+}
+
+impl Backoff {
+    fn new(first_delay: Duration, budget: Duration) -> Self {
+        Backoff {
+            started: Instant::now(),
+            delay: first_delay,
+            budget,
+        }
+    }
+
+    /// Whether waiting once more would overrun the budget.
+    fn exhausted(&self) -> bool {
+        self.started.elapsed() + self.delay > self.budget
+    }
+
+    fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    async fn wait(&mut self) {
+        tokio::time::sleep(self.delay).await;
+        self.delay = (self.delay * 2).min(Duration::from_secs(5));
+    }
+}
+
 /// Retries `attempt` with exponential backoff until it succeeds or `budget` has passed.
 async fn with_retries<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>(
     budget: Duration,
     what: &str,
     mut attempt: impl FnMut() -> F,
 ) -> Result<T, (Duration, E)> {
-    let started = Instant::now();
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = Backoff::new(Duration::from_millis(50), budget);
     loop {
         match attempt().await {
             Ok(value) => return Ok(value),
-            Err(error) if started.elapsed() + backoff > budget => {
-                return Err((started.elapsed(), error))
-            }
+            Err(error) if backoff.exhausted() => return Err((backoff.elapsed(), error)),
             Err(error) => {
-                tracing::warn!(%error, ?backoff, "{what} failed; retrying the batch");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                tracing::warn!(%error, delay = ?backoff.delay, "{what} failed; retrying the batch");
+                backoff.wait().await;
             }
         }
     }
@@ -419,20 +446,18 @@ async fn publish(
         .into_iter()
         .map(|(message, _)| message.clone())
         .collect();
-    let started = Instant::now();
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), budget);
     while !pending.is_empty() {
         events::publish_failed(pending.len() as u64);
-        if started.elapsed() + backoff > budget {
+        if backoff.exhausted() {
             return Err(PipelineError::Publish {
                 failed: pending.len(),
-                waited: started.elapsed(),
+                waited: backoff.elapsed(),
                 first: first_error,
             });
         }
         tracing::warn!(failed = pending.len(), error = %first_error, "outputs not acknowledged; sending again");
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
+        backoff.wait().await;
         let acks = enqueue(producer, topics, &pending).await;
         let still = failures(acks.into_iter().zip(&pending)).await;
         if let Some((_, error)) = still.first() {
