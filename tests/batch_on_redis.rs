@@ -123,6 +123,14 @@ impl<S: StateStore> StateStore for Interleaving<S> {
         self.inner.apply(groups).await
     }
 
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.inner.get_value(key).await
+    }
+
+    async fn list_head(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        self.inner.list_head(key, count).await
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         self.inner.ping().await
     }

@@ -13,7 +13,7 @@ use crate::health::Health;
 use crate::kafka::EmbeddedKafka;
 use crate::local_redis::LocalRedis;
 use crate::pipeline::Pipeline;
-use crate::rules::RuleSet;
+use crate::rules::{RuleBook, RuleSet};
 use crate::store::RedisStore;
 use crate::synth::{generate, StreamSpec, SyntheticMessage};
 use anyhow::Context;
@@ -100,7 +100,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         .await
         .context("connecting to Redis")?;
     let health = Arc::new(Health::new(config.stall_timeout));
-    let rules = Arc::new(RuleSet::embedded_default());
+    let rules = RuleBook::from(RuleSet::embedded_default()).fixed();
     let pipeline = Pipeline::from_config(&config, store, rules, health.clone())?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let running = tokio::spawn(pipeline.run(async {

@@ -101,7 +101,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             (summary, "in-memory store".to_owned())
         }
     };
-    print_summary(&summary, &store_name, &rules.version);
+    print_summary(&summary, &store_name, &rules.latest().version);
     if args.linger {
         println!("serving http://{addr}/metrics until Ctrl-C");
         super::shared::shutdown_signal().await;
@@ -112,11 +112,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 async fn run_to_end<S: StateStore>(
     config: &crate::config::Config,
     store: S,
-    rules: Arc<crate::rules::RuleSet>,
+    rules: crate::rules::RuleBook,
     health: Arc<Health>,
     expected: usize,
 ) -> anyhow::Result<RunSummary> {
-    let pipeline = Pipeline::from_config(config, store, rules, health.clone())?;
+    let pipeline = Pipeline::from_config(config, store, rules.fixed(), health.clone())?;
     let done = async {
         while health.messages_done() < expected as u64 {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -99,7 +99,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
     }
     print_report(
         &source,
-        &rules.version,
+        &rules.latest().version,
         records.len(),
         &dead_lettered,
         &evaluation,

@@ -4,6 +4,7 @@ use super::shared::{load_rules, shutdown_signal};
 use crate::config::Config;
 use crate::health::Health;
 use crate::pipeline::Pipeline;
+use crate::rules::reload::Reloader;
 use crate::store::RedisStore;
 use crate::{http, telemetry};
 use anyhow::Context;
@@ -12,7 +13,15 @@ use std::sync::Arc;
 
 pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let config = Config::load(config_path)?;
-    let rules = load_rules(config.rules.as_deref())?;
+    let rules = match &config.rules {
+        Some(path) => {
+            let (reloader, feed) = Reloader::start(path)?;
+            tokio::spawn(reloader.run(config.rules_poll));
+            feed
+        }
+        None => load_rules(None)?.fixed(),
+    };
+    let rules_version = rules.borrow().latest().version.clone();
     let health = Arc::new(Health::new(config.stall_timeout));
     let (addr, _server) = http::serve(config.http_addr, telemetry::install(), health.clone())
         .await
@@ -20,12 +29,12 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
         .await
         .context("connecting to Redis (redis.url)")?;
-    let pipeline = Pipeline::from_config(&config, store, rules.clone(), health)?;
+    let pipeline = Pipeline::from_config(&config, store, rules, health)?;
     tracing::info!(
         brokers = %config.kafka.brokers,
         group = %config.kafka.group_id,
         topic = %config.topics().transactions,
-        rules = %rules.version,
+        rules = %rules_version,
         metrics = %addr,
         "txscore running"
     );

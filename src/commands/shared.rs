@@ -1,21 +1,20 @@
 //! Pieces several commands share: loading rules, waiting for a shutdown signal, feeding a topic.
 
-use crate::rules::RuleSet;
+use crate::rules::{RuleBook, RuleSet};
 use crate::synth::SyntheticMessage;
 use anyhow::Context;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::ClientConfig;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-/// The rules file at `path`, or the shipped rules.
-pub fn load_rules(path: Option<&Path>) -> anyhow::Result<Arc<RuleSet>> {
-    Ok(Arc::new(match path {
-        Some(path) => RuleSet::load(path)?,
-        None => RuleSet::embedded_default(),
-    }))
+/// The rules at `path` (a file or a directory of versions), or the shipped rules.
+pub fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleBook> {
+    Ok(match path {
+        Some(path) => RuleBook::load(path)?,
+        None => RuleSet::embedded_default().into(),
+    })
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -1,5 +1,5 @@
 //! The configuration file's shape. Every section and field is optional; defaults suit a local
-//! Kafka and Redis.
+//! Kafka and Redis. The raw file holds secrets, so it has no `Debug`: log [`Config`] instead.
 
 use super::{invalid, Config, ConfigError, ENV_OVERRIDES};
 use crate::kafka::{KafkaSettings, MANAGED_SETTINGS};
@@ -11,18 +11,33 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConfigFile {
     pub kafka: KafkaFile,
     pub redis: RedisFile,
     pub pipeline: PipelineFile,
     pub http: HttpFile,
-    /// Path of the rules file (TOML); the shipped default rules when absent.
+    /// Rules: one TOML file, or a directory of versioned files; the shipped rules when absent.
     pub rules: Option<PathBuf>,
+    /// How often the rules path is read again for changes (SIGHUP reads it at once).
+    pub rules_poll_secs: u64,
 }
 
-#[derive(Debug, Deserialize)]
+impl Default for ConfigFile {
+    fn default() -> Self {
+        ConfigFile {
+            kafka: KafkaFile::default(),
+            redis: RedisFile::default(),
+            pipeline: PipelineFile::default(),
+            http: HttpFile::default(),
+            rules: None,
+            rules_poll_secs: 10,
+        }
+    }
+}
+
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaFile {
     /// bootstrap.servers: comma-separated host:port list.
@@ -46,7 +61,7 @@ impl Default for KafkaFile {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TopicsFile {
     /// Input: card transactions.
@@ -70,7 +85,7 @@ impl Default for TopicsFile {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisFile {
     /// redis:// or rediss:// URL, credentials included (never logged).
@@ -81,6 +96,8 @@ pub struct RedisFile {
     pub timeout_ms: u64,
     /// Days an applied-transaction record is kept: the horizon for replays and refunds.
     pub txn_record_ttl_days: u64,
+    /// Ledger events kept per member for the query API (0: none).
+    pub ledger_retention: usize,
 }
 
 impl Default for RedisFile {
@@ -90,11 +107,12 @@ impl Default for RedisFile {
             key_prefix: "txscore".into(),
             timeout_ms: 2000,
             txn_record_ttl_days: 400,
+            ledger_retention: 200,
         }
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PipelineFile {
     /// Most messages per batch.
@@ -133,17 +151,20 @@ impl Default for PipelineFile {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpFile {
-    /// host:port for /metrics, /healthz and /readyz.
+    /// host:port for /metrics, /healthz, /readyz and the query API.
     pub addr: String,
+    /// Bearer token the query API (/members, /cards) requires; the API is off without one.
+    pub api_token: Option<String>,
 }
 
 impl Default for HttpFile {
     fn default() -> Self {
         HttpFile {
             addr: "127.0.0.1:9464".into(),
+            api_token: None,
         }
     }
 }
@@ -169,6 +190,7 @@ impl ConfigFile {
                 "kafka.group_id" => self.kafka.group_id = value,
                 "redis.url" => self.redis.url = value,
                 "http.addr" => self.http.addr = value,
+                "http.api_token" => self.http.api_token = Some(value),
                 "rules" => self.rules = Some(value.into()),
                 "kafka.client.\"sasl.username\"" => {
                     self.kafka.client.insert("sasl.username".into(), value);
@@ -225,6 +247,7 @@ impl ConfigFile {
         )?;
         positive("redis.timeout_ms", redis.timeout_ms)?;
         positive("redis.txn_record_ttl_days", redis.txn_record_ttl_days)?;
+        positive("rules_poll_secs", self.rules_poll_secs)?;
         let http_addr: SocketAddr = self.http.addr.parse().map_err(|_| {
             invalid(
                 "http.addr",
@@ -234,6 +257,14 @@ impl ConfigFile {
                 ),
             )
         })?;
+        if let Some(token) = &self.http.api_token {
+            if token.len() < 16 {
+                return Err(invalid(
+                    "http.api_token",
+                    "must be at least 16 characters (use a random secret)",
+                ));
+            }
+        }
         Ok(Config {
             kafka: KafkaSettings {
                 brokers: kafka.brokers,
@@ -249,6 +280,7 @@ impl ConfigFile {
                 txn_record_ttl: Duration::from_secs(redis.txn_record_ttl_days * 86_400),
                 max_conflict_rounds: 8,
                 store_concurrency: pipeline.store_concurrency,
+                ledger_retention: redis.ledger_retention,
             },
             runner: RunnerSettings {
                 topics: Topics {
@@ -264,8 +296,10 @@ impl ConfigFile {
                 max_in_flight: pipeline.max_in_flight,
             },
             http_addr,
+            api_token: self.http.api_token,
             stall_timeout: Duration::from_secs(pipeline.stall_timeout_secs),
             rules: self.rules,
+            rules_poll: Duration::from_secs(self.rules_poll_secs),
         })
     }
 }
@@ -299,7 +333,9 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named() {
-        let error = toml::from_str::<ConfigFile>("[redis]\nurll = \"x\"").unwrap_err();
+        let Err(error) = toml::from_str::<ConfigFile>("[redis]\nurll = \"x\"") else {
+            panic!("an unknown field was accepted");
+        };
         assert!(error.to_string().contains("urll"), "{error}");
     }
 

@@ -21,6 +21,7 @@ pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TXSCORE_GROUP_ID", "kafka.group_id"),
     ("TXSCORE_REDIS_URL", "redis.url"),
     ("TXSCORE_METRICS_ADDR", "http.addr"),
+    ("TXSCORE_API_TOKEN", "http.api_token"),
     ("TXSCORE_RULES", "rules"),
     (
         "TXSCORE_KAFKA_SASL_USERNAME",
@@ -66,9 +67,13 @@ pub struct Config {
     pub processor: ProcessorSettings,
     pub runner: RunnerSettings,
     pub http_addr: SocketAddr,
+    /// Bearer token of the query API; the API is not served without one.
+    pub api_token: Option<String>,
     pub stall_timeout: Duration,
-    /// Rules file; the shipped default rules when `None`.
+    /// Rules file or directory; the shipped default rules when `None`.
     pub rules: Option<PathBuf>,
+    /// How often a configured rules path is checked for changes.
+    pub rules_poll: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -81,8 +86,10 @@ impl std::fmt::Debug for Config {
             .field("processor", &self.processor)
             .field("runner", &self.runner)
             .field("http_addr", &self.http_addr)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
             .field("stall_timeout", &self.stall_timeout)
             .field("rules", &self.rules)
+            .field("rules_poll", &self.rules_poll)
             .finish()
     }
 }

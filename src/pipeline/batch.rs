@@ -10,13 +10,12 @@
 use super::documents::{CorruptDocument, Documents};
 use crate::domain::record::{OutputMessage, OutputTopic};
 use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
-use crate::rules::RuleSet;
+use crate::rules::RuleBook;
 use crate::scoring::{self, Accounts};
-use crate::store::{GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
+use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{decode_transaction, DlqRecord, SourcePosition};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -93,6 +92,8 @@ pub struct ProcessorSettings {
     pub max_conflict_rounds: u32,
     /// Slices of a batch's owners read, scored and written concurrently.
     pub store_concurrency: usize,
+    /// Ledger events kept per member for queries, newest first.
+    pub ledger_retention: usize,
 }
 
 /// Scores batches against a store.
@@ -163,7 +164,7 @@ impl<S: StateStore> BatchProcessor<S> {
     pub async fn process(
         &self,
         batch: &[Inbound<'_>],
-        rules: &Arc<RuleSet>,
+        rules: &RuleBook,
     ) -> Result<BatchReport, StoreError> {
         let mut report = BatchReport::default();
         let mut groups: Vec<OwnerGroup> = Vec::new();
@@ -220,7 +221,7 @@ impl<S: StateStore> BatchProcessor<S> {
         &self,
         mut groups: Vec<OwnerGroup>,
         batch: &[Inbound<'_>],
-        rules: &RuleSet,
+        rules: &RuleBook,
     ) -> Result<BatchReport, StoreError> {
         let mut report = BatchReport::default();
         let mut round = 0;
@@ -263,7 +264,7 @@ impl<S: StateStore> BatchProcessor<S> {
         &self,
         groups: &[OwnerGroup],
         batch: &[Inbound<'_>],
-        rules: &RuleSet,
+        rules: &RuleBook,
     ) -> Result<Vec<GroupPlan>, StoreError> {
         let mut keys = Vec::new();
         let mut seen = HashSet::new();
@@ -314,7 +315,7 @@ impl<S: StateStore> BatchProcessor<S> {
         group: &OwnerGroup,
         loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
         batch: &[Inbound<'_>],
-        rules: &RuleSet,
+        rules: &RuleBook,
     ) -> Result<GroupPlan, CorruptDocument> {
         let ttl = Some(self.settings.txn_record_ttl);
         let mut accounts = Documents::<MemberState>::new(None);
@@ -343,6 +344,7 @@ impl<S: StateStore> BatchProcessor<S> {
             Owner::Card(_) => None,
         };
         let mut plan = GroupPlan::default();
+        let mut ledger_entries = Vec::new();
         for Item { index, txn, keys } in &group.items {
             if let Some(record) = records.get(&keys.record) {
                 plan.report.replayed += 1;
@@ -364,20 +366,27 @@ impl<S: StateStore> BatchProcessor<S> {
                     .and_then(|key| records.get(key))
                     .and_then(|record| record.earning.clone()),
             };
-            let decision = match scoring::score(txn, member_id, state, rules) {
-                Ok(decision) => decision,
-                Err(rejection) => {
-                    self.dead_letter(
-                        &mut plan.report,
-                        &batch[*index],
-                        rejection.kind(),
-                        rejection.to_string(),
-                    );
-                    continue;
-                }
-            };
+            let decision =
+                match scoring::score(txn, member_id, state, rules.in_force_at(txn.timestamp)) {
+                    Ok(decision) => decision,
+                    Err(rejection) => {
+                        self.dead_letter(
+                            &mut plan.report,
+                            &batch[*index],
+                            rejection.kind(),
+                            rejection.to_string(),
+                        );
+                        continue;
+                    }
+                };
 
             let outputs = encode_outputs(&decision);
+            ledger_entries.extend(
+                outputs
+                    .iter()
+                    .filter(|output| output.topic == OutputTopic::Ledger)
+                    .map(|output| output.payload.clone()),
+            );
             plan.report.record_applied(txn, &decision);
             plan.report
                 .outbound
@@ -386,6 +395,11 @@ impl<S: StateStore> BatchProcessor<S> {
                 accounts.set(key, member);
             }
             if txn.kind.is_spend() {
+                if cards.is_new(&keys.card) {
+                    plan.writes
+                        .index
+                        .push((self.keys.card_owner(&txn.card_token), group.owner.tag()));
+                }
                 cards.set(&keys.card, decision.card);
             }
             if let (Some(key), Some(original)) = (&keys.original, decision.original) {
@@ -404,6 +418,13 @@ impl<S: StateStore> BatchProcessor<S> {
             .chain(cards.writes())
             .chain(records.writes())
             .collect();
+        if !ledger_entries.is_empty() && self.settings.ledger_retention > 0 {
+            plan.writes.appends.push(Append {
+                key: self.keys.ledger(&group.owner),
+                entries: ledger_entries,
+                keep: self.settings.ledger_retention,
+            });
+        }
         Ok(plan)
     }
 

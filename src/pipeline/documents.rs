@@ -67,6 +67,11 @@ impl<T: Serialize + DeserializeOwned + Clone> Documents<T> {
         self.docs.get(key).and_then(|doc| doc.value.as_ref())
     }
 
+    /// Whether `key` did not exist when loaded.
+    pub fn is_new(&self, key: &str) -> bool {
+        self.docs.get(key).is_some_and(|doc| doc.version == 0)
+    }
+
     /// Replaces the value under a loaded key.
     pub fn set(&mut self, key: &str, value: T) {
         let doc = self

@@ -8,7 +8,7 @@ use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
 use crate::config::Config;
 use crate::health::Health;
 use crate::kafka::{KafkaSettings, PipelineContext};
-use crate::rules::RuleSet;
+use crate::rules::RulesFeed;
 use crate::store::{Keyspace, StateStore, StoreError};
 use crate::telemetry::events;
 use crate::wire::SourcePosition;
@@ -94,7 +94,7 @@ pub struct Pipeline<S> {
     consumer: Arc<StreamConsumer<PipelineContext>>,
     producer: FutureProducer,
     processor: BatchProcessor<S>,
-    rules: Arc<RuleSet>,
+    rules: RulesFeed,
     settings: RunnerSettings,
     health: Arc<Health>,
     fault: FaultInjection,
@@ -116,7 +116,7 @@ impl<S: StateStore> Pipeline<S> {
     pub fn new(
         kafka: &KafkaSettings,
         processor: BatchProcessor<S>,
-        rules: Arc<RuleSet>,
+        rules: RulesFeed,
         settings: RunnerSettings,
         health: Arc<Health>,
     ) -> Result<Self, PipelineError> {
@@ -125,7 +125,7 @@ impl<S: StateStore> Pipeline<S> {
             .create_with_context(PipelineContext::new(health.clone()))?;
         consumer.subscribe(&[&settings.topics.transactions])?;
         let producer: FutureProducer = kafka.producer_config().create()?;
-        events::rules_in_force(&rules.version);
+        events::rules_in_force(&rules.borrow().latest().version, None);
         Ok(Pipeline {
             consumer: Arc::new(consumer),
             producer,
@@ -141,7 +141,7 @@ impl<S: StateStore> Pipeline<S> {
     pub fn from_config(
         config: &Config,
         store: S,
-        rules: Arc<RuleSet>,
+        rules: RulesFeed,
         health: Arc<Health>,
     ) -> Result<Self, PipelineError> {
         let keys = Keyspace::new(&config.key_prefix);
@@ -211,8 +211,9 @@ impl<S: StateStore> Pipeline<S> {
             let first_received = *first_received.get_or_insert_with(Instant::now);
             let started = Instant::now();
             let inbound = inbound(&messages);
+            let rules = self.rules.borrow().clone();
             let report = with_retries(self.settings.retry_budget, "store", || {
-                self.processor.process(&inbound, &self.rules)
+                self.processor.process(&inbound, &rules)
             })
             .await
             .map_err(|(waited, error)| PipelineError::Store(waited, error))?;

@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 pub(super) struct RulesFile {
     /// Identifies this rule set in every ledger event and alert.
     version: String,
+    /// Event time from which this version scores transactions (RFC 3339); from the start of
+    /// time when absent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    effective_from: Option<time::OffsetDateTime>,
     /// Programmes by `program_id`.
     programs: BTreeMap<String, ProgramFile>,
     /// Fraud rules; none when absent.
@@ -63,6 +67,7 @@ impl RulesFile {
             .collect::<Result<_, RulesError>>()?;
         Ok(RuleSet {
             version: self.version,
+            effective_from: self.effective_from,
             programs,
             fraud: self.fraud.validate()?,
         })

@@ -3,16 +3,21 @@
 //!
 //! - [`file`] and `fraud_file`: the file's serde shape, strict (`deny_unknown_fields`).
 //! - [`fraud`]: the validated fraud rules.
+//! - [`book`]: every loaded version, each in force from its effective time.
+//! - [`reload`]: picking up a changed rules file while running.
 //! - this module: the validated [`RuleSet`] the scoring core reads.
 
+pub mod book;
 mod file;
 pub mod fraud;
 mod fraud_file;
+pub mod reload;
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+pub use book::{RuleBook, RulesFeed};
 pub use fraud::FraudRules;
 
 /// The rule set shipped with txscore, used when no rules file is configured.
@@ -30,6 +35,11 @@ pub enum RulesError {
     Syntax(#[from] toml::de::Error),
     #[error("rules field `{field}`: {reason}")]
     Invalid { field: String, reason: String },
+    #[error("rules file {path}: {source}")]
+    InFile {
+        path: String,
+        source: Box<RulesError>,
+    },
 }
 
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RulesError {
@@ -92,6 +102,8 @@ pub struct Program {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
     pub version: String,
+    /// Event time from which this version applies (see [`RuleBook`]).
+    pub effective_from: Option<time::OffsetDateTime>,
     pub programs: BTreeMap<String, Program>,
     pub fraud: FraudRules,
 }
@@ -109,7 +121,10 @@ impl RuleSet {
             path: path.display().to_string(),
             source,
         })?;
-        RuleSet::from_toml(&text)
+        RuleSet::from_toml(&text).map_err(|source| RulesError::InFile {
+            path: path.display().to_string(),
+            source: Box::new(source),
+        })
     }
 
     /// The rules shipped with txscore.

@@ -1,18 +1,32 @@
--- Compare-and-set of several versioned documents in one hash slot: all or nothing.
--- KEYS[i]: document keys (hashes with fields `version` and `data`).
--- ARGV, three per key: expected version ("0": must not exist), new data, ttl in ms ("0": none).
--- Returns 0 when applied, else the 1-based index of the first key not at its expected version.
-for i = 1, #KEYS do
+-- Compare-and-set of several versioned documents in one hash slot, plus bounded list appends
+-- that happen only if the documents were written: all or nothing.
+-- ARGV[1]: number of documents D; KEYS[1..D] document keys (hashes with `version` and `data`),
+-- KEYS[D+1..] list keys.
+-- ARGV, three per document after ARGV[1]: expected version ("0": must not exist), new data,
+-- ttl in ms ("0": none). Then per list: entry count N, keep, then N entries oldest first.
+-- Returns 0 when applied, else the 1-based index of the first document not at its version.
+local documents = tonumber(ARGV[1])
+for i = 1, documents do
   local current = redis.call('HGET', KEYS[i], 'version') or '0'
-  if current ~= ARGV[3 * i - 2] then
+  if current ~= ARGV[3 * i - 1] then
     return i
   end
 end
-for i = 1, #KEYS do
-  redis.call('HSET', KEYS[i], 'version', tonumber(ARGV[3 * i - 2]) + 1, 'data', ARGV[3 * i - 1])
-  local ttl = tonumber(ARGV[3 * i])
+for i = 1, documents do
+  redis.call('HSET', KEYS[i], 'version', tonumber(ARGV[3 * i - 1]) + 1, 'data', ARGV[3 * i])
+  local ttl = tonumber(ARGV[3 * i + 1])
   if ttl > 0 then
     redis.call('PEXPIRE', KEYS[i], ttl)
   end
+end
+local at = 3 * documents + 2
+for k = documents + 1, #KEYS do
+  local count = tonumber(ARGV[at])
+  local keep = tonumber(ARGV[at + 1])
+  for e = 1, count do
+    redis.call('LPUSH', KEYS[k], ARGV[at + 1 + e])
+  end
+  redis.call('LTRIM', KEYS[k], 0, keep - 1)
+  at = at + 2 + count
 end
 return 0

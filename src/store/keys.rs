@@ -5,6 +5,8 @@
 //! {prefix}:{m:<member_id>}:account:<program_id>   member's points account (MemberState JSON)
 //! {prefix}:{m:<member_id>}:card:<card_token>      card risk state (CardState JSON)
 //! {prefix}:{m:<member_id>}:txn:<txn_id>           applied-transaction record (TxnRecord JSON)
+//! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
+//! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! ```
 //!
 //! A card with no known member is owned by itself (`{c:<card_token>}`).
@@ -17,10 +19,20 @@ pub enum Owner {
 }
 
 impl Owner {
-    fn tag(&self) -> String {
+    /// The hash tag's content, e.g. `m:M-1001`.
+    pub fn tag(&self) -> String {
         match self {
             Owner::Member(id) => format!("m:{id}"),
             Owner::Card(token) => format!("c:{token}"),
+        }
+    }
+
+    /// Reads back what [`Owner::tag`] wrote.
+    pub fn from_tag(tag: &str) -> Option<Owner> {
+        match tag.split_once(':')? {
+            ("m", id) => Some(Owner::Member(id.to_owned())),
+            ("c", token) => Some(Owner::Card(token.to_owned())),
+            _ => None,
         }
     }
 }
@@ -49,6 +61,15 @@ impl Keyspace {
     pub fn txn(&self, owner: &Owner, txn_id: &str) -> String {
         format!("{}:{{{}}}:txn:{txn_id}", self.prefix, owner.tag())
     }
+
+    pub fn ledger(&self, owner: &Owner) -> String {
+        format!("{}:{{{}}}:ledger", self.prefix, owner.tag())
+    }
+
+    /// Index entry naming the owner whose tag holds `card_token`'s state.
+    pub fn card_owner(&self, card_token: &str) -> String {
+        format!("{}:{{c:{card_token}}}:owner", self.prefix)
+    }
 }
 
 #[cfg(test)]
@@ -69,8 +90,17 @@ mod tests {
             keys.account(&owner, "default"),
             keys.card(&owner, "tok_1"),
             keys.txn(&owner, "T-1"),
+            keys.ledger(&owner),
         ];
         assert!(tags.iter().all(|key| hash_tag(key) == "m:M-1001"));
         assert_eq!(tags[0], "txscore:{m:M-1001}:account:default");
+    }
+
+    #[test]
+    fn owner_tags_read_back() {
+        for owner in [Owner::Member("M:1".into()), Owner::Card("tok_1".into())] {
+            assert_eq!(Owner::from_tag(&owner.tag()), Some(owner));
+        }
+        assert_eq!(Owner::from_tag("x:1"), None);
     }
 }

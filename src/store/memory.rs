@@ -2,12 +2,14 @@
 //! demo and by `replay`; documents never expire here.
 
 use super::{GroupOutcome, StateStore, StoreError, Versioned, WriteGroup};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     documents: Mutex<HashMap<String, Versioned>>,
+    lists: Mutex<HashMap<String, VecDeque<String>>>,
+    values: Mutex<HashMap<String, String>>,
 }
 
 impl MemoryStore {
@@ -46,6 +48,11 @@ impl StateStore for MemoryStore {
 
     async fn apply(&self, groups: &[WriteGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
         let mut documents = self.documents.lock().expect("store lock");
+        let mut lists = self.lists.lock().expect("store lock");
+        self.values
+            .lock()
+            .expect("store lock")
+            .extend(groups.iter().flat_map(|group| group.index.iter().cloned()));
         Ok(groups
             .iter()
             .map(|group| {
@@ -66,9 +73,28 @@ impl StateStore for MemoryStore {
                         },
                     );
                 }
+                for append in &group.appends {
+                    let list = lists.entry(append.key.clone()).or_default();
+                    for entry in &append.entries {
+                        list.push_front(entry.clone());
+                    }
+                    list.truncate(append.keep);
+                }
                 GroupOutcome::Applied
             })
             .collect())
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.values.lock().expect("store lock").get(key).cloned())
+    }
+
+    async fn list_head(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        let lists = self.lists.lock().expect("store lock");
+        Ok(lists
+            .get(key)
+            .map(|list| list.iter().take(count).cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -40,10 +40,27 @@ pub struct Write {
     pub ttl: Option<Duration>,
 }
 
-/// Writes applied all together or not at all. All keys share one hash tag.
+/// Entries pushed onto the front of a bounded list (newest first) when their group applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Append {
+    pub key: String,
+    /// Oldest first: the last entry ends up at the head of the list.
+    pub entries: Vec<String>,
+    /// The list is trimmed to this many entries.
+    pub keep: usize,
+}
+
+/// Writes applied all together or not at all. All keys of `writes` and `appends` share one
+/// hash tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WriteGroup {
     pub writes: Vec<Write>,
+    pub appends: Vec<Append>,
+    /// Lookup entries (key, value) that hold facts of the input itself, such as which owner a
+    /// card's state lives under. They may live in another hash slot, so they are set on their
+    /// own, whatever the group's outcome: writing one twice, or for a group that is rescored,
+    /// is harmless.
+    pub index: Vec<(String, String)>,
 }
 
 /// What happened to one write group.
@@ -78,6 +95,19 @@ pub trait StateStore: Send + Sync + 'static {
         &self,
         groups: &[WriteGroup],
     ) -> impl Future<Output = Result<Vec<GroupOutcome>, StoreError>> + Send;
+
+    /// Reads a string value (an index entry).
+    fn get_value(
+        &self,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// The first `count` entries of a list written by [`Append`], newest first.
+    fn list_head(
+        &self,
+        key: &str,
+        count: usize,
+    ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
     /// Checks the store answers, for readiness.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -56,16 +56,29 @@ impl RedisStore {
             let command = pipeline
                 .cmd("EVALSHA")
                 .arg(self.script.get_hash())
-                .arg(group.writes.len());
+                .arg(group.writes.len() + group.appends.len());
             for write in &group.writes {
                 command.arg(&write.key);
             }
+            for append in &group.appends {
+                command.arg(&append.key);
+            }
+            command.arg(group.writes.len());
             for write in &group.writes {
                 let ttl_ms = write.ttl.map_or(0, |ttl| ttl.as_millis());
                 command
                     .arg(write.expected_version)
                     .arg(&write.data)
                     .arg(ttl_ms.to_string());
+            }
+            for append in &group.appends {
+                command
+                    .arg(append.entries.len())
+                    .arg(append.keep)
+                    .arg(&append.entries);
+            }
+            for (key, value) in &group.index {
+                pipeline.cmd("SET").arg(key).arg(value).ignore();
             }
         }
         pipeline
@@ -124,6 +137,27 @@ impl StateStore for RedisStore {
                     }),
             })
             .collect()
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut connection = self.connection.clone();
+        Ok(redis::cmd("GET")
+            .arg(key)
+            .query_async(&mut connection)
+            .await?)
+    }
+
+    async fn list_head(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let mut connection = self.connection.clone();
+        Ok(redis::cmd("LRANGE")
+            .arg(key)
+            .arg(0)
+            .arg(count - 1)
+            .query_async(&mut connection)
+            .await?)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

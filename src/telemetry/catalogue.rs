@@ -20,6 +20,7 @@ pub const CONSUMER_LAG: &str = "txscore_consumer_lag";
 pub const REBALANCES: &str = "txscore_rebalances_total";
 pub const LAST_PROGRESS: &str = "txscore_last_progress_timestamp_seconds";
 pub const RULES_INFO: &str = "txscore_rules_info";
+pub const RULES_RELOADS: &str = "txscore_rules_reloads_total";
 pub const BUILD_INFO: &str = "txscore_build_info";
 
 const LATENCY_BUCKETS: &[f64] = &[
@@ -114,7 +115,16 @@ pub fn describe() {
         Unit::Seconds,
         "Unix time at which the last batch's offsets were stored."
     );
-    describe_gauge!(RULES_INFO, Unit::Count, "1 for the rules version in force.");
+    describe_gauge!(
+        RULES_INFO,
+        Unit::Count,
+        "1 for the latest rules version loaded, 0 for versions it replaced."
+    );
+    describe_counter!(
+        RULES_RELOADS,
+        Unit::Count,
+        "Changed rules files read while running, by outcome (applied, rejected)."
+    );
     describe_gauge!(
         BUILD_INFO,
         Unit::Count,

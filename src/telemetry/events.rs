@@ -26,11 +26,24 @@ pub fn register_known_series() {
         counter!(REBALANCES, "kind" => kind).absolute(0);
     }
     counter!(STORE_CONFLICTS).absolute(0);
+    for outcome in ["applied", "rejected"] {
+        counter!(RULES_RELOADS, "outcome" => outcome).absolute(0);
+    }
     counter!(PUBLISH_ERRORS).absolute(0);
 }
 
-pub fn rules_in_force(version: &str) {
+/// `version` is now the latest rules version loaded, replacing `previous`.
+pub fn rules_in_force(version: &str, previous: Option<&str>) {
+    if let Some(previous) = previous.filter(|previous| *previous != version) {
+        gauge!(RULES_INFO, "version" => previous.to_owned()).set(0.0);
+    }
     gauge!(RULES_INFO, "version" => version.to_owned()).set(1.0);
+}
+
+/// A changed rules path was read: applied, or rejected with the old rules kept.
+pub fn rules_reloaded(applied: bool) {
+    let outcome = if applied { "applied" } else { "rejected" };
+    counter!(RULES_RELOADS, "outcome" => outcome).increment(1);
 }
 
 /// A batch was processed and its outputs acknowledged.

@@ -19,7 +19,7 @@ use txscore::health::Health;
 use txscore::kafka::EmbeddedKafka;
 use txscore::local_redis::LocalRedis;
 use txscore::pipeline::{BatchProcessor, FaultInjection, Pipeline, PipelineError, RunSummary};
-use txscore::rules::RuleSet;
+use txscore::rules::{RuleBook, RuleSet, RulesFeed};
 use txscore::store::{Keyspace, RedisStore, StateStore};
 use txscore::synth::SyntheticMessage;
 
@@ -142,8 +142,8 @@ pub fn redis() -> LocalRedis {
     LocalRedis::start().expect("redis-server starts (install it: apt-get install redis-server)")
 }
 
-pub fn rules() -> Arc<RuleSet> {
-    Arc::new(RuleSet::embedded_default())
+pub fn rules() -> RuleBook {
+    RuleSet::embedded_default().into()
 }
 
 /// A pipeline running on its own task, stopped through `stop`.
@@ -166,8 +166,17 @@ impl Running {
         store: S,
         fault: FaultInjection,
     ) -> Running {
+        Self::start_with_rules(config, store, rules().fixed(), fault)
+    }
+
+    pub fn start_with_rules<S: StateStore>(
+        config: &Config,
+        store: S,
+        rules: RulesFeed,
+        fault: FaultInjection,
+    ) -> Running {
         let health = Arc::new(Health::new(config.stall_timeout));
-        let pipeline = Pipeline::from_config(config, store, rules(), health.clone())
+        let pipeline = Pipeline::from_config(config, store, rules, health.clone())
             .expect("pipeline starts")
             .with_fault_injection(fault);
         let (stop, stopped) = oneshot::channel();
