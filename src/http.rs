@@ -1,5 +1,6 @@
-//! The HTTP endpoint for operators: `/metrics` (Prometheus), `/healthz` (liveness: fails when
-//! the consumer has lag but makes no progress) and `/readyz` (readiness: consuming).
+//! The HTTP server. Operators get `/metrics` (Prometheus), `/healthz` (liveness: fails when
+//! the consumer has lag but makes no progress) and `/readyz` (readiness: consuming); the
+//! query API ([`crate::api`]) is merged in when configured.
 
 use crate::health::Health;
 use axum::extract::State;
@@ -18,20 +19,23 @@ struct AppState {
     health: Arc<Health>,
 }
 
-/// Binds `addr` and serves until the returned task is aborted. Returns the bound address
-/// (useful with port 0).
-pub async fn serve(
-    addr: SocketAddr,
-    metrics: PrometheusHandle,
-    health: Arc<Health>,
-) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    let app = Router::new()
+/// The operator endpoints.
+pub fn operator_routes(metrics: PrometheusHandle, health: Arc<Health>) -> Router {
+    Router::new()
         .route("/metrics", get(metrics_text))
         .route("/healthz", get(liveness))
         .route("/readyz", get(readiness))
-        .with_state(AppState { metrics, health });
+        .with_state(AppState { metrics, health })
+}
+
+/// Binds `addr` and serves `app` until the returned task is aborted. Returns the bound
+/// address (useful with port 0).
+pub async fn serve(
+    addr: SocketAddr,
+    app: Router,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "http server stopped");

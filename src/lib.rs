@@ -14,11 +14,13 @@
 //! - [`pipeline`]: a batch through the core and the store; the Kafka loop around it.
 //! - [`kafka`]: client settings, consumer context, the embedded broker.
 //! - [`telemetry`], [`health`], [`http`]: what operators see.
+//! - [`api`]: the read-only query API for member services.
 //! - [`config`]: the service's configuration file and environment.
 //! - [`synth`]: a deterministic synthetic transaction stream.
 //! - [`evaluation`]: per-rule precision and recall on labelled history.
 //! - [`commands`]: the `txscore` subcommands.
 
+pub mod api;
 pub mod commands;
 pub mod config;
 pub mod domain;

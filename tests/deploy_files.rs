@@ -137,6 +137,22 @@ fn kustomization_references_existing_files_and_probes_match_the_service() {
     );
     assert_eq!(container["ports"][0]["containerPort"].as_i64(), Some(9464));
     assert!(!container["resources"]["requests"].is_badvalue());
+    let rules_mount = container["volumeMounts"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|mount| mount["name"].as_str() == Some("rules"))
+        .expect("the rules ConfigMap is mounted");
+    assert!(
+        rules_mount["subPath"].is_badvalue(),
+        "a subPath mount never sees ConfigMap updates, so the rules could not reload"
+    );
+    let config = ConfigFile::read(&root().join("deploy/k8s/txscore.toml")).unwrap();
+    assert_eq!(
+        config.rules.as_deref(),
+        rules_mount["mountPath"].as_str().map(std::path::Path::new),
+        "txscore reads its rules where the ConfigMap is mounted"
+    );
     assert_eq!(
         deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"].as_str(),
         Some("9464")

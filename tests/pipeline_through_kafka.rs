@@ -1,7 +1,8 @@
 //! The whole pipeline through a Kafka-protocol broker and a real redis-server: outputs match an
 //! in-memory reference run, bad input is dead-lettered with provenance, a crash between the
-//! store write and the offset commit loses nothing and double-counts nothing, and two instances
-//! sharing a group through rebalances reach exact totals.
+//! store write and the offset commit loses nothing and double-counts nothing, two instances
+//! sharing a group through rebalances reach exact totals, and a rules change while running
+//! applies from the next batch without losing a message.
 
 mod common;
 
@@ -12,6 +13,8 @@ use common::{
 use std::collections::BTreeSet;
 use std::time::Duration;
 use txscore::pipeline::{FaultInjection, PipelineError};
+use txscore::rules::reload::{ReloadOutcome, Reloader};
+use txscore::rules::DEFAULT_RULES;
 use txscore::store::RedisStore;
 use txscore::synth::{generate, StreamSpec, SyntheticMessage};
 
@@ -170,5 +173,84 @@ async fn two_instances_share_the_partitions_through_rebalances_with_exact_totals
     assert!(
         first_summary.messages + second_summary.messages >= messages.len() as u64,
         "together they saw every message"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rules_change_while_running_scores_every_later_message_by_the_new_rules() {
+    let broker = Broker::start("reload", 4).await;
+    let server = redis();
+    let messages = stream(2_000);
+    let (before, after) = messages.split_at(1_000);
+    let reference = Reference::of(&messages).await;
+
+    let directory = std::env::temp_dir().join(format!("txscore-reload-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let file = directory.join("rules.toml");
+    let version = |name: &str| {
+        DEFAULT_RULES.replace("version = \"2026.11-1\"", &format!("version = \"{name}\""))
+    };
+    std::fs::write(&file, version("v1")).unwrap();
+    let (mut reloader, feed) = Reloader::start(&file).unwrap();
+    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    let config = broker.config(&server, 100);
+    let running = Running::start_with_rules(&config, store, feed, FaultInjection::default());
+    broker.feed(before).await;
+    progressed(&running.health, before.len() as u64).await;
+
+    std::fs::write(
+        &file,
+        version("v2").replace("points_per_unit = \"1\"", "points_per_unit = \"2\""),
+    )
+    .unwrap();
+    assert_eq!(
+        reloader.check().unwrap(),
+        ReloadOutcome::Applied {
+            latest_version: "v2".into()
+        }
+    );
+    broker.feed(after).await;
+    let ledger = ledger_with_all_events(&broker, &reference);
+    running.stop().await.unwrap();
+    std::fs::remove_dir_all(&directory).unwrap();
+
+    let early: BTreeSet<String> = before
+        .iter()
+        .filter_map(|m| {
+            serde_json::from_slice::<serde_json::Value>(&m.payload).ok()?["txn_id"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .collect();
+    let mut doubled = 0;
+    for (id, payload) in by_event_id(&ledger) {
+        let event: serde_json::Value = serde_json::from_str(&payload[0]).unwrap();
+        let points = event["points"].as_i64().unwrap();
+        let expected = reference.ledger_points[&id];
+        if early.contains(event["txn_id"].as_str().unwrap()) {
+            assert_eq!(
+                event["rules_version"], "v1",
+                "{id} was consumed before the change"
+            );
+            assert_eq!(points, expected, "{id} scored by the old rules");
+        } else {
+            assert_eq!(
+                event["rules_version"], "v2",
+                "{id} was produced after the change"
+            );
+            if event["event_type"] == "points_earned" {
+                assert!(
+                    (2 * expected..=2 * expected + 1).contains(&points),
+                    "{id}: {points} vs {expected}"
+                );
+                doubled += 1;
+            }
+        }
+    }
+    assert!(
+        doubled > 100,
+        "the new earning rate applied to later purchases ({doubled})"
     );
 }

@@ -3,9 +3,8 @@
 
 mod common;
 
-use common::{by_event_id, count, distinct_events, read_topic, redis, Broker, Reference};
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use common::{by_event_id, count, distinct_events, http_get, read_topic, redis, Broker, Reference};
+use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use txscore::synth::{generate, StreamSpec};
@@ -13,20 +12,8 @@ use txscore::telemetry::catalogue;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_txscore");
 
-/// GET `path` from `addr`: (status code, body).
 fn get(addr: &str, path: &str) -> Option<(u16, String)> {
-    let mut stream = TcpStream::connect(addr).ok()?;
-    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).ok()?;
-    let status = response.split_whitespace().nth(1)?.parse().ok()?;
-    let body = response.split_once("\r\n\r\n")?.1.to_owned();
-    Some((status, body))
+    http_get(addr, path, &[])
 }
 
 fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
@@ -84,6 +71,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .env("TXSCORE_GROUP_ID", &broker.group)
         .env("TXSCORE_REDIS_URL", server.url())
         .env("TXSCORE_METRICS_ADDR", &addr)
+        .env("TXSCORE_API_TOKEN", "service-test-token-42")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -103,6 +91,16 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     let (status, body) = get(&addr, "/healthz").unwrap();
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"alive\":true"), "{body}");
+    let balances = reference.balances().await;
+    let (key, (balance, _)) = balances.iter().next().unwrap();
+    let member = &key[key.find("{m:").unwrap() + 3..key.find('}').unwrap()];
+    let bearer = [("Authorization", "Bearer service-test-token-42")];
+    let (status, body) = http_get(&addr, &format!("/members/{member}"), &bearer).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let view: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(view["accounts"][0]["balance"], *balance, "{body}");
+    let (status, _) = get(&addr, &format!("/members/{member}")).unwrap();
+    assert_eq!(status, 401, "the query API requires the token");
     wait_until("messages in /metrics", || {
         get(&addr, "/metrics")
             .is_some_and(|(_, body)| body.contains("txscore_messages_total{outcome=\"scored\"}"))

@@ -57,14 +57,17 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let config = config.validate()?;
 
     let health = Arc::new(Health::new(config.stall_timeout));
-    let (addr, _server) = http::serve(args.metrics_addr, telemetry::install(), health.clone())
-        .await
-        .with_context(|| {
-            format!(
-                "binding {} (choose another with --metrics-addr)",
-                args.metrics_addr
-            )
-        })?;
+    let (addr, _server) = http::serve(
+        args.metrics_addr,
+        http::operator_routes(telemetry::install(), health.clone()),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "binding {} (choose another with --metrics-addr)",
+            args.metrics_addr
+        )
+    })?;
 
     let spec = StreamSpec {
         seed: args.seed,

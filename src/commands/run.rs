@@ -1,11 +1,12 @@
 //! `txscore run`: the service.
 
 use super::shared::{load_rules, shutdown_signal};
+use crate::api::{self, QueryApi};
 use crate::config::Config;
 use crate::health::Health;
 use crate::pipeline::Pipeline;
 use crate::rules::reload::Reloader;
-use crate::store::RedisStore;
+use crate::store::{Keyspace, RedisStore};
 use crate::{http, telemetry};
 use anyhow::Context;
 use std::path::Path;
@@ -23,12 +24,27 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     };
     let rules_version = rules.borrow().latest().version.clone();
     let health = Arc::new(Health::new(config.stall_timeout));
-    let (addr, _server) = http::serve(config.http_addr, telemetry::install(), health.clone())
-        .await
-        .with_context(|| format!("binding http.addr {}", config.http_addr))?;
     let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
         .await
         .context("connecting to Redis (redis.url)")?;
+    let mut app = http::operator_routes(telemetry::install(), health.clone());
+    match &config.api_token {
+        Some(token) => {
+            let api = QueryApi {
+                store: store.clone(),
+                keys: Keyspace::new(&config.key_prefix),
+                rules: rules.clone(),
+                ledger_retention: config.processor.ledger_retention,
+            };
+            app = app.merge(api::routes(api, token.clone()));
+        }
+        None => {
+            tracing::info!("query API off: set http.api_token (or TXSCORE_API_TOKEN) to serve it")
+        }
+    }
+    let (addr, _server) = http::serve(config.http_addr, app)
+        .await
+        .with_context(|| format!("binding http.addr {}", config.http_addr))?;
     let pipeline = Pipeline::from_config(&config, store, rules, health)?;
     tracing::info!(
         brokers = %config.kafka.brokers,

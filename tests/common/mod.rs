@@ -23,6 +23,28 @@ use txscore::rules::{RuleBook, RuleSet, RulesFeed};
 use txscore::store::{Keyspace, RedisStore, StateStore};
 use txscore::synth::SyntheticMessage;
 
+/// GET `path` from `addr` with extra `headers`: (status code, body). `None` if the server
+/// cannot be reached or answers something that is not HTTP.
+pub fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let extra: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n"
+    )
+    .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    let status = response.split_whitespace().nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_owned();
+    Some((status, body))
+}
+
 /// A broker for one test, and that test's topic names.
 pub struct Broker {
     embedded: Option<EmbeddedKafka>,
@@ -334,6 +356,8 @@ pub fn inbound(messages: &[SyntheticMessage]) -> Vec<txscore::pipeline::Inbound<
 pub struct Reference {
     pub store: txscore::store::MemoryStore,
     pub ledger_ids: std::collections::BTreeSet<String>,
+    /// Posted points of each ledger event, by event id.
+    pub ledger_points: BTreeMap<String, i64>,
     pub dead_lettered: u64,
     pub alerts: usize,
 }
@@ -347,6 +371,7 @@ impl Reference {
         );
         let rules = rules();
         let mut ledger_ids = std::collections::BTreeSet::new();
+        let mut ledger_points = BTreeMap::new();
         let mut dead_lettered = 0;
         let mut alerts = 0;
         for batch in inbound(messages).chunks(100) {
@@ -360,7 +385,9 @@ impl Reference {
                     txscore::pipeline::Destination::Ledger => {
                         let value: serde_json::Value =
                             serde_json::from_str(&message.payload).unwrap();
-                        ledger_ids.insert(value["event_id"].as_str().unwrap().to_owned());
+                        let id = value["event_id"].as_str().unwrap().to_owned();
+                        ledger_points.insert(id.clone(), value["points"].as_i64().unwrap());
+                        ledger_ids.insert(id);
                     }
                     txscore::pipeline::Destination::Alerts => alerts += 1,
                     txscore::pipeline::Destination::Dlq => {}
@@ -371,6 +398,7 @@ impl Reference {
         Reference {
             store,
             ledger_ids,
+            ledger_points,
             dead_lettered,
             alerts,
         }
