@@ -1,5 +1,6 @@
 //! Batch processing against a real redis-server: replays change nothing, concurrent writers
-//! to one member never lose an update.
+//! to one member never lose an update, and a TLS server with a password works like any other
+//! while its password never shows in an error.
 
 mod common;
 
@@ -66,6 +67,44 @@ async fn processing_a_batch_twice_re_emits_identical_outputs_and_changes_nothing
         once, twice,
         "replayed outputs are byte for byte the originals"
     );
+}
+
+#[tokio::test]
+async fn a_tls_server_requiring_a_password_reaches_the_reference_totals() {
+    let server = txscore::local_redis::LocalRedis::start_tls("tls-pass-93f1")
+        .expect("redis-server with TLS and openssl are installed");
+    let messages = generate(&StreamSpec {
+        transactions: 300,
+        cards: 30,
+        ..StreamSpec::default()
+    });
+    let reference = Reference::of(&messages).await;
+    let store = redis_store(&server).await;
+    let processor = BatchProcessor::new(store, Keyspace::new("txscore"), processor_settings());
+    processor
+        .process(&inbound(&messages), &rules())
+        .await
+        .unwrap();
+    assert_eq!(
+        balances(processor.store(), &reference.account_keys()).await,
+        reference.balances().await
+    );
+
+    let wrong = server.url().replace("tls-pass-93f1", "not-the-password");
+    let Err(error) = RedisStore::connect(&wrong, std::time::Duration::from_secs(2)).await else {
+        panic!("a wrong password was accepted");
+    };
+    let plain = server.url().replace("rediss://", "redis://");
+    let Err(plain_error) = RedisStore::connect(&plain, std::time::Duration::from_secs(2)).await
+    else {
+        panic!("plain text reached a TLS-only server");
+    };
+    for error in [error.to_string(), plain_error.to_string()] {
+        assert!(
+            !error.contains("not-the-password") && !error.contains("tls-pass-93f1"),
+            "{error}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -2,7 +2,8 @@
 //! in-memory reference run, bad input is dead-lettered with provenance, a crash between the
 //! store write and the offset commit loses nothing and double-counts nothing, two instances
 //! sharing a group through rebalances reach exact totals, and a rules change while running
-//! applies from the next batch without losing a message.
+//! applies from the next batch without losing a message, and a three-master Redis Cluster
+//! reaches the same exact totals as a single server.
 
 mod common;
 
@@ -12,6 +13,7 @@ use common::{
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
+use txscore::local_redis::LocalRedisCluster;
 use txscore::pipeline::{FaultInjection, PipelineError};
 use txscore::rules::reload::{ReloadOutcome, Reloader};
 use txscore::rules::DEFAULT_RULES;
@@ -252,5 +254,48 @@ async fn a_rules_change_while_running_scores_every_later_message_by_the_new_rule
     assert!(
         doubled > 100,
         "the new earning rate applied to later purchases ({doubled})"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_three_master_redis_cluster_reaches_the_exact_totals() {
+    let broker = Broker::start("cluster", 4).await;
+    let cluster = LocalRedisCluster::start(3).expect("redis-server and redis-cli form a cluster");
+    let messages = stream(1_500);
+    let reference = Reference::of(&messages).await;
+    broker.feed(&messages).await;
+
+    let mut config = broker.config(&cluster.nodes()[0], 200);
+    config.redis_url = cluster.url();
+    config.redis_cluster = true;
+    let store = RedisStore::open(&config.redis_url, true, config.redis_timeout)
+        .await
+        .unwrap();
+    let running = Running::start_with_store(&config, store.clone(), FaultInjection::default());
+    let ledger = ledger_with_all_events(&broker, &reference);
+    running.stop().await.unwrap();
+
+    let ids: BTreeSet<String> = by_event_id(&ledger).into_keys().collect();
+    assert_eq!(ids, reference.ledger_ids);
+    assert_eq!(
+        balances(&store, &reference.account_keys()).await,
+        reference.balances().await,
+        "every balance equals the reference"
+    );
+    let mut masters_with_accounts = 0;
+    for node in cluster.nodes() {
+        let mut connection = redis::Client::open(node.url())
+            .unwrap()
+            .get_connection()
+            .unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg("txscore:{m:*}:account:*")
+            .query(&mut connection)
+            .unwrap();
+        masters_with_accounts += usize::from(!keys.is_empty());
+    }
+    assert_eq!(
+        masters_with_accounts, 3,
+        "accounts spread over every master"
     );
 }

@@ -24,9 +24,13 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     };
     let rules_version = rules.borrow().latest().version.clone();
     let health = Arc::new(Health::new(config.stall_timeout));
-    let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
-        .await
-        .context("connecting to Redis (redis.url)")?;
+    let store = RedisStore::open(
+        &config.redis_url,
+        config.redis_cluster,
+        config.redis_timeout,
+    )
+    .await
+    .context("connecting to Redis (redis.url)")?;
     let mut app = http::operator_routes(telemetry::install(), health.clone());
     match &config.api_token {
         Some(token) => {

@@ -88,8 +88,11 @@ impl Default for TopicsFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RedisFile {
-    /// redis:// or rediss:// URL, credentials included (never logged).
+    /// redis:// or rediss:// URL, credentials included (never logged); with `cluster`, a
+    /// comma-separated list of seed nodes.
     pub url: String,
+    /// Whether `url` names Redis Cluster nodes.
+    pub cluster: bool,
     /// Prefix of every key, so deployments can share a Redis.
     pub key_prefix: String,
     /// Per-command response and connect timeout.
@@ -104,6 +107,7 @@ impl Default for RedisFile {
     fn default() -> Self {
         RedisFile {
             url: "redis://127.0.0.1:6379".into(),
+            cluster: false,
             key_prefix: "txscore".into(),
             timeout_ms: 2000,
             txn_record_ttl_days: 400,
@@ -227,10 +231,26 @@ impl ConfigFile {
             ));
         }
         let redis = self.redis;
-        if !(redis.url.starts_with("redis://") || redis.url.starts_with("rediss://")) {
+        let urls: Vec<&str> = if redis.cluster {
+            redis.url.split(',').map(str::trim).collect()
+        } else {
+            vec![redis.url.as_str()]
+        };
+        if let Some(bad) = urls
+            .iter()
+            .find(|url| !(url.starts_with("redis://") || url.starts_with("rediss://")))
+        {
             return Err(invalid(
                 "redis.url",
-                "must start with redis:// or rediss://",
+                format!(
+                    "`{}` must start with redis:// or rediss://{}",
+                    super::redact_url(bad),
+                    if redis.cluster {
+                        ""
+                    } else {
+                        " (several nodes need redis.cluster = true)"
+                    }
+                ),
             ));
         }
         non_empty("redis.key_prefix", &redis.key_prefix)?;
@@ -272,6 +292,7 @@ impl ConfigFile {
                 client: kafka.client,
             },
             redis_url: redis.url,
+            redis_cluster: redis.cluster,
             key_prefix: redis.key_prefix,
             redis_timeout: Duration::from_millis(redis.timeout_ms),
             processor: ProcessorSettings {

@@ -62,6 +62,8 @@ pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Co
 pub struct Config {
     pub kafka: KafkaSettings,
     pub redis_url: String,
+    /// `redis_url` lists Redis Cluster seed nodes.
+    pub redis_cluster: bool,
     pub key_prefix: String,
     pub redis_timeout: Duration,
     pub processor: ProcessorSettings,
@@ -80,7 +82,15 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("kafka", &self.kafka)
-            .field("redis_url", &redact_url(&self.redis_url))
+            .field(
+                "redis_url",
+                &self
+                    .redis_url
+                    .split(',')
+                    .map(redact_url)
+                    .collect::<Vec<_>>(),
+            )
+            .field("redis_cluster", &self.redis_cluster)
             .field("key_prefix", &self.key_prefix)
             .field("redis_timeout", &self.redis_timeout)
             .field("processor", &self.processor)

@@ -8,12 +8,16 @@
 //! starts from the winner's state.
 //!
 //! - [`keys`]: the key layout.
-//! - [`redis`]: Redis (one pipelined round trip per call, a Lua script per group).
+//! - [`redis`]: Redis, one server ([`redis_node`]) or a cluster ([`redis_cluster`]), with the
+//!   compare-and-set script in [`cas`].
 //! - [`memory`]: the same semantics in process, for the embedded demo and replays.
 
+pub mod cas;
 pub mod keys;
 pub mod memory;
 pub mod redis;
+pub mod redis_cluster;
+pub mod redis_node;
 
 use std::future::Future;
 use std::time::Duration;
