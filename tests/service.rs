@@ -57,9 +57,9 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         &config,
         format!(
             "[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
-             topics = {{ transactions = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
+             topics = {{ transactions = \"{}\", reviews = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
              [pipeline]\nmax_batch = 100\n",
-            broker.transactions, broker.ledger, broker.alerts, broker.dlq
+            broker.transactions, broker.reviews, broker.ledger, broker.alerts, broker.dlq
         ),
     )
     .unwrap();

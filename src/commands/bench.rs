@@ -58,6 +58,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         EmbeddedKafka::partitions_for((args.transactions + args.latency_transactions) * 1_000, 8);
     let broker = EmbeddedKafka::start(&[
         ("transactions", partitions),
+        ("reviews", 1),
         ("ledger", partitions),
         ("alerts", 4),
         ("dlq", 1),

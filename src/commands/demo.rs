@@ -48,6 +48,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let partitions = EmbeddedKafka::partitions_for(args.transactions * 1_000, 4);
     let broker = EmbeddedKafka::start(&[
         ("transactions", partitions),
+        ("reviews", 1),
         ("ledger", partitions),
         ("alerts", 2),
         ("dlq", 1),

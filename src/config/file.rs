@@ -66,6 +66,8 @@ impl Default for KafkaFile {
 pub struct TopicsFile {
     /// Input: card transactions.
     pub transactions: String,
+    /// Input: risk reviewers' verdicts on held points.
+    pub reviews: String,
     /// Output: ledger events.
     pub ledger: String,
     /// Output: fraud alerts.
@@ -78,6 +80,7 @@ impl Default for TopicsFile {
     fn default() -> Self {
         TopicsFile {
             transactions: "transactions".into(),
+            reviews: "reviews".into(),
             ledger: "ledger".into(),
             alerts: "alerts".into(),
             dlq: "dlq".into(),
@@ -214,6 +217,7 @@ impl ConfigFile {
         non_empty("kafka.group_id", &kafka.group_id)?;
         for (name, topic) in [
             ("transactions", &kafka.topics.transactions),
+            ("reviews", &kafka.topics.reviews),
             ("ledger", &kafka.topics.ledger),
             ("alerts", &kafka.topics.alerts),
             ("dlq", &kafka.topics.dlq),
@@ -302,10 +306,12 @@ impl ConfigFile {
                 max_conflict_rounds: 8,
                 store_concurrency: pipeline.store_concurrency,
                 ledger_retention: redis.ledger_retention,
+                reviews_topic: kafka.topics.reviews.clone(),
             },
             runner: RunnerSettings {
                 topics: Topics {
                     transactions: kafka.topics.transactions,
+                    reviews: kafka.topics.reviews,
                     ledger: kafka.topics.ledger,
                     alerts: kafka.topics.alerts,
                     dlq: kafka.topics.dlq,

@@ -48,6 +48,9 @@ impl Mode {
 pub enum Action {
     /// Publish the alert for review; points are unaffected.
     Flag,
+    /// Publish the alert and hold the transaction's points as pending until a review on the
+    /// `reviews` topic approves (posts) or rejects (drops) them.
+    HoldPoints,
     /// Nothing: the alert is a shadow observation.
     None,
 }
@@ -69,6 +72,8 @@ pub struct Alert {
     pub txn_id: String,
     pub card_token: String,
     pub member_id: Option<String>,
+    /// The programme the transaction earns in (reviews name it).
+    pub program_id: String,
     /// Combined score 0..1: the chance at least one tripped rule is right, treating them as
     /// independent (1 - product of (1 - rule score)).
     pub score: f64,

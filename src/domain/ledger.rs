@@ -16,6 +16,12 @@ pub enum LedgerEventType {
     PendingCancelled,
     /// Posted points taken back by a refund, reversal or chargeback.
     PointsReversed,
+    /// Points of a sale held as pending because a fraud alert asked for a review.
+    PointsHeld,
+    /// Held points posted to the balance after a review approved the sale.
+    PointsReleased,
+    /// Held points dropped after a review rejected the sale.
+    HoldRejected,
 }
 
 impl LedgerEventType {
@@ -26,6 +32,9 @@ impl LedgerEventType {
             LedgerEventType::PointsPending => "points_pending",
             LedgerEventType::PendingCancelled => "pending_cancelled",
             LedgerEventType::PointsReversed => "points_reversed",
+            LedgerEventType::PointsHeld => "points_held",
+            LedgerEventType::PointsReleased => "points_released",
+            LedgerEventType::HoldRejected => "hold_rejected",
         }
     }
 }

@@ -5,12 +5,14 @@
 //! - [`member`] and [`card`]: the state scoring reads and writes.
 //! - [`ledger`] and [`alert`]: what scoring publishes.
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
+//! - [`review`]: a risk reviewer's decision on held points.
 
 pub mod alert;
 pub mod card;
 pub mod ledger;
 pub mod member;
 pub mod record;
+pub mod review;
 pub mod transaction;
 
 pub use alert::{Alert, AlertReason, Severity};

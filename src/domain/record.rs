@@ -30,8 +30,12 @@ pub struct Earning {
     pub currency: String,
     /// Points the transaction earned.
     pub points: i64,
-    /// Whether they are still pending (an authorization not yet cleared) rather than posted.
+    /// Whether they are still pending (an authorization not yet cleared, or a sale held for
+    /// review) rather than posted.
     pub held: bool,
+    /// Whether they are pending because a fraud alert held them for a review.
+    #[serde(default)]
+    pub under_review: bool,
     /// Points taken back so far by refunds, reversals and chargebacks (or replaced by a
     /// clearing), never more than `points`.
     pub reversed_points: i64,

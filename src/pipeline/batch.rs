@@ -9,11 +9,12 @@
 
 use super::documents::{CorruptDocument, Documents};
 use crate::domain::record::{OutputMessage, OutputTopic};
+use crate::domain::review::Review;
 use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
 use crate::rules::RuleBook;
 use crate::scoring::{self, Accounts};
 use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
-use crate::wire::{decode_transaction, DlqRecord, SourcePosition};
+use crate::wire::{decode_review, decode_transaction, DlqRecord, InputError, SourcePosition};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -94,6 +95,8 @@ pub struct ProcessorSettings {
     pub store_concurrency: usize,
     /// Ledger events kept per member for queries, newest first.
     pub ledger_retention: usize,
+    /// Messages from this topic are reviews; from any other, transactions.
+    pub reviews_topic: String,
 }
 
 /// Scores batches against a store.
@@ -103,20 +106,32 @@ pub struct BatchProcessor<S> {
     settings: ProcessorSettings,
 }
 
-/// A decoded transaction, the message it came from, and the keys of the documents it touches.
+/// A decoded input message.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "transactions are nearly every input; boxing them would allocate per message"
+)]
+enum Input {
+    Txn(Transaction),
+    Review(Review),
+}
+
+/// A decoded input, the message it came from, and the keys of the documents it touches.
 struct Item {
     index: usize,
-    txn: Transaction,
+    input: Input,
     keys: ItemKeys,
 }
 
-/// Keys of the documents one transaction reads and writes, formatted once per batch.
+/// Keys of the documents one input reads and writes, formatted once per batch.
 struct ItemKeys {
+    /// The record that this input was applied.
     record: String,
-    card: String,
+    /// The card's risk state; `None` for inputs that do not touch a card.
+    card: Option<String>,
     /// The member's account; `None` for a card with no member.
     account: Option<String>,
-    /// The record of the transaction named by `original_txn_id`.
+    /// The record of the transaction the input acts on (`original_txn_id`, a review's txn).
     original: Option<String>,
 }
 
@@ -128,8 +143,8 @@ struct OwnerGroup {
 
 impl ItemKeys {
     fn all(&self) -> impl Iterator<Item = &String> {
-        [&self.record, &self.card]
-            .into_iter()
+        std::iter::once(&self.record)
+            .chain(&self.card)
             .chain(&self.account)
             .chain(&self.original)
     }
@@ -170,12 +185,9 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut groups: Vec<OwnerGroup> = Vec::new();
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
         for (index, message) in batch.iter().enumerate() {
-            match decode_transaction(message.payload, self.settings.max_message_bytes) {
-                Ok(txn) => {
-                    let owner = match &txn.member_id {
-                        Some(member) => Owner::Member(member.clone()),
-                        None => Owner::Card(txn.card_token.clone()),
-                    };
+            match self.decode(message) {
+                Ok(input) => {
+                    let owner = input.owner();
                     let slot = *group_of.entry(owner.clone()).or_insert_with(|| {
                         groups.push(OwnerGroup {
                             owner,
@@ -183,8 +195,8 @@ impl<S: StateStore> BatchProcessor<S> {
                         });
                         groups.len() - 1
                     });
-                    let keys = self.keys_of(&groups[slot].owner, &txn);
-                    groups[slot].items.push(Item { index, txn, keys });
+                    let keys = self.keys_of(&groups[slot].owner, &input);
+                    groups[slot].items.push(Item { index, input, keys });
                 }
                 Err(error) => {
                     self.dead_letter(&mut report, message, error.kind(), error.to_string())
@@ -297,16 +309,33 @@ impl<S: StateStore> BatchProcessor<S> {
             .collect())
     }
 
-    fn keys_of(&self, owner: &Owner, txn: &Transaction) -> ItemKeys {
-        ItemKeys {
-            record: self.keys.txn(owner, &txn.txn_id),
-            card: self.keys.card(owner, &txn.card_token),
-            account: matches!(owner, Owner::Member(_))
-                .then(|| self.keys.account(owner, &txn.program_id)),
-            original: txn
-                .original_txn_id
-                .as_ref()
-                .map(|id| self.keys.txn(owner, id)),
+    fn decode(&self, message: &Inbound<'_>) -> Result<Input, InputError> {
+        let limit = self.settings.max_message_bytes;
+        if message.source.topic == self.settings.reviews_topic {
+            decode_review(message.payload, limit).map(Input::Review)
+        } else {
+            decode_transaction(message.payload, limit).map(Input::Txn)
+        }
+    }
+
+    fn keys_of(&self, owner: &Owner, input: &Input) -> ItemKeys {
+        match input {
+            Input::Txn(txn) => ItemKeys {
+                record: self.keys.txn(owner, &txn.txn_id),
+                card: Some(self.keys.card(owner, &txn.card_token)),
+                account: matches!(owner, Owner::Member(_))
+                    .then(|| self.keys.account(owner, &txn.program_id)),
+                original: txn
+                    .original_txn_id
+                    .as_ref()
+                    .map(|id| self.keys.txn(owner, id)),
+            },
+            Input::Review(review) => ItemKeys {
+                record: self.keys.review(owner, &review.review_id),
+                card: None,
+                account: Some(self.keys.account(owner, &review.program_id)),
+                original: Some(self.keys.txn(owner, &review.txn_id)),
+            },
         }
     }
 
@@ -330,7 +359,9 @@ impl<S: StateStore> BatchProcessor<S> {
         } in group.items.iter().map(|item| &item.keys)
         {
             records.insert_loaded(record, stored(record))?;
-            cards.insert_loaded(card, stored(card))?;
+            if let Some(card) = card {
+                cards.insert_loaded(card, stored(card))?;
+            }
             if let Some(account) = account {
                 accounts.insert_loaded(account, stored(account))?;
             }
@@ -345,7 +376,7 @@ impl<S: StateStore> BatchProcessor<S> {
         };
         let mut plan = GroupPlan::default();
         let mut ledger_entries = Vec::new();
-        for Item { index, txn, keys } in &group.items {
+        for Item { index, input, keys } in &group.items {
             if let Some(record) = records.get(&keys.record) {
                 plan.report.replayed += 1;
                 plan.report
@@ -353,32 +384,45 @@ impl<S: StateStore> BatchProcessor<S> {
                     .extend(record.outputs.iter().map(Outbound::from));
                 continue;
             }
-            let state = Accounts {
-                member: keys
-                    .account
-                    .as_ref()
-                    .and_then(|key| accounts.get(key))
-                    .cloned(),
-                card: cards.get(&keys.card).cloned().unwrap_or_default(),
-                original: keys
-                    .original
-                    .as_ref()
-                    .and_then(|key| records.get(key))
-                    .and_then(|record| record.earning.clone()),
+            let member = keys
+                .account
+                .as_ref()
+                .and_then(|key| accounts.get(key))
+                .cloned();
+            let original = keys
+                .original
+                .as_ref()
+                .and_then(|key| records.get(key))
+                .and_then(|record| record.earning.clone());
+            let card = keys
+                .card
+                .as_ref()
+                .map(|key| cards.get(key).cloned().unwrap_or_default());
+            let at = input.event_time();
+            let rules = rules.in_force_at(at);
+            let decided = match input {
+                Input::Txn(txn) => {
+                    let state = Accounts {
+                        member,
+                        card: card.unwrap_or_default(),
+                        original,
+                    };
+                    scoring::score(txn, member_id, state, rules)
+                }
+                Input::Review(review) => scoring::review::review(review, member, original, rules),
             };
-            let decision =
-                match scoring::score(txn, member_id, state, rules.in_force_at(txn.timestamp)) {
-                    Ok(decision) => decision,
-                    Err(rejection) => {
-                        self.dead_letter(
-                            &mut plan.report,
-                            &batch[*index],
-                            rejection.kind(),
-                            rejection.to_string(),
-                        );
-                        continue;
-                    }
-                };
+            let decision = match decided {
+                Ok(decision) => decision,
+                Err(rejection) => {
+                    self.dead_letter(
+                        &mut plan.report,
+                        &batch[*index],
+                        rejection.kind(),
+                        rejection.to_string(),
+                    );
+                    continue;
+                }
+            };
 
             let outputs = encode_outputs(&decision);
             ledger_entries.extend(
@@ -387,20 +431,22 @@ impl<S: StateStore> BatchProcessor<S> {
                     .filter(|output| output.topic == OutputTopic::Ledger)
                     .map(|output| output.payload.clone()),
             );
-            plan.report.record_applied(txn, &decision);
+            plan.report.record_applied(at, &decision);
             plan.report
                 .outbound
                 .extend(outputs.iter().map(Outbound::from));
             if let (Some(key), Some(member)) = (&keys.account, decision.member) {
                 accounts.set(key, member);
             }
-            if txn.kind.is_spend() {
-                if cards.is_new(&keys.card) {
-                    plan.writes
-                        .index
-                        .push((self.keys.card_owner(&txn.card_token), group.owner.tag()));
+            if let (Input::Txn(txn), Some(key)) = (input, &keys.card) {
+                if txn.kind.is_spend() {
+                    if cards.is_new(key) {
+                        plan.writes
+                            .index
+                            .push((self.keys.card_owner(&txn.card_token), group.owner.tag()));
+                    }
+                    cards.set(key, decision.card);
                 }
-                cards.set(&keys.card, decision.card);
             }
             if let (Some(key), Some(original)) = (&keys.original, decision.original) {
                 update_earning(&mut records, key, original);
@@ -492,6 +538,26 @@ fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
     ledger.chain(alerts).collect()
 }
 
+impl Input {
+    /// Whose hash tag the input's state lives under.
+    fn owner(&self) -> Owner {
+        match self {
+            Input::Txn(txn) => match &txn.member_id {
+                Some(member) => Owner::Member(member.clone()),
+                None => Owner::Card(txn.card_token.clone()),
+            },
+            Input::Review(review) => Owner::Member(review.member_id.clone()),
+        }
+    }
+
+    fn event_time(&self) -> OffsetDateTime {
+        match self {
+            Input::Txn(txn) => txn.timestamp,
+            Input::Review(review) => review.timestamp,
+        }
+    }
+}
+
 impl From<&OutputMessage> for Outbound {
     fn from(message: &OutputMessage) -> Self {
         Outbound {
@@ -515,9 +581,9 @@ impl BatchReport {
         counts
     }
 
-    fn record_applied(&mut self, txn: &Transaction, decision: &scoring::Decision) {
+    fn record_applied(&mut self, at: OffsetDateTime, decision: &scoring::Decision) {
         self.scored += 1;
-        self.event_times.push(txn.timestamp);
+        self.event_times.push(at);
         for event in &decision.ledger {
             *self.points.entry(event.event_type.as_str()).or_default() +=
                 event.points + event.pending_points;

@@ -29,6 +29,8 @@ use tokio::sync::mpsc;
 #[derive(Debug, Clone)]
 pub struct Topics {
     pub transactions: String,
+    /// Input: review verdicts on held points.
+    pub reviews: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -123,7 +125,7 @@ impl<S: StateStore> Pipeline<S> {
         let consumer: StreamConsumer<PipelineContext> = kafka
             .consumer_config()
             .create_with_context(PipelineContext::new(health.clone()))?;
-        consumer.subscribe(&[&settings.topics.transactions])?;
+        consumer.subscribe(&[&settings.topics.transactions, &settings.topics.reviews])?;
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.borrow().latest().version, None);
         Ok(Pipeline {

@@ -3,17 +3,21 @@
 //!
 //! - [`points`]: earning and taking back points, with a breakdown per rule.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
+//! - [`review`]: a reviewer's decision on points a fraud alert held.
 //! - this module: [`score`], which applies a transaction's kind to the account.
 
 pub mod fraud;
 pub mod points;
+pub mod review;
 
+use crate::domain::alert::{Action, Mode};
 use crate::domain::{
     Alert, BreakdownLine, CardState, Earning, LedgerEvent, LedgerEventType, MemberState,
     Transaction, TxnKind,
 };
 use crate::rules::{Program, RuleSet};
 use rust_decimal::Decimal;
+use time::OffsetDateTime;
 
 /// A transaction scoring cannot apply; it goes to the dead-letter topic with this reason.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +32,8 @@ pub enum Rejection {
     OriginalMismatch(String),
     #[error("amount times the programme's rates exceeds the range points can hold")]
     OutOfRange,
+    #[error("{0}")]
+    NotHeld(String),
 }
 
 impl Rejection {
@@ -39,6 +45,7 @@ impl Rejection {
             Rejection::UnknownOriginal(_) => "unknown_original",
             Rejection::OriginalMismatch(_) => "original_mismatch",
             Rejection::OutOfRange => "out_of_range",
+            Rejection::NotHeld(_) => "not_held",
         }
     }
 }
@@ -75,10 +82,7 @@ pub fn score(
     accounts: Accounts,
     rules: &RuleSet,
 ) -> Result<Decision, Rejection> {
-    let program = rules
-        .programs
-        .get(&txn.program_id)
-        .ok_or_else(|| Rejection::UnknownProgram(txn.program_id.clone()))?;
+    let program = program(rules, &txn.program_id)?;
     let rate = program
         .fx
         .get(&txn.currency)
@@ -94,6 +98,9 @@ pub fn score(
 
     let mut card = accounts.card;
     let alerts = fraud::assess(&spend, member_id, &mut card, rules);
+    let hold = alerts
+        .iter()
+        .find(|alert| alert.mode == Mode::Enforce && alert.action == Action::HoldPoints);
 
     let Some(member_id) = member_id else {
         return Ok(Decision {
@@ -108,7 +115,7 @@ pub fn score(
     let mut member = accounts
         .member
         .unwrap_or_else(|| MemberState::new(&program.default_tier));
-    let change = account_change(txn, spend.amount, &member, accounts.original, program)?;
+    let change = account_change(txn, spend.amount, &member, accounts.original, program, hold)?;
 
     member.balance += change.points;
     member.pending += change.pending_points;
@@ -125,20 +132,16 @@ pub fn score(
 
     let ledger = change
         .event_type
-        .map(|event_type| LedgerEvent {
-            event_id: format!("{}/{}", txn.txn_id, event_type.as_str()),
-            event_type,
-            member_id: member_id.to_owned(),
-            program_id: program.id.clone(),
-            txn_id: txn.txn_id.clone(),
-            points: change.points,
-            pending_points: change.pending_points,
-            balance_after: member.balance,
-            pending_after: member.pending,
-            tier: member.tier.clone(),
-            breakdown: change.breakdown,
-            rules_version: rules.version.clone(),
-            occurred_at: txn.timestamp,
+        .map(|event_type| {
+            let entry = Entry {
+                event_type,
+                txn_id: &txn.txn_id,
+                points: change.points,
+                pending_points: change.pending_points,
+                breakdown: change.breakdown,
+                at: txn.timestamp,
+            };
+            entry.into_event(member_id, &member, program, rules)
         })
         .into_iter()
         .collect();
@@ -151,6 +154,14 @@ pub fn score(
         earning: change.earning,
         original: change.original,
     })
+}
+
+/// The programme `id` names in `rules`.
+fn program<'r>(rules: &'r RuleSet, id: &str) -> Result<&'r Program, Rejection> {
+    rules
+        .programs
+        .get(id)
+        .ok_or_else(|| Rejection::UnknownProgram(id.to_owned()))
 }
 
 /// How one transaction moves a member's points, before it is applied.
@@ -170,28 +181,45 @@ fn account_change(
     member: &MemberState,
     original: Option<Earning>,
     program: &Program,
+    hold: Option<&Alert>,
 ) -> Result<AccountChange, Rejection> {
     let original_id = || txn.original_txn_id.clone().unwrap_or_default();
     match txn.kind {
         TxnKind::Purchase | TxnKind::Authorization => {
-            let earned = points::earn(txn, base_amount, program, &member.tier)?;
-            let held = txn.kind == TxnKind::Authorization;
+            let mut earned = points::earn(txn, base_amount, program, &member.tier)?;
+            let under_review = hold.filter(|_| txn.kind == TxnKind::Purchase);
+            let event_type = match (txn.kind, under_review) {
+                (TxnKind::Authorization, _) => LedgerEventType::PointsPending,
+                (_, Some(alert)) => {
+                    earned.breakdown.push(BreakdownLine {
+                        rule: "fraud_hold".into(),
+                        detail: format!(
+                            "held pending review: alert {} scored {} ({})",
+                            alert.alert_id,
+                            alert.score,
+                            alert.severity.as_str()
+                        ),
+                        points: Decimal::ZERO,
+                    });
+                    LedgerEventType::PointsHeld
+                }
+                _ => LedgerEventType::PointsEarned,
+            };
+            let held = event_type != LedgerEventType::PointsEarned;
             let (points, pending_points) = if held {
                 (0, earned.points)
             } else {
                 (earned.points, 0)
             };
+            let mut earning = new_earning(txn, earned.points, held);
+            earning.under_review = under_review.is_some();
             Ok(AccountChange {
-                event_type: Some(if held {
-                    LedgerEventType::PointsPending
-                } else {
-                    LedgerEventType::PointsEarned
-                }),
+                event_type: Some(event_type),
                 points,
                 pending_points,
                 shortfall: 0,
                 breakdown: earned.breakdown,
-                earning: Some(new_earning(txn, earned.points, held)),
+                earning: Some(earning),
                 original: None,
             })
         }
@@ -258,8 +286,46 @@ fn new_earning(txn: &Transaction, points: i64, held: bool) -> Earning {
         currency: txn.currency.clone(),
         points,
         held,
+        under_review: false,
         reversed_points: 0,
         reversed_amount: Decimal::ZERO,
+    }
+}
+
+/// A change to a member's points about to become a ledger event.
+struct Entry<'a> {
+    event_type: LedgerEventType,
+    txn_id: &'a str,
+    points: i64,
+    pending_points: i64,
+    breakdown: Vec<BreakdownLine>,
+    at: OffsetDateTime,
+}
+
+impl Entry<'_> {
+    /// The ledger event, given the member's account after the change.
+    fn into_event(
+        self,
+        member_id: &str,
+        member: &MemberState,
+        program: &Program,
+        rules: &RuleSet,
+    ) -> LedgerEvent {
+        LedgerEvent {
+            event_id: format!("{}/{}", self.txn_id, self.event_type.as_str()),
+            event_type: self.event_type,
+            member_id: member_id.to_owned(),
+            program_id: program.id.clone(),
+            txn_id: self.txn_id.to_owned(),
+            points: self.points,
+            pending_points: self.pending_points,
+            balance_after: member.balance,
+            pending_after: member.pending,
+            tier: member.tier.clone(),
+            breakdown: self.breakdown,
+            rules_version: rules.version.clone(),
+            occurred_at: self.at,
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 //! {prefix}:{m:<member_id>}:account:<program_id>   member's points account (MemberState JSON)
 //! {prefix}:{m:<member_id>}:card:<card_token>      card risk state (CardState JSON)
 //! {prefix}:{m:<member_id>}:txn:<txn_id>           applied-transaction record (TxnRecord JSON)
+//! {prefix}:{m:<member_id>}:review:<review_id>     applied-review record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! ```
@@ -60,6 +61,10 @@ impl Keyspace {
 
     pub fn txn(&self, owner: &Owner, txn_id: &str) -> String {
         format!("{}:{{{}}}:txn:{txn_id}", self.prefix, owner.tag())
+    }
+
+    pub fn review(&self, owner: &Owner, review_id: &str) -> String {
+        format!("{}:{{{}}}:review:{review_id}", self.prefix, owner.tag())
     }
 
     pub fn ledger(&self, owner: &Owner) -> String {

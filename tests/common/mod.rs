@@ -50,6 +50,7 @@ pub struct Broker {
     embedded: Option<EmbeddedKafka>,
     pub brokers: String,
     pub transactions: String,
+    pub reviews: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -66,8 +67,8 @@ impl Broker {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let names =
-            ["transactions", "ledger", "alerts", "dlq"].map(|topic| format!("{unique}-{topic}"));
+        let names = ["transactions", "reviews", "ledger", "alerts", "dlq"]
+            .map(|topic| format!("{unique}-{topic}"));
         let (embedded, brokers) = match std::env::var("TXSCORE_TEST_BROKERS") {
             Ok(brokers) => {
                 create_topics(&brokers, &names, partitions).await;
@@ -83,11 +84,12 @@ impl Broker {
                 (Some(embedded), brokers)
             }
         };
-        let [transactions, ledger, alerts, dlq] = names;
+        let [transactions, reviews, ledger, alerts, dlq] = names;
         Broker {
             embedded,
             brokers,
             transactions,
+            reviews,
             ledger,
             alerts,
             dlq,
@@ -105,6 +107,7 @@ impl Broker {
         file.kafka.brokers = self.brokers.clone();
         file.kafka.group_id = self.group.clone();
         file.kafka.topics.transactions = self.transactions.clone();
+        file.kafka.topics.reviews = self.reviews.clone();
         file.kafka.topics.ledger = self.ledger.clone();
         file.kafka.topics.alerts = self.alerts.clone();
         file.kafka.topics.dlq = self.dlq.clone();

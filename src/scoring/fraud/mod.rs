@@ -195,6 +195,7 @@ fn build_alert(
         txn_id: txn.txn_id.clone(),
         card_token: txn.card_token.clone(),
         member_id: member_id.map(str::to_owned),
+        program_id: txn.program_id.clone(),
         score,
         severity,
         action,

@@ -1,4 +1,5 @@
 use super::*;
+use time::UtcOffset;
 
 const VALID: &str = r#"{"txn_id":"T-1","type":"purchase","card_token":"tok_1","member_id":"M-1",
  "program_id":"default","amount":"256.80","currency":"CNY","channel":"chip","card_present":true,

@@ -1,0 +1,272 @@
+//! A reviewer's verdict on points a fraud alert held: approve posts them, reject drops them.
+//! Either way the hold ends, once: a second verdict on the same transaction is rejected.
+
+use super::{Decision, Entry, Rejection};
+use crate::domain::review::{Review, Verdict};
+use crate::domain::{BreakdownLine, CardState, Earning, LedgerEventType, MemberState};
+use crate::rules::RuleSet;
+use rust_decimal::Decimal;
+
+/// Applies `review` to the member's account and the held transaction's earning.
+pub fn review(
+    review: &Review,
+    member: Option<MemberState>,
+    held: Option<Earning>,
+    rules: &RuleSet,
+) -> Result<Decision, Rejection> {
+    let program = super::program(rules, &review.program_id)?;
+    let mut earning = held.ok_or_else(|| Rejection::UnknownOriginal(review.txn_id.clone()))?;
+    let (Some(mut member), true, true) = (member, earning.held, earning.under_review) else {
+        return Err(Rejection::NotHeld(format!(
+            "transaction `{}` has no points held for review (never held, already reviewed or refunded)",
+            review.txn_id
+        )));
+    };
+    let outstanding = earning.points - earning.reversed_points;
+    let by = review
+        .reviewer
+        .as_deref()
+        .map_or(String::new(), |reviewer| format!(" by {reviewer}"));
+    let (event_type, points, line) = match review.verdict {
+        Verdict::Approve => (
+            LedgerEventType::PointsReleased,
+            outstanding,
+            BreakdownLine {
+                rule: "review_approved".into(),
+                detail: format!(
+                    "review {}{by} approved: {outstanding} held points moved from pending to the balance",
+                    review.review_id
+                ),
+                points: Decimal::ZERO,
+            },
+        ),
+        Verdict::Reject => (
+            LedgerEventType::HoldRejected,
+            0,
+            BreakdownLine {
+                rule: "review_rejected".into(),
+                detail: format!(
+                    "review {}{by} rejected: {outstanding} held points will not be credited",
+                    review.review_id
+                ),
+                points: -Decimal::from(outstanding),
+            },
+        ),
+    };
+    member.pending -= outstanding;
+    member.balance += points;
+    member.lifetime_earned += points;
+    member.last_event_at = member.last_event_at.max(Some(review.timestamp));
+    earning.held = false;
+    earning.under_review = false;
+    if review.verdict == Verdict::Reject {
+        earning.reversed_points = earning.points;
+    }
+    let event = Entry {
+        event_type,
+        txn_id: &review.txn_id,
+        points,
+        pending_points: -outstanding,
+        breakdown: vec![line],
+        at: review.timestamp,
+    }
+    .into_event(&review.member_id, &member, program, rules);
+    Ok(Decision {
+        member: Some(member),
+        card: CardState::default(),
+        ledger: vec![event],
+        alerts: Vec::new(),
+        earning: None,
+        original: Some(earning),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::review::Verdict;
+    use crate::domain::{Transaction, TxnKind};
+    use crate::scoring::fixtures::{purchase, T0};
+    use crate::scoring::{score, Accounts};
+    use time::Duration;
+
+    /// Groceries (MCC 5411) are "risky" here so every purchase raises a critical alert, and
+    /// critical alerts hold points.
+    fn rules(action: &str) -> RuleSet {
+        RuleSet::from_toml(&format!(
+            r#"version = "hold-1"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = {{ standard = "1" }}
+[fraud]
+actions = {{ critical = "{action}" }}
+[fraud.risky_category]
+id = "risky_groceries"
+mccs = ["5411"]
+score = 0.95
+"#
+        ))
+        .unwrap()
+    }
+
+    fn held_purchase(rules: &RuleSet) -> (MemberState, Earning, Decision) {
+        let decision = score(
+            &purchase("T-1", "120.00"),
+            Some("M-1"),
+            Accounts::default(),
+            rules,
+        )
+        .unwrap();
+        let member = decision.member.clone().unwrap();
+        (member, decision.earning.clone().unwrap(), decision)
+    }
+
+    fn verdict(verdict: Verdict, review_id: &str) -> Review {
+        Review {
+            review_id: review_id.into(),
+            txn_id: "T-1".into(),
+            member_id: "M-1".into(),
+            program_id: "default".into(),
+            verdict,
+            reviewer: Some("analyst-7".into()),
+            timestamp: T0 + Duration::hours(2),
+        }
+    }
+
+    #[test]
+    fn a_hold_action_keeps_the_points_pending_with_the_alert_in_the_receipt() {
+        let (member, earning, decision) = held_purchase(&rules("hold_points"));
+        assert_eq!((member.balance, member.pending), (0, 120));
+        assert!(earning.held && earning.under_review);
+        let event = &decision.ledger[0];
+        assert_eq!(event.event_type, LedgerEventType::PointsHeld);
+        assert_eq!((event.points, event.pending_points), (0, 120));
+        let hold_line = event
+            .breakdown
+            .iter()
+            .find(|l| l.rule == "fraud_hold")
+            .unwrap();
+        assert!(
+            hold_line.detail.contains("T-1/alert"),
+            "{}",
+            hold_line.detail
+        );
+        assert_eq!(
+            decision.alerts[0].action,
+            crate::domain::alert::Action::HoldPoints
+        );
+
+        let (flagged, _, _) = held_purchase(&rules("flag"));
+        assert_eq!(
+            (flagged.balance, flagged.pending),
+            (120, 0),
+            "flag never holds"
+        );
+    }
+
+    #[test]
+    fn approval_posts_the_held_points_and_rejection_drops_them() {
+        let rules = rules("hold_points");
+        let (member, earning, _) = held_purchase(&rules);
+
+        let approved = review(
+            &verdict(Verdict::Approve, "RV-1"),
+            Some(member.clone()),
+            Some(earning.clone()),
+            &rules,
+        )
+        .unwrap();
+        let account = approved.member.unwrap();
+        assert_eq!(
+            (account.balance, account.pending, account.lifetime_earned),
+            (120, 0, 120)
+        );
+        let event = &approved.ledger[0];
+        assert_eq!(event.event_id, "T-1/points_released");
+        assert_eq!((event.points, event.pending_points), (120, -120));
+        assert_eq!(event.occurred_at, T0 + Duration::hours(2));
+        assert!(!approved.original.as_ref().unwrap().held);
+
+        let rejected = review(
+            &verdict(Verdict::Reject, "RV-1"),
+            Some(member.clone()),
+            Some(earning.clone()),
+            &rules,
+        )
+        .unwrap();
+        let account = rejected.member.unwrap();
+        assert_eq!((account.balance, account.pending), (0, 0));
+        let event = &rejected.ledger[0];
+        assert_eq!(event.event_type, LedgerEventType::HoldRejected);
+        assert_eq!(
+            event.breakdown.iter().map(|l| l.points).sum::<Decimal>(),
+            Decimal::from(-120)
+        );
+        let after = rejected.original.unwrap();
+        assert_eq!(
+            after.reversed_points, 120,
+            "a later refund has nothing left to take"
+        );
+
+        let again = review(
+            &verdict(Verdict::Approve, "RV-2"),
+            Some(account),
+            Some(after),
+            &rules,
+        );
+        assert_eq!(again.unwrap_err().kind(), "not_held");
+    }
+
+    #[test]
+    fn a_review_of_points_never_held_is_refused() {
+        let rules = rules("flag");
+        let (member, earning, _) = held_purchase(&rules);
+        let error = review(
+            &verdict(Verdict::Approve, "RV-1"),
+            Some(member),
+            Some(earning),
+            &rules,
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), "not_held");
+        let error = review(&verdict(Verdict::Approve, "RV-1"), None, None, &rules).unwrap_err();
+        assert_eq!(error.kind(), "unknown_original");
+    }
+
+    #[test]
+    fn a_refund_of_a_held_sale_cancels_pending_and_approval_releases_only_the_rest() {
+        let rules = rules("hold_points");
+        let (member, earning, _) = held_purchase(&rules);
+        let refund = Transaction {
+            kind: TxnKind::Refund,
+            original_txn_id: Some("T-1".into()),
+            ..purchase("R-1", "20.00")
+        };
+        let refunded = score(
+            &refund,
+            Some("M-1"),
+            Accounts {
+                member: Some(member),
+                original: Some(earning),
+                ..Accounts::default()
+            },
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(
+            refunded.ledger[0].event_type,
+            LedgerEventType::PendingCancelled
+        );
+        let approved = review(
+            &verdict(Verdict::Approve, "RV-1"),
+            refunded.member,
+            refunded.original,
+            &rules,
+        )
+        .unwrap();
+        let account = approved.member.unwrap();
+        assert_eq!((account.balance, account.pending), (100, 0));
+    }
+}
