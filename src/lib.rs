@@ -15,6 +15,7 @@
 //! - [`kafka`]: client settings, consumer context, the embedded broker.
 //! - [`telemetry`], [`health`], [`http`]: what operators see.
 //! - [`api`]: the read-only query API for member services.
+//! - [`liability`]: what members hold, per programme, by scanning the store.
 //! - [`config`]: the service's configuration file and environment.
 //! - [`synth`]: a deterministic synthetic transaction stream.
 //! - [`evaluation`]: per-rule precision and recall on labelled history.
@@ -28,6 +29,7 @@ pub mod evaluation;
 pub mod health;
 pub mod http;
 pub mod kafka;
+pub mod liability;
 pub mod local_redis;
 pub mod pipeline;
 pub mod rules;

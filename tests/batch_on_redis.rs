@@ -8,7 +8,7 @@ use common::{balances, inbound, processor_settings, redis, rules, Reference};
 use std::sync::Mutex;
 use txscore::pipeline::{BatchProcessor, Destination};
 use txscore::store::{
-    GroupOutcome, Keyspace, RedisStore, StateStore, StoreError, Versioned, WriteGroup,
+    GroupOutcome, Keyspace, RedisStore, ScanCursor, StateStore, StoreError, Versioned, WriteGroup,
 };
 use txscore::synth::{generate, StreamSpec};
 
@@ -168,6 +168,14 @@ impl<S: StateStore> StateStore for Interleaving<S> {
 
     async fn list_head(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
         self.inner.list_head(key, count).await
+    }
+
+    async fn scan(
+        &self,
+        pattern: &str,
+        cursor: ScanCursor,
+    ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
+        self.inner.scan(pattern, cursor).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

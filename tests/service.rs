@@ -58,7 +58,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         format!(
             "[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
              topics = {{ transactions = \"{}\", reviews = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
-             [pipeline]\nmax_batch = 100\n",
+             [pipeline]\nmax_batch = 100\n[metrics]\nliability_scan_secs = 1\n",
             broker.transactions, broker.reviews, broker.ledger, broker.alerts, broker.dlq
         ),
     )
@@ -105,6 +105,21 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         get(&addr, "/metrics")
             .is_some_and(|(_, body)| body.contains("txscore_messages_total{outcome=\"scored\"}"))
     });
+    let total_balance: i64 = balances.values().map(|(balance, _)| balance).sum();
+    let total_pending: i64 = balances.values().map(|(_, pending)| pending).sum();
+    wait_until("the liability scan to count every account", || {
+        get(&addr, "/metrics").is_some_and(|(_, body)| {
+            let gauge = |state: &str| {
+                let series =
+                    format!("txscore_points_outstanding{{program=\"default\",state=\"{state}\"}} ");
+                body.lines()
+                    .find_map(|line| line.strip_prefix(series.as_str()))
+                    .and_then(|value| value.parse::<f64>().ok())
+            };
+            gauge("balance") == Some(total_balance as f64)
+                && gauge("pending") == Some(total_pending as f64)
+        })
+    });
     wait_until("consumer lag from librdkafka statistics", || {
         get(&addr, "/metrics").is_some_and(|(_, body)| body.contains("txscore_consumer_lag{"))
     });
@@ -122,6 +137,10 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         catalogue::RULES_INFO,
         catalogue::BUILD_INFO,
         catalogue::REBALANCES,
+        catalogue::RULES_RELOADS,
+        catalogue::LATE_SPENDS,
+        catalogue::POINTS_OUTSTANDING,
+        catalogue::MEMBERS,
     ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }

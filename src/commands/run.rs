@@ -7,7 +7,7 @@ use crate::health::Health;
 use crate::pipeline::Pipeline;
 use crate::rules::reload::Reloader;
 use crate::store::{Keyspace, RedisStore};
-use crate::{http, telemetry};
+use crate::{http, liability, telemetry};
 use anyhow::Context;
 use std::path::Path;
 use std::sync::Arc;
@@ -31,6 +31,13 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     )
     .await
     .context("connecting to Redis (redis.url)")?;
+    if let Some(interval) = config.liability_scan {
+        tokio::spawn(liability::sample_periodically(
+            store.clone(),
+            Keyspace::new(&config.key_prefix),
+            interval,
+        ));
+    }
     let mut app = http::operator_routes(telemetry::install(), health.clone());
     match &config.api_token {
         Some(token) => {

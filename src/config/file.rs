@@ -18,6 +18,7 @@ pub struct ConfigFile {
     pub redis: RedisFile,
     pub pipeline: PipelineFile,
     pub http: HttpFile,
+    pub metrics: MetricsFile,
     /// Rules: one TOML file, or a directory of versioned files; the shipped rules when absent.
     pub rules: Option<PathBuf>,
     /// How often the rules path is read again for changes (SIGHUP reads it at once).
@@ -31,6 +32,7 @@ impl Default for ConfigFile {
             redis: RedisFile::default(),
             pipeline: PipelineFile::default(),
             http: HttpFile::default(),
+            metrics: MetricsFile::default(),
             rules: None,
             rules_poll_secs: 10,
         }
@@ -172,6 +174,22 @@ impl Default for HttpFile {
         HttpFile {
             addr: "127.0.0.1:9464".into(),
             api_token: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsFile {
+    /// How often the points liability (txscore_points_outstanding, txscore_members) is
+    /// recounted by scanning every account; 0 turns the scan off (run it on one instance).
+    pub liability_scan_secs: u64,
+}
+
+impl Default for MetricsFile {
+    fn default() -> Self {
+        MetricsFile {
+            liability_scan_secs: 300,
         }
     }
 }
@@ -324,6 +342,8 @@ impl ConfigFile {
             },
             http_addr,
             api_token: self.http.api_token,
+            liability_scan: (self.metrics.liability_scan_secs > 0)
+                .then(|| Duration::from_secs(self.metrics.liability_scan_secs)),
             stall_timeout: Duration::from_secs(pipeline.stall_timeout_secs),
             rules: self.rules,
             rules_poll: Duration::from_secs(self.rules_poll_secs),

@@ -71,6 +71,8 @@ pub struct Config {
     pub http_addr: SocketAddr,
     /// Bearer token of the query API; the API is not served without one.
     pub api_token: Option<String>,
+    /// How often the liability gauges are recounted; never when `None`.
+    pub liability_scan: Option<Duration>,
     pub stall_timeout: Duration,
     /// Rules file or directory; the shipped default rules when `None`.
     pub rules: Option<PathBuf>,
@@ -97,6 +99,7 @@ impl std::fmt::Debug for Config {
             .field("runner", &self.runner)
             .field("http_addr", &self.http_addr)
             .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .field("liability_scan", &self.liability_scan)
             .field("stall_timeout", &self.stall_timeout)
             .field("rules", &self.rules)
             .field("rules_poll", &self.rules_poll)

@@ -82,6 +82,9 @@ pub struct Alert {
     pub reasons: Vec<AlertReason>,
     pub rules_version: String,
     pub mode: Mode,
+    /// The spend arrived later than the lateness bound behind the card's newest spend, so it
+    /// was assessed against the card's current state rather than at its own event time.
+    pub late: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
 }

@@ -25,6 +25,17 @@ pub enum LedgerEventType {
 }
 
 impl LedgerEventType {
+    /// Every event type, for metric series known in advance.
+    pub const ALL: [LedgerEventType; 7] = [
+        LedgerEventType::PointsEarned,
+        LedgerEventType::PointsPending,
+        LedgerEventType::PendingCancelled,
+        LedgerEventType::PointsReversed,
+        LedgerEventType::PointsHeld,
+        LedgerEventType::PointsReleased,
+        LedgerEventType::HoldRejected,
+    ];
+
     /// The wire spelling, also used in event ids and metric labels.
     pub fn as_str(self) -> &'static str {
         match self {

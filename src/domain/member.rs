@@ -10,6 +10,9 @@ pub struct MemberState {
     pub balance: i64,
     /// Points earned by authorizations (or held) and not yet posted.
     pub pending: i64,
+    /// The part of `pending` held by fraud alerts until a review decides.
+    #[serde(default)]
+    pub held: i64,
     pub tier: String,
     /// All points ever posted, before reversals; a measure of engagement.
     pub lifetime_earned: i64,
@@ -28,6 +31,7 @@ impl MemberState {
         MemberState {
             balance: 0,
             pending: 0,
+            held: 0,
             tier: tier.to_owned(),
             lifetime_earned: 0,
             shortfall: 0,

@@ -79,6 +79,8 @@ pub struct BatchReport {
     pub event_times: Vec<OffsetDateTime>,
     /// Owner groups scored again after a version conflict.
     pub conflicts: u64,
+    /// Spends that arrived beyond the lateness bound.
+    pub late: u64,
 }
 
 /// Settings of batch processing that are not rules.
@@ -583,10 +585,17 @@ impl BatchReport {
 
     fn record_applied(&mut self, at: OffsetDateTime, decision: &scoring::Decision) {
         self.scored += 1;
+        self.late += u64::from(decision.late);
         self.event_times.push(at);
         for event in &decision.ledger {
-            *self.points.entry(event.event_type.as_str()).or_default() +=
-                event.points + event.pending_points;
+            // Points a flow moves: posted ones when it posts any (a release moves pending to
+            // posted), else pending ones.
+            let moved = if event.points != 0 {
+                event.points
+            } else {
+                event.pending_points
+            };
+            *self.points.entry(event.event_type.as_str()).or_default() += moved;
         }
         for alert in &decision.alerts {
             self.alert_scores.push((alert.score, alert.mode.as_str()));
@@ -614,5 +623,6 @@ impl BatchReport {
         self.alert_scores.extend(other.alert_scores);
         self.event_times.extend(other.event_times);
         self.conflicts += other.conflicts;
+        self.late += other.late;
     }
 }

@@ -42,6 +42,9 @@ struct ProgramFile {
     /// Whether reversals may push the balance below zero.
     #[serde(default)]
     allow_negative_balance: bool,
+    /// This programme's own fraud rules, replacing the file's `[fraud]` for its transactions.
+    #[serde(default)]
+    fraud: Option<FraudFile>,
 }
 
 fn default_rounding() -> String {
@@ -132,6 +135,18 @@ impl ProgramFile {
             }
         }
         fx.insert(self.base_currency.clone(), Decimal::ONE);
+        let fraud = self
+            .fraud
+            .map(|fraud| {
+                fraud.validate().map_err(|error| match error {
+                    RulesError::Invalid {
+                        field: inner,
+                        reason,
+                    } => invalid(field(&inner), reason),
+                    other => other,
+                })
+            })
+            .transpose()?;
         Ok(Program {
             id,
             base_currency: self.base_currency,
@@ -141,6 +156,7 @@ impl ProgramFile {
             tiers: self.tiers,
             fx,
             allow_negative_balance: self.allow_negative_balance,
+            fraud,
         })
     }
 }

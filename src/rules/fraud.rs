@@ -114,7 +114,8 @@ impl SeverityThresholds {
     }
 }
 
-/// Fraud rules, shared by all programmes. Amounts are in each programme's base currency.
+/// Fraud rules: the rules file's `[fraud]`, or a programme's own `[programs.<id>.fraud]`.
+/// Amounts are in the programme's base currency.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct FraudRules {
     pub velocity: Vec<VelocityRule>,
@@ -133,6 +134,9 @@ pub struct FraudRules {
     pub history_limit: usize,
     /// Weight of the newest spend in the card's amount baseline.
     pub baseline_alpha: f64,
+    /// How late (behind the card's newest spend) a spend may be and still be assessed at its
+    /// own event time.
+    pub lateness: Duration,
 }
 
 impl Default for SeverityThresholds {

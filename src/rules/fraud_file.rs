@@ -17,6 +17,9 @@ pub(super) struct FraudFile {
     history_limit: usize,
     /// Weight of the newest spend in each card's amount baseline (0..1).
     baseline_alpha: f64,
+    /// How far behind the card's newest spend a transaction may arrive and still be assessed
+    /// at its own event time; later ones are assessed against current state and marked late.
+    lateness_minutes: u32,
     /// Score thresholds for medium, high and critical severity.
     severity: SeverityFile,
     /// Action per severity for enforced alerts; flag where not given.
@@ -37,6 +40,7 @@ impl Default for FraudFile {
         FraudFile {
             history_limit: 256,
             baseline_alpha: 0.1,
+            lateness_minutes: 1440,
             severity: SeverityFile::default(),
             actions: BTreeMap::new(),
             velocity: Vec::new(),
@@ -427,6 +431,7 @@ impl FraudFile {
             actions,
             history_limit,
             baseline_alpha,
+            lateness: minutes("fraud.lateness_minutes", self.lateness_minutes)?,
         })
     }
 }

@@ -96,6 +96,8 @@ pub struct Program {
     pub fx: BTreeMap<String, Decimal>,
     /// Whether a reversal may take the balance below zero; otherwise the rest is a shortfall.
     pub allow_negative_balance: bool,
+    /// The programme's own fraud rules, if it has them.
+    pub fraud: Option<FraudRules>,
 }
 
 /// A validated rule set. Scoring is a function of a transaction, state and this.
@@ -125,6 +127,14 @@ impl RuleSet {
             path: path.display().to_string(),
             source: Box::new(source),
         })
+    }
+
+    /// The fraud rules for transactions of `program_id`: the programme's own, else the file's.
+    pub fn fraud_for(&self, program_id: &str) -> &FraudRules {
+        self.programs
+            .get(program_id)
+            .and_then(|program| program.fraud.as_ref())
+            .unwrap_or(&self.fraud)
     }
 
     /// The rules shipped with txscore.

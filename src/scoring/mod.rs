@@ -72,6 +72,8 @@ pub struct Decision {
     pub earning: Option<Earning>,
     /// The original transaction's earning after this one took from it.
     pub original: Option<Earning>,
+    /// The spend arrived beyond the lateness bound (see [`fraud::assess`]).
+    pub late: bool,
 }
 
 /// Scores one transaction. `member_id` is the account to credit (the message's, or the card's
@@ -97,6 +99,8 @@ pub fn score(
     };
 
     let mut card = accounts.card;
+    let late = txn.kind.is_spend()
+        && fraud::late_behind(txn, &card, rules.fraud_for(&txn.program_id)).is_some();
     let alerts = fraud::assess(&spend, member_id, &mut card, rules);
     let hold = alerts
         .iter()
@@ -110,6 +114,7 @@ pub fn score(
             alerts,
             earning: None,
             original: None,
+            late,
         });
     };
     let mut member = accounts
@@ -119,6 +124,7 @@ pub fn score(
 
     member.balance += change.points;
     member.pending += change.pending_points;
+    member.held += change.held_points;
     member.shortfall += change.shortfall;
     if change.points > 0 {
         member.lifetime_earned += change.points;
@@ -153,6 +159,7 @@ pub fn score(
         alerts,
         earning: change.earning,
         original: change.original,
+        late,
     })
 }
 
@@ -169,6 +176,8 @@ struct AccountChange {
     event_type: Option<LedgerEventType>,
     points: i64,
     pending_points: i64,
+    /// The part of `pending_points` held for a fraud review.
+    held_points: i64,
     shortfall: i64,
     breakdown: Vec<BreakdownLine>,
     earning: Option<Earning>,
@@ -217,6 +226,11 @@ fn account_change(
                 event_type: Some(event_type),
                 points,
                 pending_points,
+                held_points: if earning.under_review {
+                    pending_points
+                } else {
+                    0
+                },
                 shortfall: 0,
                 breakdown: earned.breakdown,
                 earning: Some(earning),
@@ -256,6 +270,7 @@ fn account_change(
                 event_type: Some(LedgerEventType::PointsEarned),
                 points: earned.points,
                 pending_points: -released,
+                held_points: 0,
                 shortfall: 0,
                 breakdown: earned.breakdown,
                 earning: Some(new_earning(txn, earned.points, false)),
@@ -264,11 +279,17 @@ fn account_change(
         }
         TxnKind::Refund | TxnKind::Reversal | TxnKind::Chargeback => {
             let original = original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
+            let under_review = original.under_review;
             let taken = points::take_back(txn, member, original, program)?;
             Ok(AccountChange {
                 event_type: Some(taken.event_type),
                 points: taken.points,
                 pending_points: taken.pending_points,
+                held_points: if under_review {
+                    taken.pending_points
+                } else {
+                    0
+                },
                 shortfall: taken.shortfall,
                 breakdown: taken.breakdown,
                 earning: None,

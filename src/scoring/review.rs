@@ -54,6 +54,7 @@ pub fn review(
         ),
     };
     member.pending -= outstanding;
+    member.held -= outstanding;
     member.balance += points;
     member.lifetime_earned += points;
     member.last_event_at = member.last_event_at.max(Some(review.timestamp));
@@ -78,6 +79,7 @@ pub fn review(
         alerts: Vec::new(),
         earning: None,
         original: Some(earning),
+        late: false,
     })
 }
 
@@ -138,7 +140,7 @@ score = 0.95
     #[test]
     fn a_hold_action_keeps_the_points_pending_with_the_alert_in_the_receipt() {
         let (member, earning, decision) = held_purchase(&rules("hold_points"));
-        assert_eq!((member.balance, member.pending), (0, 120));
+        assert_eq!((member.balance, member.pending, member.held), (0, 120, 120));
         assert!(earning.held && earning.under_review);
         let event = &decision.ledger[0];
         assert_eq!(event.event_type, LedgerEventType::PointsHeld);
@@ -267,6 +269,9 @@ score = 0.95
         )
         .unwrap();
         let account = approved.member.unwrap();
-        assert_eq!((account.balance, account.pending), (100, 0));
+        assert_eq!(
+            (account.balance, account.pending, account.held),
+            (100, 0, 0)
+        );
     }
 }

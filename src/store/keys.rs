@@ -71,6 +71,15 @@ impl Keyspace {
         format!("{}:{{{}}}:ledger", self.prefix, owner.tag())
     }
 
+    /// A SCAN pattern matching every member account, and the programme of a matching key.
+    pub fn account_pattern(&self) -> String {
+        format!("{}:{{m:*}}:account:*", self.prefix)
+    }
+
+    pub fn program_of_account(key: &str) -> Option<&str> {
+        key.rsplit_once(":account:").map(|(_, program)| program)
+    }
+
     /// Index entry naming the owner whose tag holds `card_token`'s state.
     pub fn card_owner(&self, card_token: &str) -> String {
         format!("{}:{{c:{card_token}}}:owner", self.prefix)

@@ -1,7 +1,7 @@
 //! An in-process store with the same compare-and-set semantics as Redis. Used by the embedded
 //! demo and by `replay`; documents never expire here.
 
-use super::{GroupOutcome, StateStore, StoreError, Versioned, WriteGroup};
+use super::{GroupOutcome, ScanCursor, StateStore, StoreError, Versioned, WriteGroup};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -97,7 +97,60 @@ impl StateStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    /// Every matching document key in one page (the store is small and in process).
+    async fn scan(
+        &self,
+        pattern: &str,
+        _cursor: ScanCursor,
+    ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
+        let keys = self.keys();
+        Ok((
+            keys.into_iter()
+                .filter(|key| glob_matches(pattern, key))
+                .collect(),
+            None,
+        ))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// Whether `text` matches `pattern`, where `*` stands for any run of characters.
+fn glob_matches(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or_default();
+    let Some(mut rest) = text.strip_prefix(first) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((last, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn globs_match_like_redis_stars() {
+        assert!(glob_matches(
+            "p:{m:*}:account:*",
+            "p:{m:M-1}:account:default"
+        ));
+        assert!(!glob_matches("p:{m:*}:account:*", "p:{m:M-1}:card:tok"));
+        assert!(glob_matches("abc", "abc"));
+        assert!(!glob_matches("abc", "abcd"));
+        assert!(glob_matches("a*c", "ac"));
+        assert!(!glob_matches("a*ca", "aca*"));
     }
 }

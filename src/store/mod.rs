@@ -33,6 +33,13 @@ pub struct Versioned {
     pub data: String,
 }
 
+/// Where a [`StateStore::scan`] continues: the node (of a cluster) and its SCAN cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScanCursor {
+    pub node: usize,
+    pub position: u64,
+}
+
 /// One document write inside a [`WriteGroup`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Write {
@@ -112,6 +119,15 @@ pub trait StateStore: Send + Sync + 'static {
         key: &str,
         count: usize,
     ) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// One page of the keys matching `pattern` (a glob with `*`), from `cursor` (start with
+    /// the default); the next cursor, or `None` when every key has been visited. A key may be
+    /// returned twice, never missed, as with Redis SCAN.
+    fn scan(
+        &self,
+        pattern: &str,
+        cursor: ScanCursor,
+    ) -> impl Future<Output = Result<(Vec<String>, Option<ScanCursor>), StoreError>> + Send;
 
     /// Checks the store answers, for readiness.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -4,7 +4,7 @@
 
 use super::redis_cluster::ClusterStore;
 use super::redis_node::NodeStore;
-use super::{GroupOutcome, StateStore, StoreError, Versioned, WriteGroup};
+use super::{GroupOutcome, ScanCursor, StateStore, StoreError, Versioned, WriteGroup};
 use std::time::Duration;
 
 #[derive(Clone)]
@@ -76,6 +76,17 @@ impl StateStore for RedisStore {
             .arg(count - 1)
             .to_owned();
         Ok(self.single(command).await?)
+    }
+
+    async fn scan(
+        &self,
+        pattern: &str,
+        cursor: ScanCursor,
+    ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
+        match self {
+            RedisStore::Node(store) => store.scan(pattern, cursor).await,
+            RedisStore::Cluster(store) => store.scan(pattern, cursor).await,
+        }
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -4,10 +4,12 @@
 //! one connection per node, so a batch still costs about one round trip per node.
 
 use super::cas::{self, CAS_SCRIPT};
-use super::{GroupOutcome, StoreError, Versioned, WriteGroup};
+use super::redis_node::SCAN_PAGE;
+use super::{GroupOutcome, ScanCursor, StoreError, Versioned, WriteGroup};
 use futures_util::future::try_join_all;
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -82,6 +84,67 @@ impl ClusterStore {
             }
         });
         try_join_all(calls).await
+    }
+
+    /// Scans each master in turn (the node index is a position in the sorted list of master
+    /// addresses, read from `CLUSTER NODES` on every call).
+    pub async fn scan(
+        &self,
+        pattern: &str,
+        cursor: ScanCursor,
+    ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
+        let mut connection = self.connection();
+        let masters = self.masters().await?;
+        let Some((host, port)) = masters.get(cursor.node).cloned() else {
+            return Ok((Vec::new(), None));
+        };
+        let mut scan = redis::cmd("SCAN");
+        scan.arg(cursor.position)
+            .arg("MATCH")
+            .arg(pattern)
+            .arg("COUNT")
+            .arg(SCAN_PAGE);
+        let routing = RoutingInfo::SingleNode(SingleNodeRoutingInfo::ByAddress { host, port });
+        let answer = connection.route_command(scan, routing).await?;
+        let (next, keys): (u64, Vec<String>) = redis::FromRedisValue::from_redis_value(answer)
+            .map_err(|error| StoreError::Protocol(format!("SCAN answered: {error}")))?;
+        let next = if next != 0 {
+            Some(ScanCursor {
+                node: cursor.node,
+                position: next,
+            })
+        } else if cursor.node + 1 < masters.len() {
+            Some(ScanCursor {
+                node: cursor.node + 1,
+                position: 0,
+            })
+        } else {
+            None
+        };
+        Ok((keys, next))
+    }
+
+    /// Addresses of the masters, sorted.
+    async fn masters(&self) -> Result<Vec<(String, u16)>, StoreError> {
+        let nodes: String = redis::cmd("CLUSTER")
+            .arg("NODES")
+            .query_async(&mut self.connection())
+            .await?;
+        let mut masters: Vec<(String, u16)> = nodes
+            .lines()
+            .filter_map(|line| {
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                let flags = fields.get(2)?;
+                if !flags.split(',').any(|flag| flag == "master") || flags.contains("fail") {
+                    return None;
+                }
+                let address = fields.get(1)?.split('@').next()?;
+                let (host, port) = address.rsplit_once(':')?;
+                Some((host.to_owned(), port.parse().ok()?))
+            })
+            .collect();
+        masters.sort();
+        Ok(masters)
     }
 
     /// A handle on the connection, for single-key commands.

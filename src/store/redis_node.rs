@@ -2,7 +2,7 @@
 //! the compare-and-set script, everything in a call pipelined into one round trip.
 
 use super::cas::{self, CAS_SCRIPT};
-use super::{GroupOutcome, StoreError, Versioned, WriteGroup};
+use super::{GroupOutcome, ScanCursor, StoreError, Versioned, WriteGroup};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, ServerErrorKind};
 use std::time::Duration;
@@ -107,8 +107,42 @@ impl NodeStore {
             .collect()
     }
 
+    pub async fn scan(
+        &self,
+        pattern: &str,
+        cursor: ScanCursor,
+    ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
+        let (next, keys) = scan_page(&mut self.connection(), pattern, cursor.position).await?;
+        Ok((
+            keys,
+            (next != 0).then_some(ScanCursor {
+                node: 0,
+                position: next,
+            }),
+        ))
+    }
+
     /// A handle on the connection, for single-key commands.
     pub fn connection(&self) -> ConnectionManager {
         self.connection.clone()
     }
+}
+
+/// Keys per SCAN call: large enough to keep round trips few, small enough not to stall Redis.
+pub const SCAN_PAGE: usize = 1000;
+
+/// One SCAN call: the next position (0 when done) and the keys found.
+pub async fn scan_page(
+    connection: &mut impl redis::aio::ConnectionLike,
+    pattern: &str,
+    position: u64,
+) -> Result<(u64, Vec<String>), StoreError> {
+    Ok(redis::cmd("SCAN")
+        .arg(position)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_PAGE)
+        .query_async(connection)
+        .await?)
 }

@@ -8,6 +8,7 @@ pub const DEAD_LETTERS: &str = "txscore_dead_letters_total";
 pub const POINTS: &str = "txscore_points_total";
 pub const ALERTS: &str = "txscore_alerts_total";
 pub const ALERT_SCORE: &str = "txscore_alert_score";
+pub const LATE_SPENDS: &str = "txscore_late_spends_total";
 pub const BATCH_SIZE: &str = "txscore_batch_size";
 pub const BATCH_DURATION: &str = "txscore_batch_duration_seconds";
 pub const EVENT_TIME_LAG: &str = "txscore_event_time_lag_seconds";
@@ -19,6 +20,8 @@ pub const OUTPUTS: &str = "txscore_outputs_total";
 pub const CONSUMER_LAG: &str = "txscore_consumer_lag";
 pub const REBALANCES: &str = "txscore_rebalances_total";
 pub const LAST_PROGRESS: &str = "txscore_last_progress_timestamp_seconds";
+pub const POINTS_OUTSTANDING: &str = "txscore_points_outstanding";
+pub const MEMBERS: &str = "txscore_members";
 pub const RULES_INFO: &str = "txscore_rules_info";
 pub const RULES_RELOADS: &str = "txscore_rules_reloads_total";
 pub const BUILD_INFO: &str = "txscore_build_info";
@@ -53,7 +56,16 @@ pub fn describe() {
         Unit::Count,
         "Messages sent to the dead-letter topic, by reason."
     );
-    describe_counter!(POINTS, Unit::Count, "Points moved by newly applied transactions, by flow (points_earned, points_pending, pending_cancelled, points_reversed); absolute values.");
+    describe_counter!(
+        POINTS,
+        Unit::Count,
+        "Points moved, by flow (the ledger event type); absolute values."
+    );
+    describe_counter!(
+        LATE_SPENDS,
+        Unit::Count,
+        "Spends that arrived beyond the fraud lateness bound and were assessed as of the card's newest spend."
+    );
     describe_counter!(
         ALERTS,
         Unit::Count,
@@ -114,6 +126,16 @@ pub fn describe() {
         LAST_PROGRESS,
         Unit::Seconds,
         "Unix time at which the last batch's offsets were stored."
+    );
+    describe_gauge!(
+        POINTS_OUTSTANDING,
+        Unit::Count,
+        "Points members hold at the last liability scan, by program and state (balance, pending, held, shortfall)."
+    );
+    describe_gauge!(
+        MEMBERS,
+        Unit::Count,
+        "Member accounts at the last liability scan, by program and tier."
     );
     describe_gauge!(
         RULES_INFO,

@@ -1,6 +1,7 @@
 //! Typed metric events: the only place metrics are recorded, so names and labels stay bounded.
 
 use super::catalogue::*;
+use crate::domain::LedgerEventType;
 use crate::pipeline::{BatchReport, Destination};
 use metrics::{counter, gauge, histogram};
 use std::time::{Duration, SystemTime};
@@ -19,6 +20,9 @@ pub fn register_known_series() {
     for destination in Destination::ALL {
         counter!(OUTPUTS, "destination" => destination.as_str()).absolute(0);
     }
+    for flow in LedgerEventType::ALL {
+        counter!(POINTS, "flow" => flow.as_str()).absolute(0);
+    }
     for operation in ["read", "write"] {
         counter!(STORE_ERRORS, "operation" => operation).absolute(0);
     }
@@ -26,6 +30,7 @@ pub fn register_known_series() {
         counter!(REBALANCES, "kind" => kind).absolute(0);
     }
     counter!(STORE_CONFLICTS).absolute(0);
+    counter!(LATE_SPENDS).absolute(0);
     for outcome in ["applied", "rejected"] {
         counter!(RULES_RELOADS, "outcome" => outcome).absolute(0);
     }
@@ -68,6 +73,7 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
         histogram!(ALERT_SCORE, "mode" => *mode).record(*score);
     }
     counter!(STORE_CONFLICTS).increment(report.conflicts);
+    counter!(LATE_SPENDS).increment(report.late);
     for (destination, count) in Destination::ALL
         .into_iter()
         .zip(report.outputs_by_destination())
@@ -103,4 +109,23 @@ pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
 
 pub fn rebalance(kind: &'static str) {
     counter!(REBALANCES, "kind" => kind).increment(1);
+}
+
+/// A liability scan finished: what members hold, by programme.
+pub fn liability(totals: &std::collections::BTreeMap<String, crate::liability::ProgramTotals>) {
+    for (program, total) in totals {
+        for (state, points) in [
+            ("balance", total.balance),
+            ("pending", total.pending),
+            ("held", total.held),
+            ("shortfall", total.shortfall),
+        ] {
+            gauge!(POINTS_OUTSTANDING, "program" => program.clone(), "state" => state)
+                .set(points as f64);
+        }
+        for (tier, members) in &total.members_by_tier {
+            gauge!(MEMBERS, "program" => program.clone(), "tier" => tier.clone())
+                .set(*members as f64);
+        }
+    }
 }

@@ -107,6 +107,10 @@ pub fn configured(fraud: &FraudRules) -> impl Iterator<Item = &dyn FraudRule> {
 
 /// Assesses a spend against the card's state, records it there, and returns the alerts it
 /// raises (at most one enforced and one shadow alert).
+///
+/// A spend later than the programme's lateness bound behind the card's newest one is assessed
+/// as if it happened at that newest time (against the state as it is) and its alerts are
+/// marked late; it is still recorded at its own event time.
 pub fn assess(
     spend: &SpendContext<'_>,
     member_id: Option<&str>,
@@ -117,10 +121,22 @@ pub fn assess(
     if !txn.kind.is_spend() {
         return Vec::new();
     }
-    let fraud = &rules.fraud;
-    let findings: Vec<Finding> = configured(fraud)
-        .filter_map(|rule| rule.evaluate(spend, card))
-        .collect();
+    let fraud = rules.fraud_for(&txn.program_id);
+    let late = late_behind(txn, card, fraud);
+    let findings: Vec<Finding> = match late {
+        None => evaluate(fraud, spend, card),
+        Some(newest) => {
+            let as_of_now = Transaction {
+                timestamp: newest,
+                ..txn.clone()
+            };
+            let context = SpendContext {
+                txn: &as_of_now,
+                ..*spend
+            };
+            evaluate(fraud, &context, card)
+        }
+    };
     record(spend, card, fraud);
 
     [Mode::Enforce, Mode::Shadow]
@@ -135,8 +151,32 @@ pub fn assess(
                     score: finding.score,
                 })
                 .collect();
-            (!reasons.is_empty()).then(|| build_alert(txn, member_id, reasons, mode, rules))
+            (!reasons.is_empty()).then(|| {
+                let alert = AlertDraft {
+                    txn,
+                    member_id,
+                    late: late.is_some(),
+                    mode,
+                };
+                alert.build(reasons, fraud, &rules.version)
+            })
         })
+        .collect()
+}
+
+/// The card's newest spend time, when `txn` is further behind it than the lateness bound.
+pub fn late_behind(
+    txn: &Transaction,
+    card: &CardState,
+    fraud: &FraudRules,
+) -> Option<time::OffsetDateTime> {
+    let newest = card.recent.back().map(Spend::at)?;
+    (txn.timestamp < newest - fraud.lateness).then_some(newest)
+}
+
+fn evaluate(fraud: &FraudRules, spend: &SpendContext<'_>, card: &CardState) -> Vec<Finding> {
+    configured(fraud)
+        .filter_map(|rule| rule.evaluate(spend, card))
         .collect()
 }
 
@@ -177,32 +217,38 @@ fn record(spend: &SpendContext<'_>, card: &mut CardState, fraud: &FraudRules) {
     card.remember(&txn.merchant.id, &txn.merchant.mcc);
 }
 
-fn build_alert(
-    txn: &Transaction,
-    member_id: Option<&str>,
-    reasons: Vec<AlertReason>,
+/// What an alert is about, before its reasons are scored.
+struct AlertDraft<'a> {
+    txn: &'a Transaction,
+    member_id: Option<&'a str>,
+    late: bool,
     mode: Mode,
-    rules: &RuleSet,
-) -> Alert {
-    let score = combined_score(reasons.iter().map(|reason| reason.score));
-    let severity = rules.fraud.severity.classify(score);
-    let (action, suffix) = match mode {
-        Mode::Enforce => (rules.fraud.actions[&severity], "alert"),
-        Mode::Shadow => (Action::None, "shadow-alert"),
-    };
-    Alert {
-        alert_id: format!("{}/{suffix}", txn.txn_id),
-        txn_id: txn.txn_id.clone(),
-        card_token: txn.card_token.clone(),
-        member_id: member_id.map(str::to_owned),
-        program_id: txn.program_id.clone(),
-        score,
-        severity,
-        action,
-        reasons,
-        rules_version: rules.version.clone(),
-        mode,
-        occurred_at: txn.timestamp,
+}
+
+impl AlertDraft<'_> {
+    fn build(self, reasons: Vec<AlertReason>, fraud: &FraudRules, rules_version: &str) -> Alert {
+        let txn = self.txn;
+        let score = combined_score(reasons.iter().map(|reason| reason.score));
+        let severity = fraud.severity.classify(score);
+        let (action, suffix) = match self.mode {
+            Mode::Enforce => (fraud.actions[&severity], "alert"),
+            Mode::Shadow => (Action::None, "shadow-alert"),
+        };
+        Alert {
+            alert_id: format!("{}/{suffix}", txn.txn_id),
+            txn_id: txn.txn_id.clone(),
+            card_token: txn.card_token.clone(),
+            member_id: self.member_id.map(str::to_owned),
+            program_id: txn.program_id.clone(),
+            score,
+            severity,
+            action,
+            reasons,
+            rules_version: rules_version.to_owned(),
+            mode: self.mode,
+            late: self.late,
+            occurred_at: txn.timestamp,
+        }
     }
 }
 

@@ -221,3 +221,90 @@ fn card_state_stays_bounded_under_any_volume() {
     assert!(card.merchants.len() <= 64);
     assert_eq!(card.spend_count, 2_000);
 }
+
+#[test]
+fn a_spend_beyond_the_lateness_bound_is_assessed_as_of_now_and_marked_late() {
+    let rules = rules(
+        "[fraud]\nlateness_minutes = 60\n[[fraud.velocity]]\nid = \"velocity_10m\"\nmax_count = 2\nwindow_minutes = 10\nscore = 0.5\n",
+    );
+    let mut card = CardState::default();
+    let mut run = |txn: Transaction| {
+        let context = SpendContext {
+            txn: &txn,
+            amount: txn.amount,
+            currency: "CNY",
+        };
+        assess(&context, Some("M-1"), &mut card, &rules)
+    };
+    for (id, minute) in [("T-1", 600), ("T-2", 601)] {
+        assert!(run(spend(id, minute, "10")).is_empty());
+    }
+    // 59 minutes behind the newest spend: within the bound, assessed at its own time, when the
+    // card had no other spend in the 10 minutes before it.
+    assert!(run(spend("T-3", 542, "10")).is_empty());
+    // Two hours behind: beyond the bound, so assessed as of the newest spend, whose 10-minute
+    // window already holds two spends.
+    let alerts = run(spend("T-4", 480, "10"));
+    assert_eq!(alerts.len(), 1);
+    assert!(alerts[0].late);
+    assert_eq!(alerts[0].reasons[0].rule, "velocity_10m");
+    assert_eq!(
+        alerts[0].occurred_at,
+        T0 + Duration::minutes(480),
+        "its own event time"
+    );
+    assert_eq!(card.spend_count, 4, "late spends are still remembered");
+}
+
+#[test]
+fn a_programme_with_its_own_fraud_rules_uses_them_instead_of_the_files() {
+    let rules = RuleSet::from_toml(
+        r#"version = "per-programme"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1" }
+[programs.partner]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1" }
+[programs.partner.fraud.risky_category]
+id = "partner_groceries"
+mccs = ["5411"]
+score = 0.5
+[fraud.risky_category]
+id = "gambling"
+mccs = ["7995"]
+score = 0.5
+"#,
+    )
+    .unwrap();
+    let assess_in = |program: &str| {
+        let txn = Transaction {
+            program_id: program.into(),
+            ..purchase("T-1", "10")
+        };
+        let context = SpendContext {
+            txn: &txn,
+            amount: txn.amount,
+            currency: "CNY",
+        };
+        assess(&context, Some("M-1"), &mut CardState::default(), &rules)
+    };
+    assert!(
+        assess_in("default").is_empty(),
+        "groceries are not risky by default"
+    );
+    assert_eq!(assess_in("partner")[0].reasons[0].rule, "partner_groceries");
+
+    let error = RuleSet::from_toml(
+        "version = \"x\"\n[programs.p]\nbase_currency = \"CNY\"\npoints_per_unit = \"1\"\ndefault_tier = \"s\"\ntiers = { s = \"1\" }\n[[programs.p.fraud.velocity]]\nid = \"v\"\nwindow_minutes = 10\nscore = 0.5\n",
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("`programs.p.fraud.velocity[0]`"),
+        "{error}"
+    );
+}

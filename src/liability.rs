@@ -1,0 +1,68 @@
+//! What members hold, per programme: posted, pending and held points, shortfall, and members
+//! per tier. Read by scanning every account in the store, so it is exact at the moment of
+//! the scan; `txscore run` refreshes the `txscore_points_outstanding` and `txscore_members`
+//! gauges from it periodically.
+
+use crate::domain::MemberState;
+use crate::store::{Keyspace, ScanCursor, StateStore, StoreError};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Totals of one programme's accounts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgramTotals {
+    pub members: u64,
+    /// Posted points: the liability members can spend.
+    pub balance: i64,
+    pub pending: i64,
+    /// Part of `pending` held by fraud alerts.
+    pub held: i64,
+    pub shortfall: i64,
+    pub members_by_tier: BTreeMap<String, u64>,
+}
+
+/// Scans every account and adds them up by programme. Accounts that do not decode are
+/// counted in the error.
+pub async fn snapshot<S: StateStore>(
+    store: &S,
+    keys: &Keyspace,
+) -> Result<BTreeMap<String, ProgramTotals>, StoreError> {
+    let pattern = keys.account_pattern();
+    let mut totals: BTreeMap<String, ProgramTotals> = BTreeMap::new();
+    let mut cursor = Some(ScanCursor::default());
+    while let Some(at) = cursor {
+        let (page, next) = store.scan(&pattern, at).await?;
+        cursor = next;
+        let documents = store.get_many(&page).await?;
+        for (key, document) in page.iter().zip(documents) {
+            let (Some(program), Some(document)) = (Keyspace::program_of_account(key), document)
+            else {
+                continue;
+            };
+            let account: MemberState = serde_json::from_str(&document.data).map_err(|error| {
+                StoreError::Protocol(format!("account {key} does not decode: {error}"))
+            })?;
+            let entry = totals.entry(program.to_owned()).or_default();
+            entry.members += 1;
+            entry.balance += account.balance;
+            entry.pending += account.pending;
+            entry.held += account.held;
+            entry.shortfall += account.shortfall;
+            *entry.members_by_tier.entry(account.tier).or_default() += 1;
+        }
+    }
+    Ok(totals)
+}
+
+/// Refreshes the liability gauges every `interval` until the task is dropped.
+pub async fn sample_periodically<S: StateStore>(store: S, keys: Keyspace, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match snapshot(&store, &keys).await {
+            Ok(totals) => crate::telemetry::events::liability(&totals),
+            Err(error) => tracing::warn!(%error, "liability scan failed"),
+        }
+    }
+}
