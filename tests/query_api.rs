@@ -170,9 +170,11 @@ async fn members_show_their_accounts_and_unknown_ids_are_404() {
     assert_eq!(status, 200);
     let account = &member["accounts"][0];
     assert_eq!(account["program_id"], "default");
-    // 10+20+...+80 CNY at 1 point per CNY, then the 10 CNY purchase refunded.
-    assert_eq!(account["balance"], 350);
+    // 10+20+...+80 CNY at 1 point per CNY, doubled on a Sunday by the shipped weekend
+    // campaign, plus the 500 welcome bonus on T-1; T-1's refund takes all of its 520 back.
+    assert_eq!(account["balance"], 720 + 500 - 520);
     assert_eq!(account["txn_count"], 9);
+    assert_eq!(account["tier_progress"]["next_tier"], "silver");
 
     let (status, body) = api.documented("/members/{member_id}", "/members/M-404");
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));

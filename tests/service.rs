@@ -53,13 +53,20 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     let directory = std::env::temp_dir().join(format!("txscore-service-{}", std::process::id()));
     std::fs::create_dir_all(&directory).unwrap();
     let config = directory.join("txscore.toml");
+    let rules = directory.join("rules.toml");
+    std::fs::write(&rules, common::rules_toml()).unwrap();
     std::fs::write(
         &config,
         format!(
-            "[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
+            "rules = {:?}\n[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
              topics = {{ transactions = \"{}\", reviews = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
              [pipeline]\nmax_batch = 100\n[metrics]\nliability_scan_secs = 1\n",
-            broker.transactions, broker.reviews, broker.ledger, broker.alerts, broker.dlq
+            rules.display().to_string(),
+            broker.transactions,
+            broker.reviews,
+            broker.ledger,
+            broker.alerts,
+            broker.dlq
         ),
     )
     .unwrap();

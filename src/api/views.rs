@@ -3,9 +3,13 @@
 use super::error::masked;
 use super::{ApiError, QueryApi};
 use crate::domain::{CardState, MemberState};
+use crate::rules::earning::QualifyingBasis;
+use crate::rules::Program;
 use crate::store::{Owner, StateStore, Versioned};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use time::OffsetDateTime;
 
 /// Entries a ledger page returns unless `limit` says otherwise, and the most it may ask for.
 const DEFAULT_PAGE: usize = 20;
@@ -21,8 +25,63 @@ pub struct MemberView {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccountView {
     pub program_id: String,
-    #[serde(flatten)]
-    pub state: MemberState,
+    pub balance: i64,
+    pub pending: i64,
+    pub held: i64,
+    pub tier: String,
+    pub lifetime_earned: i64,
+    pub shortfall: i64,
+    pub txn_count: u64,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_event_at: Option<OffsetDateTime>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier_progress: Option<TierProgress>,
+}
+
+/// How far a member is toward the next tier this calendar year.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TierProgress {
+    pub year: i32,
+    pub qualifying: Decimal,
+    /// `spend` (in the base currency) or `points`.
+    pub basis: String,
+    pub next_tier: Option<String>,
+    pub needed: Option<Decimal>,
+}
+
+impl AccountView {
+    fn new(program_id: String, state: MemberState, program: Option<&Program>) -> AccountView {
+        let year = OffsetDateTime::now_utc().year();
+        let tier_progress = program
+            .and_then(|program| program.earning.tier_qualification.as_ref())
+            .map(|qualification| {
+                let qualifying = state.counters.qualifying_in(year);
+                let next = qualification.next_after(&state.tier);
+                TierProgress {
+                    year,
+                    qualifying,
+                    basis: match qualification.basis {
+                        QualifyingBasis::Spend => "spend",
+                        QualifyingBasis::Points => "points",
+                    }
+                    .to_owned(),
+                    next_tier: next.map(|(tier, _)| tier.to_owned()),
+                    needed: next.map(|(_, threshold)| (threshold - qualifying).max(Decimal::ZERO)),
+                }
+            });
+        AccountView {
+            program_id,
+            balance: state.balance,
+            pending: state.pending,
+            held: state.held,
+            tier: state.tier,
+            lifetime_earned: state.lifetime_earned,
+            shortfall: state.shortfall,
+            txn_count: state.txn_count,
+            last_event_at: state.last_event_at,
+            tier_progress,
+        }
+    }
 }
 
 /// `GET /members/{member_id}/ledger` parameters.
@@ -61,9 +120,8 @@ impl MemberView {
         member_id: &str,
     ) -> Result<MemberView, ApiError> {
         let owner = Owner::Member(member_id.to_owned());
-        let programs: BTreeSet<String> = api
-            .rules
-            .borrow()
+        let book = api.rules.borrow().clone();
+        let programs: BTreeSet<String> = book
             .versions()
             .iter()
             .flat_map(|rules| rules.programs.keys().cloned())
@@ -78,10 +136,8 @@ impl MemberView {
             .zip(&loaded)
             .filter_map(|(program_id, doc)| Some((program_id, doc.as_ref()?)))
             .map(|(program_id, doc)| {
-                Ok(AccountView {
-                    program_id,
-                    state: decode(doc)?,
-                })
+                let program = book.latest().programs.get(&program_id);
+                Ok(AccountView::new(program_id, decode(doc)?, program))
             })
             .collect::<Result<Vec<_>, ApiError>>()?;
         if accounts.is_empty() {

@@ -22,11 +22,13 @@ pub enum LedgerEventType {
     PointsReleased,
     /// Held points dropped after a review rejected the sale.
     HoldRejected,
+    /// The member moved to another tier (no points move).
+    TierChanged,
 }
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 7] = [
+    pub const ALL: [LedgerEventType; 8] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -34,6 +36,7 @@ impl LedgerEventType {
         LedgerEventType::PointsHeld,
         LedgerEventType::PointsReleased,
         LedgerEventType::HoldRejected,
+        LedgerEventType::TierChanged,
     ];
 
     /// The wire spelling, also used in event ids and metric labels.
@@ -46,6 +49,7 @@ impl LedgerEventType {
             LedgerEventType::PointsHeld => "points_held",
             LedgerEventType::PointsReleased => "points_released",
             LedgerEventType::HoldRejected => "hold_rejected",
+            LedgerEventType::TierChanged => "tier_changed",
         }
     }
 }
@@ -59,6 +63,10 @@ pub struct BreakdownLine {
     pub detail: String,
     /// What the rule added (negative: took away), before the final rounding line.
     pub points: Decimal,
+    /// Who pays for these points (issuer, a merchant partner, the programme operator), where
+    /// the rule says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub funded_by: Option<String>,
 }
 
 /// A ledger event as published on the ledger topic (key: member_id).

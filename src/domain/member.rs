@@ -1,5 +1,6 @@
 //! Per-member loyalty state: the balance and what scoring needs to compute the next change.
 
+use super::counters::Counters;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -23,6 +24,9 @@ pub struct MemberState {
     /// Event time of the latest transaction applied.
     #[serde(with = "time::serde::rfc3339::option")]
     pub last_event_at: Option<OffsetDateTime>,
+    /// What earning has counted toward caps, campaigns and tier qualification.
+    #[serde(default)]
+    pub counters: Counters,
 }
 
 impl MemberState {
@@ -37,6 +41,7 @@ impl MemberState {
             shortfall: 0,
             txn_count: 0,
             last_event_at: None,
+            counters: Counters::default(),
         }
     }
 }

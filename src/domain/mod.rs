@@ -2,13 +2,15 @@
 //! independent of how they travel (wire) or rest (store).
 //!
 //! - [`transaction`]: a validated card transaction.
-//! - [`member`] and [`card`]: the state scoring reads and writes.
+//! - [`member`] and [`card`]: the state scoring reads and writes; [`counters`]: what earning
+//!   has counted toward caps, campaigns and tiers.
 //! - [`ledger`] and [`alert`]: what scoring publishes.
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
 //! - [`review`]: a risk reviewer's decision on held points.
 
 pub mod alert;
 pub mod card;
+pub mod counters;
 pub mod ledger;
 pub mod member;
 pub mod record;

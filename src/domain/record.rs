@@ -1,6 +1,7 @@
 //! The per-transaction record: proof that a transaction was applied, the outputs it produced
 //! (so a replay re-emits them byte for byte), and what it earned (so a refund can take it back).
 
+use super::counters::Counted;
 use super::TxnKind;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,9 @@ pub struct Earning {
     pub reversed_points: i64,
     /// Amount refunded so far, in `currency`.
     pub reversed_amount: Decimal,
+    /// What the earning counted toward caps, campaigns and tiers, for refunds to roll back.
+    #[serde(default)]
+    pub counted: Counted,
 }
 
 /// What the store keeps per applied transaction id.

@@ -74,6 +74,8 @@ pub struct Transaction {
     /// ISO 4217 code, upper case.
     pub currency: String,
     pub channel: String,
+    /// The card product (e.g. "platinum_credit"), for product-specific earning rates.
+    pub card_product: Option<String>,
     pub card_present: bool,
     pub merchant: Merchant,
     pub original_txn_id: Option<String>,

@@ -1,5 +1,6 @@
 //! The rules file as written by people: a strict serde shape, then validation into [`RuleSet`].
 
+use super::earning_file::{self, EarningFile};
 use super::fraud_file::FraudFile;
 use super::{invalid, Program, Rounding, RuleSet, RulesError};
 use rust_decimal::Decimal;
@@ -45,6 +46,9 @@ struct ProgramFile {
     /// This programme's own fraud rules, replacing the file's `[fraud]` for its transactions.
     #[serde(default)]
     fraud: Option<FraudFile>,
+    /// Special rates, exclusions, campaigns, caps and tier qualification.
+    #[serde(default)]
+    earning: EarningFile,
 }
 
 fn default_rounding() -> String {
@@ -147,6 +151,10 @@ impl ProgramFile {
                 })
             })
             .transpose()?;
+        let tiers = self.tiers.keys().map(String::as_str).collect();
+        let earning_field = |name: &str| field(&format!("earning.{name}"));
+        let earning =
+            earning_file::validate(self.earning, &earning_field, &tiers, &self.default_tier)?;
         Ok(Program {
             id,
             base_currency: self.base_currency,
@@ -157,6 +165,7 @@ impl ProgramFile {
             fx,
             allow_negative_balance: self.allow_negative_balance,
             fraud,
+            earning,
         })
     }
 }

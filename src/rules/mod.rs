@@ -2,12 +2,15 @@
 //! validated before use.
 //!
 //! - [`file`] and `fraud_file`: the file's serde shape, strict (`deny_unknown_fields`).
+//! - [`earning`]: special rates, exclusions, campaigns, caps, tier qualification.
 //! - [`fraud`]: the validated fraud rules.
 //! - [`book`]: every loaded version, each in force from its effective time.
 //! - [`reload`]: picking up a changed rules file while running.
 //! - this module: the validated [`RuleSet`] the scoring core reads.
 
 pub mod book;
+pub mod earning;
+mod earning_file;
 mod file;
 pub mod fraud;
 mod fraud_file;
@@ -98,6 +101,7 @@ pub struct Program {
     pub allow_negative_balance: bool,
     /// The programme's own fraud rules, if it has them.
     pub fraud: Option<FraudRules>,
+    pub earning: earning::EarningRules,
 }
 
 /// A validated rule set. Scoring is a function of a transaction, state and this.

@@ -18,6 +18,7 @@ pub fn purchase(id: &str, amount: &str) -> Transaction {
         amount: amount.parse().unwrap(),
         currency: "CNY".into(),
         channel: "chip".into(),
+        card_product: None,
         card_present: true,
         merchant: Merchant {
             id: "MER-1".into(),

@@ -1,22 +1,28 @@
 //! The pure scoring core: a transaction, the state it touches and the rules in, the new state
 //! and its outputs out. No I/O, no wall clock: the same input always gives the same decision.
 //!
-//! - [`points`]: earning and taking back points, with a breakdown per rule.
+//! - [`earning`]: what a spend earns under a programme's rules, line by line.
+//! - [`points`]: what refunds, reversals and chargebacks take back.
+//! - [`tiers`]: tier qualification and tier changes.
+//! - `account`: how each transaction kind moves an account; `entry`: ledger events.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
 //! - [`review`]: a reviewer's decision on points a fraud alert held.
 //! - this module: [`score`], which applies a transaction's kind to the account.
 
+mod account;
+pub mod earning;
+mod entry;
 pub mod fraud;
 pub mod points;
 pub mod review;
+pub mod tiers;
 
 use crate::domain::alert::{Action, Mode};
-use crate::domain::{
-    Alert, BreakdownLine, CardState, Earning, LedgerEvent, LedgerEventType, MemberState,
-    Transaction, TxnKind,
-};
+use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction};
+use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
-use rust_decimal::Decimal;
+use account::account_change;
+use entry::Entry;
 use time::OffsetDateTime;
 
 /// A transaction scoring cannot apply; it goes to the dead-letter topic with this reason.
@@ -120,6 +126,19 @@ pub fn score(
     let mut member = accounts
         .member
         .unwrap_or_else(|| MemberState::new(&program.default_tier));
+    let latest = member
+        .last_event_at
+        .map_or(txn.timestamp, |t| t.max(txn.timestamp));
+    member
+        .counters
+        .prune(&current_periods(latest), latest.year());
+    let mut entries = Vec::new();
+    entries.extend(tiers::settle_tier(
+        program,
+        &mut member,
+        &txn.txn_id,
+        txn.timestamp,
+    ));
     let change = account_change(txn, spend.amount, &member, accounts.original, program, hold)?;
 
     member.balance += change.points;
@@ -130,27 +149,40 @@ pub fn score(
         member.lifetime_earned += change.points;
     }
     member.txn_count += 1;
-    member.last_event_at = Some(
-        member
-            .last_event_at
-            .map_or(txn.timestamp, |t| t.max(txn.timestamp)),
-    );
+    member.last_event_at = Some(latest);
+    if let Some(uncount) = &change.uncounted {
+        member.counters.take_back(
+            &uncount.counted,
+            uncount.points,
+            uncount.of,
+            uncount.qualifying,
+        );
+    }
+    member.counters.add(&change.counted);
+    member
+        .counters
+        .thresholds_reached
+        .extend(change.thresholds_reached);
 
-    let ledger = change
-        .event_type
-        .map(|event_type| {
-            let entry = Entry {
-                event_type,
-                txn_id: &txn.txn_id,
-                points: change.points,
-                pending_points: change.pending_points,
-                breakdown: change.breakdown,
-                at: txn.timestamp,
-            };
-            entry.into_event(member_id, &member, program, rules)
-        })
+    let mut ledger: Vec<LedgerEvent> = entries
         .into_iter()
+        .map(|entry| entry.into_event(member_id, &member, program, rules))
         .collect();
+    if let Some(event_type) = change.event_type {
+        let entry = Entry {
+            event_type,
+            txn_id: &txn.txn_id,
+            qualifier: None,
+            points: change.points,
+            pending_points: change.pending_points,
+            breakdown: change.breakdown,
+            at: txn.timestamp,
+        };
+        ledger.push(entry.into_event(member_id, &member, program, rules));
+    }
+    if let Some(entry) = tiers::settle_tier(program, &mut member, &txn.txn_id, txn.timestamp) {
+        ledger.push(entry.into_event(member_id, &member, program, rules));
+    }
 
     Ok(Decision {
         member: Some(member),
@@ -163,191 +195,17 @@ pub fn score(
     })
 }
 
+/// The names of the day, month and year containing `at`, as counters key their periods.
+fn current_periods(at: OffsetDateTime) -> [String; 3] {
+    [Period::Day, Period::Month, Period::Year].map(|period| period.key(at))
+}
+
 /// The programme `id` names in `rules`.
 fn program<'r>(rules: &'r RuleSet, id: &str) -> Result<&'r Program, Rejection> {
     rules
         .programs
         .get(id)
         .ok_or_else(|| Rejection::UnknownProgram(id.to_owned()))
-}
-
-/// How one transaction moves a member's points, before it is applied.
-struct AccountChange {
-    event_type: Option<LedgerEventType>,
-    points: i64,
-    pending_points: i64,
-    /// The part of `pending_points` held for a fraud review.
-    held_points: i64,
-    shortfall: i64,
-    breakdown: Vec<BreakdownLine>,
-    earning: Option<Earning>,
-    original: Option<Earning>,
-}
-
-fn account_change(
-    txn: &Transaction,
-    base_amount: Decimal,
-    member: &MemberState,
-    original: Option<Earning>,
-    program: &Program,
-    hold: Option<&Alert>,
-) -> Result<AccountChange, Rejection> {
-    let original_id = || txn.original_txn_id.clone().unwrap_or_default();
-    match txn.kind {
-        TxnKind::Purchase | TxnKind::Authorization => {
-            let mut earned = points::earn(txn, base_amount, program, &member.tier)?;
-            let under_review = hold.filter(|_| txn.kind == TxnKind::Purchase);
-            let event_type = match (txn.kind, under_review) {
-                (TxnKind::Authorization, _) => LedgerEventType::PointsPending,
-                (_, Some(alert)) => {
-                    earned.breakdown.push(BreakdownLine {
-                        rule: "fraud_hold".into(),
-                        detail: format!(
-                            "held pending review: alert {} scored {} ({})",
-                            alert.alert_id,
-                            alert.score,
-                            alert.severity.as_str()
-                        ),
-                        points: Decimal::ZERO,
-                    });
-                    LedgerEventType::PointsHeld
-                }
-                _ => LedgerEventType::PointsEarned,
-            };
-            let held = event_type != LedgerEventType::PointsEarned;
-            let (points, pending_points) = if held {
-                (0, earned.points)
-            } else {
-                (earned.points, 0)
-            };
-            let mut earning = new_earning(txn, earned.points, held);
-            earning.under_review = under_review.is_some();
-            Ok(AccountChange {
-                event_type: Some(event_type),
-                points,
-                pending_points,
-                held_points: if earning.under_review {
-                    pending_points
-                } else {
-                    0
-                },
-                shortfall: 0,
-                breakdown: earned.breakdown,
-                earning: Some(earning),
-                original: None,
-            })
-        }
-        TxnKind::Clearing => {
-            let mut authorization =
-                original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
-            if authorization.kind != TxnKind::Authorization || !authorization.held {
-                return Err(Rejection::OriginalMismatch(format!(
-                    "a clearing must name an open authorization; `{}` is a {}{}",
-                    original_id(),
-                    authorization.kind.as_str(),
-                    if authorization.held {
-                        ""
-                    } else {
-                        " already cleared or reversed"
-                    }
-                )));
-            }
-            let mut earned = points::earn(txn, base_amount, program, &member.tier)?;
-            let released = authorization.points - authorization.reversed_points;
-            if released > 0 {
-                earned.breakdown.push(BreakdownLine {
-                    rule: "authorization_cleared".into(),
-                    detail: format!(
-                        "{released} pending points of authorization {} replaced by the cleared amount",
-                        original_id()
-                    ),
-                    points: -Decimal::from(released),
-                });
-            }
-            authorization.held = false;
-            authorization.reversed_points = authorization.points;
-            Ok(AccountChange {
-                event_type: Some(LedgerEventType::PointsEarned),
-                points: earned.points,
-                pending_points: -released,
-                held_points: 0,
-                shortfall: 0,
-                breakdown: earned.breakdown,
-                earning: Some(new_earning(txn, earned.points, false)),
-                original: Some(authorization),
-            })
-        }
-        TxnKind::Refund | TxnKind::Reversal | TxnKind::Chargeback => {
-            let original = original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
-            let under_review = original.under_review;
-            let taken = points::take_back(txn, member, original, program)?;
-            Ok(AccountChange {
-                event_type: Some(taken.event_type),
-                points: taken.points,
-                pending_points: taken.pending_points,
-                held_points: if under_review {
-                    taken.pending_points
-                } else {
-                    0
-                },
-                shortfall: taken.shortfall,
-                breakdown: taken.breakdown,
-                earning: None,
-                original: Some(taken.original),
-            })
-        }
-    }
-}
-
-fn new_earning(txn: &Transaction, points: i64, held: bool) -> Earning {
-    Earning {
-        kind: txn.kind,
-        program_id: txn.program_id.clone(),
-        amount: txn.amount,
-        currency: txn.currency.clone(),
-        points,
-        held,
-        under_review: false,
-        reversed_points: 0,
-        reversed_amount: Decimal::ZERO,
-    }
-}
-
-/// A change to a member's points about to become a ledger event.
-struct Entry<'a> {
-    event_type: LedgerEventType,
-    txn_id: &'a str,
-    points: i64,
-    pending_points: i64,
-    breakdown: Vec<BreakdownLine>,
-    at: OffsetDateTime,
-}
-
-impl Entry<'_> {
-    /// The ledger event, given the member's account after the change.
-    fn into_event(
-        self,
-        member_id: &str,
-        member: &MemberState,
-        program: &Program,
-        rules: &RuleSet,
-    ) -> LedgerEvent {
-        LedgerEvent {
-            event_id: format!("{}/{}", self.txn_id, self.event_type.as_str()),
-            event_type: self.event_type,
-            member_id: member_id.to_owned(),
-            program_id: program.id.clone(),
-            txn_id: self.txn_id.to_owned(),
-            points: self.points,
-            pending_points: self.pending_points,
-            balance_after: member.balance,
-            pending_after: member.pending,
-            tier: member.tier.clone(),
-            breakdown: self.breakdown,
-            rules_version: rules.version.clone(),
-            occurred_at: self.at,
-        }
-    }
 }
 
 #[cfg(test)]

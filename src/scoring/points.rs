@@ -1,76 +1,11 @@
-//! Points arithmetic: what a spend earns, and what a refund, reversal or chargeback takes back.
-//! Every result carries breakdown lines that add up exactly to the points it moves.
+//! What a refund, reversal or chargeback takes back: the share of the original's points that
+//! the amount returned represents. The result's breakdown lines add up to the points it moves.
 
+use super::earning::{checked, whole};
 use super::Rejection;
 use crate::domain::{BreakdownLine, Earning, LedgerEventType, MemberState, Transaction};
 use crate::rules::Program;
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-
-/// Points earned by a spend, with the rules that made them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Earned {
-    pub points: i64,
-    pub breakdown: Vec<BreakdownLine>,
-}
-
-/// Earning for `txn` in `program` at `tier`: the amount in the base currency (`base_amount`,
-/// converted once by the caller), times the points rate, times the tier multiplier, rounded
-/// once by the programme's policy.
-pub fn earn(
-    txn: &Transaction,
-    base_amount: Decimal,
-    program: &Program,
-    tier: &str,
-) -> Result<Earned, Rejection> {
-    let base_points = checked(base_amount.checked_mul(program.points_per_unit))?;
-    let converted = if txn.currency == program.base_currency {
-        String::new()
-    } else {
-        format!(
-            "{} {} at {} {}/{} = ",
-            txn.amount,
-            txn.currency,
-            program.fx[&txn.currency],
-            program.base_currency,
-            txn.currency
-        )
-    };
-    let mut breakdown = vec![BreakdownLine {
-        rule: "base_rate".into(),
-        detail: format!(
-            "{converted}{} {} x {} points per {}",
-            base_amount.normalize(),
-            program.base_currency,
-            program.points_per_unit,
-            program.base_currency
-        ),
-        points: base_points,
-    }];
-
-    let multiplier = program.tiers.get(tier).copied().unwrap_or(Decimal::ONE);
-    let total = checked(base_points.checked_mul(multiplier))?;
-    if multiplier != Decimal::ONE {
-        breakdown.push(BreakdownLine {
-            rule: "tier_multiplier".into(),
-            detail: format!("tier {tier} x{multiplier}"),
-            points: total - base_points,
-        });
-    }
-
-    let rounded = program.rounding.apply(total);
-    if rounded != total {
-        breakdown.push(BreakdownLine {
-            rule: "rounding".into(),
-            detail: format!("{} of {}", program.rounding.as_str(), total.normalize()),
-            points: rounded - total,
-        });
-    }
-    Ok(Earned {
-        points: whole(rounded)?,
-        breakdown,
-    })
-}
 
 /// Points a refund, reversal or chargeback takes back from its original.
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +60,7 @@ pub fn take_back(
             txn.amount, txn.currency, original.amount, original.currency, original.points
         ),
         points: -Decimal::from(owed),
+        funded_by: None,
     }];
 
     if original.held {
@@ -151,6 +87,7 @@ pub fn take_back(
                 member.balance
             ),
             points: Decimal::from(shortfall),
+            funded_by: None,
         });
     }
     Ok(TakenBack {
@@ -161,12 +98,4 @@ pub fn take_back(
         breakdown,
         original,
     })
-}
-
-fn checked(value: Option<Decimal>) -> Result<Decimal, Rejection> {
-    value.ok_or(Rejection::OutOfRange)
-}
-
-fn whole(rounded: Decimal) -> Result<i64, Rejection> {
-    rounded.to_i64().ok_or(Rejection::OutOfRange)
 }

@@ -1,7 +1,8 @@
 //! A reviewer's verdict on points a fraud alert held: approve posts them, reject drops them.
 //! Either way the hold ends, once: a second verdict on the same transaction is rejected.
 
-use super::{Decision, Entry, Rejection};
+use super::entry::Entry;
+use super::{Decision, Rejection};
 use crate::domain::review::{Review, Verdict};
 use crate::domain::{BreakdownLine, CardState, Earning, LedgerEventType, MemberState};
 use crate::rules::RuleSet;
@@ -38,6 +39,7 @@ pub fn review(
                     review.review_id
                 ),
                 points: Decimal::ZERO,
+                funded_by: None,
             },
         ),
         Verdict::Reject => (
@@ -50,6 +52,7 @@ pub fn review(
                     review.review_id
                 ),
                 points: -Decimal::from(outstanding),
+                funded_by: None,
             },
         ),
     };
@@ -66,6 +69,7 @@ pub fn review(
     let event = Entry {
         event_type,
         txn_id: &review.txn_id,
+        qualifier: None,
         points,
         pending_points: -outstanding,
         breakdown: vec![line],

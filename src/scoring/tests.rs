@@ -3,8 +3,9 @@
 use super::fixtures::purchase;
 use super::*;
 use crate::domain::alert::Mode;
-use crate::domain::TxnKind;
+use crate::domain::{LedgerEventType, TxnKind};
 use proptest::prelude::*;
+use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
 fn rules() -> RuleSet {

@@ -36,6 +36,7 @@ pub fn decode_transaction(payload: &[u8], max_bytes: usize) -> Result<Transactio
             .optional_str("channel")?
             .unwrap_or("unknown")
             .to_owned(),
+        card_product: fields.optional_id("card_product")?,
         card_present: fields.optional_bool("card_present")?.unwrap_or(false),
         merchant,
         original_txn_id,

@@ -1,0 +1,114 @@
+//! What a member's earning has counted so far, for caps, campaigns and tier qualification,
+//! and what one transaction added (so a refund can roll it back).
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A member's running counts. Keys name their period (`month:2026-11`, `welcome@2026-11`),
+/// and only periods still current are kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Points credited per cap period: `day:2026-11-22`, `month:2026-11`, `year:2026`.
+    #[serde(default)]
+    pub periods: BTreeMap<String, i64>,
+    /// Points each campaign has given this member, over its life.
+    #[serde(default)]
+    pub campaigns: BTreeMap<String, i64>,
+    /// Eligible spend per spend-threshold campaign and period: `<campaign>@<period>`.
+    #[serde(default)]
+    pub threshold_spend: BTreeMap<String, Decimal>,
+    /// Spend-threshold bonuses already given, as `<campaign>@<period>`.
+    #[serde(default)]
+    pub thresholds_reached: BTreeSet<String>,
+    /// Tier-qualifying total per calendar year (this year and last are kept).
+    #[serde(default)]
+    pub qualifying: BTreeMap<i32, Decimal>,
+}
+
+/// What one transaction's earning added to [`Counters`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    #[serde(default)]
+    pub periods: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub campaigns: BTreeMap<String, i64>,
+    #[serde(default)]
+    pub threshold_spend: BTreeMap<String, Decimal>,
+    #[serde(default)]
+    pub qualifying: Decimal,
+    #[serde(default)]
+    pub qualifying_year: i32,
+}
+
+impl Counters {
+    /// The tier-qualifying total counted in `year`.
+    pub fn qualifying_in(&self, year: i32) -> Decimal {
+        self.qualifying.get(&year).copied().unwrap_or_default()
+    }
+
+    pub fn add(&mut self, counted: &Counted) {
+        for (key, points) in &counted.periods {
+            *self.periods.entry(key.clone()).or_default() += points;
+        }
+        for (key, points) in &counted.campaigns {
+            *self.campaigns.entry(key.clone()).or_default() += points;
+        }
+        for (key, spend) in &counted.threshold_spend {
+            *self.threshold_spend.entry(key.clone()).or_default() += spend;
+        }
+        if !counted.qualifying.is_zero() {
+            *self.qualifying.entry(counted.qualifying_year).or_default() += counted.qualifying;
+        }
+    }
+
+    /// Takes back the share of `counted` that `points` of its `of` points (and `spend` of its
+    /// spend) represent, never below zero: cap periods and campaigns by points, spend
+    /// thresholds and qualifying totals by spend (or by points when they count points).
+    pub fn take_back(&mut self, counted: &Counted, points: i64, of: i64, qualifying: Decimal) {
+        let share = |value: i64| {
+            if of == 0 {
+                0
+            } else {
+                (i128::from(value) * i128::from(points) / i128::from(of)) as i64
+            }
+        };
+        for (key, counted_points) in &counted.periods {
+            if let Some(total) = self.periods.get_mut(key) {
+                *total = (*total - share(*counted_points)).max(0);
+            }
+        }
+        for (key, counted_points) in &counted.campaigns {
+            if let Some(total) = self.campaigns.get_mut(key) {
+                *total = (*total - share(*counted_points)).max(0);
+            }
+        }
+        let fraction = if counted.qualifying.is_zero() {
+            Decimal::ZERO
+        } else {
+            (qualifying / counted.qualifying).min(Decimal::ONE)
+        };
+        for (key, spend) in &counted.threshold_spend {
+            if let Some(total) = self.threshold_spend.get_mut(key) {
+                *total = (*total - spend * fraction).max(Decimal::ZERO);
+            }
+        }
+        if let Some(total) = self.qualifying.get_mut(&counted.qualifying_year) {
+            *total = (*total - qualifying).max(Decimal::ZERO);
+        }
+    }
+
+    /// Forgets periods other than `current` (the period keys of the member's latest event)
+    /// and qualifying years before `year - 1`, so the counters stay small.
+    pub fn prune(&mut self, current: &[String], year: i32) {
+        let is_current = |key: &str| {
+            let period = key.rsplit(['@', ':']).next().unwrap_or_default();
+            current.iter().any(|now| now == period)
+        };
+        self.periods.retain(|key, _| is_current(key));
+        self.threshold_spend.retain(|key, _| is_current(key));
+        self.thresholds_reached.retain(|key| is_current(key));
+        self.qualifying
+            .retain(|qualifying_year, _| *qualifying_year >= year - 1);
+    }
+}

@@ -1,0 +1,232 @@
+//! A programme's earning rules beyond the base rate, validated: special rates, exclusions,
+//! campaigns and how they stack, caps, and tier qualification.
+
+use crate::domain::Transaction;
+use rust_decimal::Decimal;
+use std::collections::BTreeSet;
+use time::{OffsetDateTime, Weekday};
+
+/// An inclusive range of merchant category codes (a single code is a range of one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MccRange {
+    pub first: u16,
+    pub last: u16,
+}
+
+/// Which transactions a rule applies to: each non-empty list must match.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Criteria {
+    pub mccs: Vec<MccRange>,
+    pub merchants: BTreeSet<String>,
+    pub channels: BTreeSet<String>,
+    pub products: BTreeSet<String>,
+}
+
+impl Criteria {
+    pub fn matches(&self, txn: &Transaction) -> bool {
+        let mcc: Option<u16> = txn.merchant.mcc.parse().ok();
+        (self.mccs.is_empty()
+            || mcc.is_some_and(|mcc| self.mccs.iter().any(|r| (r.first..=r.last).contains(&mcc))))
+            && (self.merchants.is_empty() || self.merchants.contains(&txn.merchant.id))
+            && (self.channels.is_empty() || self.channels.contains(&txn.channel))
+            && (self.products.is_empty()
+                || txn
+                    .card_product
+                    .as_ref()
+                    .is_some_and(|product| self.products.contains(product)))
+    }
+}
+
+/// A rate replacing the programme's base rate for matching spend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rate {
+    pub id: String,
+    pub criteria: Criteria,
+    pub points_per_unit: Decimal,
+    /// Who pays for the points this rate gives.
+    pub funded_by: String,
+}
+
+/// Spend that earns nothing (cash advances, gambling, fees...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exclusion {
+    pub id: String,
+    pub criteria: Criteria,
+}
+
+/// What a campaign gives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reward {
+    /// Base points times this (so 2 adds as much again).
+    Multiplier(Decimal),
+    /// A fixed number of points per eligible transaction.
+    Bonus(i64),
+    /// A fixed bonus on the member's first purchase in the programme.
+    FirstPurchase(i64),
+    /// A fixed bonus once per period, when the member's eligible spend in it reaches `spend`.
+    SpendThreshold {
+        spend: Decimal,
+        period: Period,
+        bonus: i64,
+    },
+}
+
+/// A calendar period in UTC event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Month,
+    Year,
+}
+
+impl Period {
+    /// The period's name for `at`: `2026-11-22`, `2026-11` or `2026`.
+    pub fn key(self, at: OffsetDateTime) -> String {
+        match self {
+            Period::Day => format!(
+                "{:04}-{:02}-{:02}",
+                at.year(),
+                u8::from(at.month()),
+                at.day()
+            ),
+            Period::Month => format!("{:04}-{:02}", at.year(), u8::from(at.month())),
+            Period::Year => format!("{:04}", at.year()),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Day => "day",
+            Period::Month => "month",
+            Period::Year => "year",
+        }
+    }
+}
+
+/// A time-windowed promotion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Campaign {
+    pub id: String,
+    pub reward: Reward,
+    /// Event times from `start` (inclusive) to `end` (exclusive).
+    pub start: OffsetDateTime,
+    pub end: OffsetDateTime,
+    /// Days of the week it runs on (UTC); every day when empty.
+    pub days: BTreeSet<u8>,
+    pub criteria: Criteria,
+    /// Tiers it is open to; every tier when empty.
+    pub tiers: BTreeSet<String>,
+    /// Most points one member can get from it, over its whole life.
+    pub per_member_cap: Option<i64>,
+    pub funded_by: String,
+}
+
+impl Campaign {
+    /// Whether `txn`, by a member at `tier`, is eligible.
+    pub fn applies(&self, txn: &Transaction, tier: &str) -> bool {
+        let at = txn.timestamp;
+        let weekday = at.weekday().number_days_from_monday();
+        self.start <= at
+            && at < self.end
+            && (self.days.is_empty() || self.days.contains(&weekday))
+            && (self.tiers.is_empty() || self.tiers.contains(tier))
+            && self.criteria.matches(txn)
+    }
+}
+
+/// Weekday names as the rules file writes them, Monday first.
+pub const WEEKDAYS: [(&str, Weekday); 7] = [
+    ("mon", Weekday::Monday),
+    ("tue", Weekday::Tuesday),
+    ("wed", Weekday::Wednesday),
+    ("thu", Weekday::Thursday),
+    ("fri", Weekday::Friday),
+    ("sat", Weekday::Saturday),
+    ("sun", Weekday::Sunday),
+];
+
+/// How several multiplier campaigns on one transaction combine. Fixed bonuses always add.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stacking {
+    /// Every campaign adds its extra points.
+    Add,
+    /// Only the campaign giving the most extra points counts.
+    HighestWins,
+    /// Extras add, but base times all multipliers together never exceeds this.
+    Capped(Decimal),
+}
+
+/// Most points a member may earn per calendar period (UTC event time); none when `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Caps {
+    pub day: Option<i64>,
+    pub month: Option<i64>,
+    pub year: Option<i64>,
+}
+
+impl Caps {
+    pub fn each(&self) -> impl Iterator<Item = (Period, i64)> {
+        [
+            (Period::Day, self.day),
+            (Period::Month, self.month),
+            (Period::Year, self.year),
+        ]
+        .into_iter()
+        .filter_map(|(period, cap)| Some((period, cap?)))
+    }
+}
+
+/// What tier qualification counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualifyingBasis {
+    /// Spend in the base currency.
+    Spend,
+    /// Points earned.
+    Points,
+}
+
+/// Tiers earned by qualifying spend or points in a calendar year: a member moves up as soon as
+/// a threshold is crossed, keeps the tier through the following year, and moves down at the
+/// start of a year to what the year before earned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TierQualification {
+    pub basis: QualifyingBasis,
+    /// Thresholds by tier, lowest first; the programme's default tier needs none.
+    pub thresholds: Vec<(String, Decimal)>,
+}
+
+impl TierQualification {
+    /// The highest tier `qualifying` reaches, if any.
+    pub fn tier_for(&self, qualifying: Decimal) -> Option<&str> {
+        self.thresholds
+            .iter()
+            .rev()
+            .find(|(_, threshold)| qualifying >= *threshold)
+            .map(|(tier, _)| tier.as_str())
+    }
+
+    /// The threshold of the tier above `tier`, for progress reports.
+    pub fn next_after(&self, tier: &str) -> Option<(&str, Decimal)> {
+        let position = self.thresholds.iter().position(|(name, _)| name == tier);
+        let next = position.map_or(0, |at| at + 1);
+        self.thresholds
+            .get(next)
+            .map(|(name, threshold)| (name.as_str(), *threshold))
+    }
+}
+
+/// All of a programme's earning rules besides the base rate and tier multipliers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarningRules {
+    /// Spend below this (in the base currency) earns nothing.
+    pub minimum_spend: Decimal,
+    /// First match wins.
+    pub rates: Vec<Rate>,
+    pub exclusions: Vec<Exclusion>,
+    pub campaigns: Vec<Campaign>,
+    pub stacking: Stacking,
+    pub caps: Caps,
+    pub tier_qualification: Option<TierQualification>,
+    /// Who funds base and tier points.
+    pub funded_by: String,
+}

@@ -1,0 +1,204 @@
+//! How one transaction moves a member's account, kind by kind, before it is applied.
+
+use super::earning::earn;
+use super::{points, Rejection};
+use crate::domain::counters::Counted;
+use crate::domain::{
+    Alert, BreakdownLine, Earning, LedgerEventType, MemberState, Transaction, TxnKind,
+};
+use crate::rules::Program;
+use rust_decimal::Decimal;
+
+/// How one transaction moves a member's points, before it is applied.
+pub(super) struct AccountChange {
+    pub event_type: Option<LedgerEventType>,
+    pub points: i64,
+    pub pending_points: i64,
+    /// The part of `pending_points` held for a fraud review.
+    pub held_points: i64,
+    pub shortfall: i64,
+    pub breakdown: Vec<BreakdownLine>,
+    pub earning: Option<Earning>,
+    pub original: Option<Earning>,
+    /// What the earning adds to the member's counters.
+    pub counted: Counted,
+    /// What an earlier earning counted that this change takes back.
+    pub uncounted: Option<Uncount>,
+    /// Spend-threshold bonuses given (`<campaign>@<period>`).
+    pub thresholds_reached: Vec<String>,
+}
+
+/// The share of an earlier earning's counts to take back: `points` of its `of` points, and
+/// `qualifying` of its tier-qualifying amount.
+pub(super) struct Uncount {
+    pub counted: Counted,
+    pub points: i64,
+    pub of: i64,
+    pub qualifying: Decimal,
+}
+
+pub(super) fn account_change(
+    txn: &Transaction,
+    base_amount: Decimal,
+    member: &MemberState,
+    original: Option<Earning>,
+    program: &Program,
+    hold: Option<&Alert>,
+) -> Result<AccountChange, Rejection> {
+    let original_id = || txn.original_txn_id.clone().unwrap_or_default();
+    match txn.kind {
+        TxnKind::Purchase | TxnKind::Authorization => {
+            let mut earned = earn(txn, base_amount, program, member)?;
+            let under_review = hold.filter(|_| txn.kind == TxnKind::Purchase);
+            let event_type = match (txn.kind, under_review) {
+                (TxnKind::Authorization, _) => LedgerEventType::PointsPending,
+                (_, Some(alert)) => {
+                    earned.breakdown.push(BreakdownLine {
+                        rule: "fraud_hold".into(),
+                        detail: format!(
+                            "held pending review: alert {} scored {} ({})",
+                            alert.alert_id,
+                            alert.score,
+                            alert.severity.as_str()
+                        ),
+                        points: Decimal::ZERO,
+                        funded_by: None,
+                    });
+                    LedgerEventType::PointsHeld
+                }
+                _ => LedgerEventType::PointsEarned,
+            };
+            let held = event_type != LedgerEventType::PointsEarned;
+            let (points, pending_points) = if held {
+                (0, earned.points)
+            } else {
+                (earned.points, 0)
+            };
+            let mut earning = new_earning(txn, earned.points, held, earned.counted.clone());
+            earning.under_review = under_review.is_some();
+            Ok(AccountChange {
+                event_type: Some(event_type),
+                points,
+                pending_points,
+                held_points: if earning.under_review {
+                    pending_points
+                } else {
+                    0
+                },
+                shortfall: 0,
+                breakdown: earned.breakdown,
+                earning: Some(earning),
+                original: None,
+                counted: earned.counted,
+                uncounted: None,
+                thresholds_reached: earned.thresholds_reached,
+            })
+        }
+        TxnKind::Clearing => {
+            let mut authorization =
+                original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
+            if authorization.kind != TxnKind::Authorization || !authorization.held {
+                return Err(Rejection::OriginalMismatch(format!(
+                    "a clearing must name an open authorization; `{}` is a {}{}",
+                    original_id(),
+                    authorization.kind.as_str(),
+                    if authorization.held {
+                        ""
+                    } else {
+                        " already cleared or reversed"
+                    }
+                )));
+            }
+            let mut earned = earn(txn, base_amount, program, member)?;
+            let released = authorization.points - authorization.reversed_points;
+            if released > 0 {
+                earned.breakdown.push(BreakdownLine {
+                    rule: "authorization_cleared".into(),
+                    detail: format!(
+                        "{released} pending points of authorization {} replaced by the cleared amount",
+                        original_id()
+                    ),
+                    points: -Decimal::from(released),
+                    funded_by: None,
+                });
+            }
+            let uncounted = Uncount {
+                counted: authorization.counted.clone(),
+                points: authorization.points,
+                of: authorization.points,
+                qualifying: authorization.counted.qualifying,
+            };
+            authorization.held = false;
+            authorization.reversed_points = authorization.points;
+            Ok(AccountChange {
+                event_type: Some(LedgerEventType::PointsEarned),
+                points: earned.points,
+                pending_points: -released,
+                held_points: 0,
+                shortfall: 0,
+                breakdown: earned.breakdown,
+                earning: Some(new_earning(
+                    txn,
+                    earned.points,
+                    false,
+                    earned.counted.clone(),
+                )),
+                original: Some(authorization),
+                counted: earned.counted,
+                uncounted: Some(uncounted),
+                thresholds_reached: earned.thresholds_reached,
+            })
+        }
+        TxnKind::Refund | TxnKind::Reversal | TxnKind::Chargeback => {
+            let original = original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
+            let under_review = original.under_review;
+            let before = (original.reversed_points, original.reversed_amount);
+            let counted = original.counted.clone();
+            let (of, amount) = (original.points, original.amount);
+            let taken = points::take_back(txn, member, original, program)?;
+            let returned = taken.original.reversed_amount - before.1;
+            let uncounted = Uncount {
+                points: taken.original.reversed_points - before.0,
+                of,
+                qualifying: if amount.is_zero() {
+                    Decimal::ZERO
+                } else {
+                    counted.qualifying * (returned / amount).min(Decimal::ONE)
+                },
+                counted,
+            };
+            Ok(AccountChange {
+                event_type: Some(taken.event_type),
+                points: taken.points,
+                pending_points: taken.pending_points,
+                held_points: if under_review {
+                    taken.pending_points
+                } else {
+                    0
+                },
+                shortfall: taken.shortfall,
+                breakdown: taken.breakdown,
+                earning: None,
+                original: Some(taken.original),
+                counted: Counted::default(),
+                uncounted: Some(uncounted),
+                thresholds_reached: Vec::new(),
+            })
+        }
+    }
+}
+
+fn new_earning(txn: &Transaction, points: i64, held: bool, counted: Counted) -> Earning {
+    Earning {
+        kind: txn.kind,
+        program_id: txn.program_id.clone(),
+        amount: txn.amount,
+        currency: txn.currency.clone(),
+        points,
+        held,
+        under_review: false,
+        reversed_points: 0,
+        reversed_amount: Decimal::ZERO,
+        counted,
+    }
+}

@@ -1,0 +1,337 @@
+//! What a spend earns under its programme's rules, line by line: exclusions and the minimum
+//! spend, the special or base rate, the tier multiplier, campaigns (stacked as declared, each
+//! within its per-member cap), rounding once, then the day, month and year caps. The lines add
+//! up exactly to the points credited, and each names who funds its points.
+
+use super::Rejection;
+use crate::domain::counters::Counted;
+use crate::domain::{BreakdownLine, MemberState, Transaction};
+use crate::rules::earning::{Campaign, QualifyingBasis, Reward, Stacking};
+use crate::rules::Program;
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+/// Points earned by a spend, with the rules that made them and what they counted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Earned {
+    pub points: i64,
+    pub breakdown: Vec<BreakdownLine>,
+    /// What this earning adds to the member's counters.
+    pub counted: Counted,
+    /// Spend-threshold bonuses this spend triggered (`<campaign>@<period>`).
+    pub thresholds_reached: Vec<String>,
+}
+
+fn line(rule: String, detail: String, points: Decimal, funded_by: &str) -> BreakdownLine {
+    BreakdownLine {
+        rule,
+        detail,
+        points,
+        funded_by: Some(funded_by.to_owned()),
+    }
+}
+
+/// Earning for `txn` (worth `base_amount` in the programme's base currency) by `member`.
+pub fn earn(
+    txn: &Transaction,
+    base_amount: Decimal,
+    program: &Program,
+    member: &MemberState,
+) -> Result<Earned, Rejection> {
+    let rules = &program.earning;
+    let nothing = |rule: &str, detail: String| Earned {
+        points: 0,
+        breakdown: vec![line(rule.into(), detail, Decimal::ZERO, &rules.funded_by)],
+        counted: Counted::default(),
+        thresholds_reached: Vec::new(),
+    };
+    if let Some(exclusion) = rules.exclusions.iter().find(|e| e.criteria.matches(txn)) {
+        return Ok(nothing(
+            "exclusion",
+            format!("excluded by {}: this spend earns no points", exclusion.id),
+        ));
+    }
+    if base_amount < rules.minimum_spend {
+        return Ok(nothing(
+            "minimum_spend",
+            format!(
+                "{} {} is below the minimum spend of {}: no points",
+                base_amount.normalize(),
+                program.base_currency,
+                rules.minimum_spend
+            ),
+        ));
+    }
+
+    let (rule, rate, funder) = match rules.rates.iter().find(|r| r.criteria.matches(txn)) {
+        Some(rate) => (
+            format!("rate:{}", rate.id),
+            rate.points_per_unit,
+            &rate.funded_by,
+        ),
+        None => (
+            "base_rate".to_owned(),
+            program.points_per_unit,
+            &rules.funded_by,
+        ),
+    };
+    let base_points = checked(base_amount.checked_mul(rate))?;
+    let converted = if txn.currency == program.base_currency {
+        String::new()
+    } else {
+        format!(
+            "{} {} at {} {}/{} = ",
+            txn.amount,
+            txn.currency,
+            program.fx[&txn.currency],
+            program.base_currency,
+            txn.currency
+        )
+    };
+    let mut breakdown = vec![line(
+        rule,
+        format!(
+            "{converted}{} {} x {rate} points per {}",
+            base_amount.normalize(),
+            program.base_currency,
+            program.base_currency
+        ),
+        base_points,
+        funder,
+    )];
+    let mut total = base_points;
+
+    let tier = &member.tier;
+    let multiplier = program.tiers.get(tier).copied().unwrap_or(Decimal::ONE);
+    if multiplier != Decimal::ONE {
+        let extra = checked(base_points.checked_mul(multiplier - Decimal::ONE))?;
+        breakdown.push(line(
+            "tier_multiplier".into(),
+            format!("tier {tier} x{multiplier}"),
+            extra,
+            &rules.funded_by,
+        ));
+        total += extra;
+    }
+
+    let mut counted = Counted::default();
+    let mut thresholds_reached = Vec::new();
+    let campaigns = campaign_awards(
+        txn,
+        base_amount,
+        base_points,
+        program,
+        member,
+        &mut counted,
+        &mut thresholds_reached,
+    )?;
+    for award in campaigns {
+        counted
+            .campaigns
+            .insert(award.campaign.id.clone(), whole(award.points.floor())?);
+        breakdown.push(line(
+            format!("campaign:{}", award.campaign.id),
+            award.detail,
+            award.points,
+            &award.campaign.funded_by,
+        ));
+        total += award.points;
+    }
+
+    let rounded = program.rounding.apply(total);
+    if rounded != total {
+        breakdown.push(line(
+            "rounding".into(),
+            format!("{} of {}", program.rounding.as_str(), total.normalize()),
+            rounded - total,
+            &rules.funded_by,
+        ));
+    }
+    let mut points = whole(rounded)?;
+
+    let at = txn.timestamp;
+    for (period, cap) in rules.caps.each() {
+        let key = format!("{}:{}", period.as_str(), period.key(at));
+        let used = member.counters.periods.get(&key).copied().unwrap_or(0);
+        let room = (cap - used).max(0);
+        if points > room {
+            let cut = points - room;
+            breakdown.push(line(
+                format!("cap_{}", period.as_str()),
+                format!(
+                    "{cut} points above the {} cap of {cap} not credited ({used} already credited in {})",
+                    period.as_str(),
+                    period.key(at)
+                ),
+                -Decimal::from(cut),
+                &rules.funded_by,
+            ));
+            points = room;
+        }
+    }
+    for (period, _) in rules.caps.each() {
+        counted
+            .periods
+            .insert(format!("{}:{}", period.as_str(), period.key(at)), points);
+    }
+    if let Some(qualification) = &rules.tier_qualification {
+        counted.qualifying = match qualification.basis {
+            QualifyingBasis::Spend => base_amount,
+            QualifyingBasis::Points => Decimal::from(points),
+        };
+        counted.qualifying_year = at.year();
+    }
+    Ok(Earned {
+        points,
+        breakdown,
+        counted,
+        thresholds_reached,
+    })
+}
+
+/// One campaign's contribution to a spend.
+struct Award<'a> {
+    campaign: &'a Campaign,
+    points: Decimal,
+    detail: String,
+}
+
+/// The campaigns that reward this spend, after stacking and per-member caps.
+fn campaign_awards<'p>(
+    txn: &Transaction,
+    base_amount: Decimal,
+    base_points: Decimal,
+    program: &'p Program,
+    member: &MemberState,
+    counted: &mut Counted,
+    thresholds_reached: &mut Vec<String>,
+) -> Result<Vec<Award<'p>>, Rejection> {
+    let rules = &program.earning;
+    let mut multiplied = Vec::new();
+    let mut fixed = Vec::new();
+    for campaign in rules
+        .campaigns
+        .iter()
+        .filter(|campaign| campaign.applies(txn, &member.tier))
+    {
+        match &campaign.reward {
+            Reward::Multiplier(multiplier) => {
+                let extra = checked(base_points.checked_mul(multiplier - Decimal::ONE))?;
+                let detail = format!("x{multiplier} on {} base points", base_points.normalize());
+                multiplied.push((campaign, extra, detail));
+            }
+            Reward::Bonus(bonus) => {
+                fixed.push((campaign, Decimal::from(*bonus), format!("bonus of {bonus}")))
+            }
+            Reward::FirstPurchase(bonus) if member.txn_count == 0 => fixed.push((
+                campaign,
+                Decimal::from(*bonus),
+                format!("first-purchase bonus of {bonus}"),
+            )),
+            Reward::FirstPurchase(_) => {}
+            Reward::SpendThreshold {
+                spend,
+                period,
+                bonus,
+            } => {
+                let key = format!("{}@{}", campaign.id, period.key(txn.timestamp));
+                let before = member
+                    .counters
+                    .threshold_spend
+                    .get(&key)
+                    .copied()
+                    .unwrap_or_default();
+                let after = before + base_amount;
+                counted.threshold_spend.insert(key.clone(), base_amount);
+                if before < *spend
+                    && after >= *spend
+                    && !member.counters.thresholds_reached.contains(&key)
+                {
+                    fixed.push((
+                        campaign,
+                        Decimal::from(*bonus),
+                        format!(
+                            "bonus of {bonus} for reaching {spend} {} of eligible spend this {}",
+                            program.base_currency,
+                            period.as_str()
+                        ),
+                    ));
+                    thresholds_reached.push(key);
+                }
+            }
+        }
+    }
+    let multiplied = stack(multiplied, rules.stacking, base_points);
+    let mut awards = Vec::new();
+    for (campaign, points, detail) in multiplied.into_iter().chain(fixed) {
+        let (points, detail) = match campaign.per_member_cap {
+            Some(cap) => {
+                let used = member
+                    .counters
+                    .campaigns
+                    .get(&campaign.id)
+                    .copied()
+                    .unwrap_or(0);
+                let room = Decimal::from((cap - used).max(0));
+                if points > room {
+                    (
+                        room,
+                        format!("{detail}, cut to {room} by the per-member cap of {cap}"),
+                    )
+                } else {
+                    (points, detail)
+                }
+            }
+            None => (points, detail),
+        };
+        if points > Decimal::ZERO {
+            awards.push(Award {
+                campaign,
+                points,
+                detail,
+            });
+        }
+    }
+    Ok(awards)
+}
+
+/// Applies the stacking policy to the extra points of multiplier campaigns.
+fn stack(
+    mut extras: Vec<(&Campaign, Decimal, String)>,
+    stacking: Stacking,
+    base_points: Decimal,
+) -> Vec<(&Campaign, Decimal, String)> {
+    match stacking {
+        Stacking::Add => extras,
+        Stacking::HighestWins => {
+            extras.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.id.cmp(&b.0.id)));
+            extras.truncate(1);
+            extras
+        }
+        Stacking::Capped(max) => {
+            let mut room = base_points * (max - Decimal::ONE);
+            for (_, extra, detail) in &mut extras {
+                if *extra > room {
+                    *detail = format!(
+                        "{detail}, cut to {} by the stacking cap of x{max}",
+                        room.normalize()
+                    );
+                    *extra = room;
+                }
+                room -= *extra;
+            }
+            extras
+        }
+    }
+}
+
+pub(super) fn checked(value: Option<Decimal>) -> Result<Decimal, Rejection> {
+    value.ok_or(Rejection::OutOfRange)
+}
+
+pub(super) fn whole(rounded: Decimal) -> Result<i64, Rejection> {
+    rounded.to_i64().ok_or(Rejection::OutOfRange)
+}
+
+#[cfg(test)]
+mod tests;

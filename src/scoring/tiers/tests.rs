@@ -1,0 +1,182 @@
+//! Tier qualification through `score`: upgrades as a threshold is crossed, downgrades at the
+//! start of a year, refunds that undo an upgrade, and the counters refunds roll back.
+
+use crate::domain::{LedgerEventType, MemberState, Transaction, TxnKind};
+use crate::rules::RuleSet;
+use crate::scoring::fixtures::purchase;
+use crate::scoring::{score, Accounts, Decision};
+use time::macros::datetime;
+use time::OffsetDateTime;
+
+const PROGRAMME: &str = r#"version = "tiers-1"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1", silver = "1.25", gold = "1.5" }
+[programs.default.earning.tier_qualification]
+basis = "spend"
+thresholds = { silver = "1000", gold = "5000" }
+[[programs.default.earning.campaigns]]
+id = "mart_promo"
+start = "2026-01-01T00:00:00Z"
+end = "2028-01-01T00:00:00Z"
+merchants = ["MER-77"]
+bonus = 100
+per_member_cap = 100
+[programs.default.earning.caps]
+day = 5000
+"#;
+
+fn at(id: &str, amount: &str, when: OffsetDateTime) -> Transaction {
+    Transaction {
+        timestamp: when,
+        ..purchase(id, amount)
+    }
+}
+
+fn run(member: Option<MemberState>, txn: &Transaction, original: Option<&Decision>) -> Decision {
+    let rules = RuleSet::from_toml(PROGRAMME).unwrap();
+    let accounts = Accounts {
+        member,
+        original: original.and_then(|decision| decision.earning.clone()),
+        ..Accounts::default()
+    };
+    score(txn, Some("M-1"), accounts, &rules).unwrap()
+}
+
+fn types(decision: &Decision) -> Vec<(String, LedgerEventType)> {
+    decision
+        .ledger
+        .iter()
+        .map(|event| (event.event_id.clone(), event.event_type))
+        .collect()
+}
+
+#[test]
+fn crossing_a_threshold_upgrades_after_the_purchase_that_crossed_it() {
+    let first = run(
+        None,
+        &at("T-1", "800", datetime!(2026-03-01 10:00 UTC)),
+        None,
+    );
+    assert_eq!(first.member.as_ref().unwrap().tier, "standard");
+    let second = run(
+        first.member,
+        &at("T-2", "300", datetime!(2026-03-02 10:00 UTC)),
+        None,
+    );
+    assert_eq!(
+        types(&second),
+        [
+            (
+                "T-2/points_earned".to_owned(),
+                LedgerEventType::PointsEarned
+            ),
+            (
+                "T-2/tier_changed:silver".to_owned(),
+                LedgerEventType::TierChanged
+            ),
+        ]
+    );
+    assert_eq!(
+        second.ledger[0].points, 300,
+        "the crossing purchase earns at the old tier"
+    );
+    let change = &second.ledger[1];
+    assert_eq!(change.tier, "silver");
+    assert!(
+        change.breakdown[0]
+            .detail
+            .contains("qualifying 1100 CNY in 2026"),
+        "{}",
+        change.breakdown[0].detail
+    );
+    let third = run(
+        second.member,
+        &at("T-3", "100", datetime!(2026-03-03 10:00 UTC)),
+        None,
+    );
+    assert_eq!(
+        third.ledger[0].points, 125,
+        "silver earns x1.25 from then on"
+    );
+}
+
+#[test]
+fn a_tier_is_kept_through_the_next_year_and_lost_at_the_start_of_the_one_after() {
+    let gold = run(
+        None,
+        &at("T-1", "6000", datetime!(2026-06-01 10:00 UTC)),
+        None,
+    );
+    let member = gold.member.unwrap();
+    assert_eq!(member.tier, "gold");
+    let next_year = run(
+        Some(member),
+        &at("T-2", "10", datetime!(2027-02-01 10:00 UTC)),
+        None,
+    );
+    assert!(types(&next_year)
+        .iter()
+        .all(|(_, kind)| *kind != LedgerEventType::TierChanged));
+    assert_eq!(next_year.ledger[0].points, 15, "still gold in 2027");
+    let year_after = run(
+        next_year.member,
+        &at("T-3", "10", datetime!(2028-01-05 10:00 UTC)),
+        None,
+    );
+    assert_eq!(
+        types(&year_after)[0],
+        (
+            "T-3/tier_changed:standard".to_owned(),
+            LedgerEventType::TierChanged
+        ),
+        "2027 qualified for nothing, so 2028 starts at standard"
+    );
+    assert_eq!(year_after.ledger[1].points, 10, "and earns at the new tier");
+}
+
+#[test]
+fn a_refund_undoes_the_upgrade_and_rolls_back_caps_and_campaign_use() {
+    let sale = Transaction {
+        merchant: crate::domain::Merchant {
+            id: "MER-77".into(),
+            ..purchase("x", "1").merchant
+        },
+        ..at("T-1", "1200", datetime!(2026-03-01 10:00 UTC))
+    };
+    let bought = run(None, &sale, None);
+    let member = bought.member.clone().unwrap();
+    assert_eq!(member.tier, "silver");
+    assert_eq!(member.counters.campaigns["mart_promo"], 100);
+    assert_eq!(member.counters.periods["day:2026-03-01"], 1300);
+
+    let refund = Transaction {
+        kind: TxnKind::Refund,
+        original_txn_id: Some("T-1".into()),
+        ..at("R-1", "1200", datetime!(2026-03-01 18:00 UTC))
+    };
+    let refunded = run(Some(member), &refund, Some(&bought));
+    let member = refunded.member.as_ref().unwrap();
+    assert_eq!(member.balance, 0, "the bonus is taken back with the rest");
+    assert_eq!(member.tier, "standard");
+    assert_eq!(
+        member.counters.campaigns["mart_promo"], 0,
+        "the promotion can be earned again"
+    );
+    assert_eq!(member.counters.periods["day:2026-03-01"], 0);
+    assert_eq!(
+        types(&refunded),
+        [
+            (
+                "R-1/points_reversed".to_owned(),
+                LedgerEventType::PointsReversed
+            ),
+            (
+                "R-1/tier_changed:standard".to_owned(),
+                LedgerEventType::TierChanged
+            ),
+        ]
+    );
+}
