@@ -50,7 +50,26 @@ fn stream() -> Vec<SyntheticMessage> {
         "tok_9",
         r#""txn_id":"C-1","type":"purchase","amount":"5.00","timestamp":"2026-11-22T10:00:00Z""#,
     ));
+    messages.push(message(
+        "tok_2",
+        &format!(
+            r#""txn_id":"OLD-1","type":"purchase","member_id":"M-2","amount":"100.00","timestamp":"{}""#,
+            twenty_four_months_ago()
+        ),
+    ));
     messages
+}
+
+/// Noon on the first day of the month 24 months before this one: points earned then expire
+/// (under the shipped 24-month expiry) at the start of next month, within 31 days from now.
+fn twenty_four_months_ago() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    let index = now.year() * 12 + i32::from(u8::from(now.month())) - 1 - 24;
+    format!(
+        "{:04}-{:02}-01T12:00:00Z",
+        index.div_euclid(12),
+        index.rem_euclid(12) + 1
+    )
 }
 
 struct Api {
@@ -110,7 +129,7 @@ async fn start() -> (Api, LocalRedis) {
         .process(&inbound(&messages), &rules)
         .await
         .unwrap();
-    assert_eq!(report.scored, 10);
+    assert_eq!(report.scored, 11);
     let ledger_ids = report
         .outbound
         .iter()
@@ -176,6 +195,12 @@ async fn members_show_their_accounts_and_unknown_ids_are_404() {
     assert_eq!(account["txn_count"], 9);
     assert_eq!(account["tier_progress"]["next_tier"], "silver");
 
+    let (_, old) = api.documented("/members/{member_id}", "/members/M-2");
+    let account = &old["accounts"][0];
+    assert!(account["balance"].as_i64().unwrap() >= 100);
+    assert_eq!(account["expiring"]["days_60"], account["balance"], "{old}");
+    assert_eq!(account["expiring"]["days_90"], account["balance"]);
+
     let (status, body) = api.documented("/members/{member_id}", "/members/M-404");
     assert_eq!((status, body["error"].as_str()), (404, Some("not_found")));
     let (status, body) = api.get("/members/4111111111111111");
@@ -191,7 +216,7 @@ async fn the_ledger_pages_newest_first_through_the_retained_events() {
     let newest: Vec<&String> = api
         .ledger_ids
         .iter()
-        .filter(|id| !id.starts_with("C-"))
+        .filter(|id| !id.starts_with("C-") && !id.starts_with("OLD-"))
         .rev()
         .take(RETENTION)
         .collect();

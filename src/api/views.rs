@@ -36,6 +36,15 @@ pub struct AccountView {
     pub last_event_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tier_progress: Option<TierProgress>,
+    /// Points that expire within the next 30, 60 and 90 days (each includes the shorter).
+    pub expiring: Expiring,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Expiring {
+    pub days_30: i64,
+    pub days_60: i64,
+    pub days_90: i64,
 }
 
 /// How far a member is toward the next tier this calendar year.
@@ -51,7 +60,14 @@ pub struct TierProgress {
 
 impl AccountView {
     fn new(program_id: String, state: MemberState, program: Option<&Program>) -> AccountView {
-        let year = OffsetDateTime::now_utc().year();
+        let now = OffsetDateTime::now_utc();
+        let year = now.year();
+        let within = |days| state.expiring_between(now, now + time::Duration::days(days));
+        let expiring = Expiring {
+            days_30: within(30),
+            days_60: within(60),
+            days_90: within(90),
+        };
         let tier_progress = program
             .and_then(|program| program.earning.tier_qualification.as_ref())
             .map(|qualification| {
@@ -80,6 +96,7 @@ impl AccountView {
             txn_count: state.txn_count,
             last_event_at: state.last_event_at,
             tier_progress,
+            expiring,
         }
     }
 }

@@ -24,11 +24,13 @@ pub enum LedgerEventType {
     HoldRejected,
     /// The member moved to another tier (no points move).
     TierChanged,
+    /// A lot of points reached its expiry.
+    PointsExpired,
 }
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 8] = [
+    pub const ALL: [LedgerEventType; 9] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -37,6 +39,7 @@ impl LedgerEventType {
         LedgerEventType::PointsReleased,
         LedgerEventType::HoldRejected,
         LedgerEventType::TierChanged,
+        LedgerEventType::PointsExpired,
     ];
 
     /// The wire spelling, also used in event ids and metric labels.
@@ -50,6 +53,7 @@ impl LedgerEventType {
             LedgerEventType::PointsReleased => "points_released",
             LedgerEventType::HoldRejected => "hold_rejected",
             LedgerEventType::TierChanged => "tier_changed",
+            LedgerEventType::PointsExpired => "points_expired",
         }
     }
 }

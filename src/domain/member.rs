@@ -1,6 +1,7 @@
 //! Per-member loyalty state: the balance and what scoring needs to compute the next change.
 
 use super::counters::Counters;
+use super::lots::Lot;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -27,6 +28,9 @@ pub struct MemberState {
     /// What earning has counted toward caps, campaigns and tier qualification.
     #[serde(default)]
     pub counters: Counters,
+    /// The positive balance by earning month, with expiry (see [`super::lots`]).
+    #[serde(default)]
+    pub lots: Vec<Lot>,
 }
 
 impl MemberState {
@@ -42,6 +46,7 @@ impl MemberState {
             txn_count: 0,
             last_event_at: None,
             counters: Counters::default(),
+            lots: Vec::new(),
         }
     }
 }

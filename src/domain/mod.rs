@@ -3,7 +3,7 @@
 //!
 //! - [`transaction`]: a validated card transaction.
 //! - [`member`] and [`card`]: the state scoring reads and writes; [`counters`]: what earning
-//!   has counted toward caps, campaigns and tiers.
+//!   has counted toward caps, campaigns and tiers; [`lots`]: posted points by earning month.
 //! - [`ledger`] and [`alert`]: what scoring publishes.
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
 //! - [`review`]: a risk reviewer's decision on held points.
@@ -12,6 +12,7 @@ pub mod alert;
 pub mod card;
 pub mod counters;
 pub mod ledger;
+pub mod lots;
 pub mod member;
 pub mod record;
 pub mod review;

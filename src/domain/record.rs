@@ -2,6 +2,7 @@
 //! (so a replay re-emits them byte for byte), and what it earned (so a refund can take it back).
 
 use super::counters::Counted;
+use super::lots::LotUse;
 use super::TxnKind;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,9 @@ pub struct Earning {
     /// What the earning counted toward caps, campaigns and tiers, for refunds to roll back.
     #[serde(default)]
     pub counted: Counted,
+    /// The lot its points went (or will go, once posted) to, for take-backs to prefer.
+    #[serde(default)]
+    pub lot: Option<LotUse>,
 }
 
 /// What the store keeps per applied transaction id.

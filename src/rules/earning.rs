@@ -230,3 +230,40 @@ pub struct EarningRules {
     /// Who funds base and tier points.
     pub funded_by: String,
 }
+
+/// When earned points expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// At the end of the `n`th month after the month they were earned in.
+    Months(u32),
+    /// At the end of a fixed day (month, day) of the year `after_years` after they were earned.
+    Yearly {
+        month: time::Month,
+        day: u8,
+        after_years: i32,
+    },
+}
+
+impl Expiry {
+    /// When points earned at `earned` expire (UTC).
+    pub fn expires_at(self, earned: OffsetDateTime) -> OffsetDateTime {
+        let date = match self {
+            Expiry::Months(months) => {
+                let index = earned.year() * 12 + i32::from(u8::from(earned.month())) - 1
+                    + months as i32
+                    + 1;
+                let month = time::Month::try_from((index.rem_euclid(12) + 1) as u8)
+                    .expect("a month number from 1 to 12");
+                time::Date::from_calendar_date(index.div_euclid(12), month, 1)
+            }
+            Expiry::Yearly {
+                month,
+                day,
+                after_years,
+            } => time::Date::from_calendar_date(earned.year() + after_years, month, day)
+                .map(|date| date.next_day().unwrap_or(date)),
+        };
+        date.map(|date| date.midnight().assume_utc())
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+}

@@ -376,3 +376,52 @@ fn positive_cap(field: &str, cap: Option<i64>) -> Result<Option<i64>, RulesError
         other => Ok(other),
     }
 }
+
+/// `[programs.<id>.expiry]`: `months = 24`, or `yearly_on = "12-31"` with `after_years`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ExpiryFile {
+    months: Option<u32>,
+    yearly_on: Option<String>,
+    #[serde(default = "one")]
+    after_years: i32,
+}
+
+fn one() -> i32 {
+    1
+}
+
+pub(super) fn validate_expiry(
+    file: ExpiryFile,
+    field: &dyn Fn(&str) -> String,
+) -> Result<Expiry, RulesError> {
+    match (file.months, file.yearly_on) {
+        (Some(months), None) if months > 0 => Ok(Expiry::Months(months)),
+        (None, Some(text)) => {
+            let parsed = text.split_once('-').and_then(|(month, day)| {
+                let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
+                let day: u8 = day.parse().ok()?;
+                time::Date::from_calendar_date(2024, month, day).ok()?;
+                Some((month, day))
+            });
+            let Some((month, day)) = parsed else {
+                return Err(invalid(
+                    field("expiry.yearly_on"),
+                    format!("`{text}` is not a MM-DD day such as 12-31"),
+                ));
+            };
+            if file.after_years < 0 {
+                return Err(invalid(field("expiry.after_years"), "must not be negative"));
+            }
+            Ok(Expiry::Yearly {
+                month,
+                day,
+                after_years: file.after_years,
+            })
+        }
+        _ => Err(invalid(
+            field("expiry"),
+            "give months (at least 1) or yearly_on, not both",
+        )),
+    }
+}

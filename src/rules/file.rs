@@ -49,6 +49,8 @@ struct ProgramFile {
     /// Special rates, exclusions, campaigns, caps and tier qualification.
     #[serde(default)]
     earning: EarningFile,
+    /// When earned points expire; never when absent.
+    expiry: Option<earning_file::ExpiryFile>,
 }
 
 fn default_rounding() -> String {
@@ -155,6 +157,10 @@ impl ProgramFile {
         let earning_field = |name: &str| field(&format!("earning.{name}"));
         let earning =
             earning_file::validate(self.earning, &earning_field, &tiers, &self.default_tier)?;
+        let expiry = self
+            .expiry
+            .map(|expiry| earning_file::validate_expiry(expiry, &field))
+            .transpose()?;
         Ok(Program {
             id,
             base_currency: self.base_currency,
@@ -166,6 +172,7 @@ impl ProgramFile {
             allow_negative_balance: self.allow_negative_balance,
             fraud,
             earning,
+            expiry,
         })
     }
 }

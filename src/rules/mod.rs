@@ -102,6 +102,8 @@ pub struct Program {
     /// The programme's own fraud rules, if it has them.
     pub fraud: Option<FraudRules>,
     pub earning: earning::EarningRules,
+    /// When earned points expire; never when `None`.
+    pub expiry: Option<earning::Expiry>,
 }
 
 /// A validated rule set. Scoring is a function of a transaction, state and this.

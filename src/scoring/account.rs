@@ -74,7 +74,8 @@ pub(super) fn account_change(
             } else {
                 (earned.points, 0)
             };
-            let mut earning = new_earning(txn, earned.points, held, earned.counted.clone());
+            let mut earning =
+                new_earning(txn, program, earned.points, held, earned.counted.clone());
             earning.under_review = under_review.is_some();
             Ok(AccountChange {
                 event_type: Some(event_type),
@@ -139,6 +140,7 @@ pub(super) fn account_change(
                 breakdown: earned.breakdown,
                 earning: Some(new_earning(
                     txn,
+                    program,
                     earned.points,
                     false,
                     earned.counted.clone(),
@@ -188,7 +190,13 @@ pub(super) fn account_change(
     }
 }
 
-fn new_earning(txn: &Transaction, points: i64, held: bool, counted: Counted) -> Earning {
+fn new_earning(
+    txn: &Transaction,
+    program: &Program,
+    points: i64,
+    held: bool,
+    counted: Counted,
+) -> Earning {
     Earning {
         kind: txn.kind,
         program_id: txn.program_id.clone(),
@@ -200,5 +208,6 @@ fn new_earning(txn: &Transaction, points: i64, held: bool, counted: Counted) -> 
         reversed_points: 0,
         reversed_amount: Decimal::ZERO,
         counted,
+        lot: Some(super::expiry::lot_for(program, txn.timestamp, points)),
     }
 }

@@ -4,6 +4,7 @@
 //! - [`earning`]: what a spend earns under a programme's rules, line by line.
 //! - [`points`]: what refunds, reversals and chargebacks take back.
 //! - [`tiers`]: tier qualification and tier changes.
+//! - [`expiry`]: lots that expire as event time passes.
 //! - `account`: how each transaction kind moves an account; `entry`: ledger events.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
 //! - [`review`]: a reviewer's decision on points a fraud alert held.
@@ -12,6 +13,7 @@
 mod account;
 pub mod earning;
 mod entry;
+pub mod expiry;
 pub mod fraud;
 pub mod points;
 pub mod review;
@@ -132,16 +134,33 @@ pub fn score(
     member
         .counters
         .prune(&current_periods(latest), latest.year());
-    let mut entries = Vec::new();
-    entries.extend(tiers::settle_tier(
-        program,
+    let mut ledger = expiry::expire_due(
         &mut member,
+        member_id,
         &txn.txn_id,
         txn.timestamp,
-    ));
+        program,
+        rules,
+    );
+    if let Some(entry) = tiers::settle_tier(program, &mut member, &txn.txn_id, txn.timestamp) {
+        ledger.push(entry.into_event(member_id, &member, program, rules));
+    }
     let change = account_change(txn, spend.amount, &member, accounts.original, program, hold)?;
 
-    member.balance += change.points;
+    if change.points > 0 {
+        let lot = change
+            .earning
+            .as_ref()
+            .and_then(|earning| earning.lot.clone())
+            .unwrap_or_else(|| expiry::lot_for(program, txn.timestamp, change.points));
+        member.credit(change.points, &lot.lot, lot.expires_at);
+    } else if change.points < 0 {
+        let earned_in = change
+            .original
+            .as_ref()
+            .and_then(|original| original.lot.as_ref());
+        member.debit(-change.points, earned_in.map(|lot| lot.lot.as_str()));
+    }
     member.pending += change.pending_points;
     member.held += change.held_points;
     member.shortfall += change.shortfall;
@@ -164,10 +183,6 @@ pub fn score(
         .thresholds_reached
         .extend(change.thresholds_reached);
 
-    let mut ledger: Vec<LedgerEvent> = entries
-        .into_iter()
-        .map(|entry| entry.into_event(member_id, &member, program, rules))
-        .collect();
     if let Some(event_type) = change.event_type {
         let entry = Entry {
             event_type,

@@ -23,6 +23,14 @@ pub fn review(
             review.txn_id
         )));
     };
+    let mut ledger = super::expiry::expire_due(
+        &mut member,
+        &review.member_id,
+        &review.review_id,
+        review.timestamp,
+        program,
+        rules,
+    );
     let outstanding = earning.points - earning.reversed_points;
     let by = review
         .reviewer
@@ -58,7 +66,13 @@ pub fn review(
     };
     member.pending -= outstanding;
     member.held -= outstanding;
-    member.balance += points;
+    if points > 0 {
+        let lot = earning
+            .lot
+            .clone()
+            .unwrap_or_else(|| super::expiry::lot_for(program, review.timestamp, points));
+        member.credit(points, &lot.lot, lot.expires_at);
+    }
     member.lifetime_earned += points;
     member.last_event_at = member.last_event_at.max(Some(review.timestamp));
     earning.held = false;
@@ -66,7 +80,7 @@ pub fn review(
     if review.verdict == Verdict::Reject {
         earning.reversed_points = earning.points;
     }
-    let event = Entry {
+    let verdict = Entry {
         event_type,
         txn_id: &review.txn_id,
         qualifier: None,
@@ -76,10 +90,11 @@ pub fn review(
         at: review.timestamp,
     }
     .into_event(&review.member_id, &member, program, rules);
+    ledger.push(verdict);
     Ok(Decision {
         member: Some(member),
         card: CardState::default(),
-        ledger: vec![event],
+        ledger,
         alerts: Vec::new(),
         earning: None,
         original: Some(earning),

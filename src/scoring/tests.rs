@@ -364,7 +364,7 @@ proptest! {
         purchase.amount = value;
         let earned = score(&purchase, Some("M-1"), Accounts::default(), &rules).unwrap();
         let earned_points = earned.ledger[0].points;
-        let mut member_state = earned.member.map(|m| if balance_spent { MemberState { balance: 0, ..m } } else { m });
+        let mut member_state = earned.member.map(|m| if balance_spent { MemberState { balance: 0, lots: Vec::new(), ..m } } else { m });
         let mut original = earned.earning;
         let mut taken = 0;
         for (index, refund_amount) in refunds.into_iter().enumerate() {
@@ -375,6 +375,12 @@ proptest! {
             let event = &decision.ledger[0];
             taken += -event.points + (decision.member.as_ref().unwrap().shortfall - member_state.as_ref().unwrap().shortfall);
             prop_assert!(event.balance_after >= 0);
+            let after = decision.member.as_ref().unwrap();
+            prop_assert_eq!(
+                after.lots.iter().map(|lot| lot.points).sum::<i64>(),
+                after.balance.max(0),
+                "lots hold exactly the positive balance"
+            );
             member_state = decision.member;
             original = decision.original;
         }
