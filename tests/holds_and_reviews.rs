@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    balances, by_event_id, count, distinct_events, progressed, read_topic, redis, txscore_feed,
-    Broker, Running,
+    balances, count, distinct_events, error_kinds, ledger_events, progressed, read_topic, redis,
+    txscore_feed, Broker, Running,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -128,10 +128,7 @@ async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
     );
     running.stop().await.unwrap();
 
-    let events: BTreeMap<String, Value> = by_event_id(&ledger)
-        .into_iter()
-        .map(|(id, copies)| (id, json(&copies[0])))
-        .collect();
+    let events = ledger_events(&ledger);
     let ids: Vec<&str> = events.keys().map(String::as_str).collect();
     assert_eq!(
         ids,
@@ -162,12 +159,7 @@ async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
     assert_eq!(after["txscore:{m:M-B}:account:default"], (0, 0));
     assert_eq!(after["txscore:{m:M-C}:account:default"], (5000, 0));
 
-    let mut reasons: Vec<String> = dead
-        .iter()
-        .map(|(_, payload)| json(payload)["error_kind"].as_str().unwrap().to_owned())
-        .collect();
-    reasons.sort();
-    assert_eq!(reasons, ["invalid_field", "not_held"]);
+    assert_eq!(error_kinds(&dead), ["invalid_field", "not_held"]);
     assert!(dead
         .iter()
         .all(|(_, p)| json(p)["source"]["topic"] == broker.reviews.as_str()));

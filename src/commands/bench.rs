@@ -59,6 +59,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let broker = EmbeddedKafka::start(&[
         ("transactions", partitions),
         ("reviews", 1),
+        ("commands", 1),
         ("ledger", partitions),
         ("alerts", 4),
         ("dlq", 1),

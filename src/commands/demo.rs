@@ -49,6 +49,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let broker = EmbeddedKafka::start(&[
         ("transactions", partitions),
         ("reviews", 1),
+        ("commands", 1),
         ("ledger", partitions),
         ("alerts", 2),
         ("dlq", 1),

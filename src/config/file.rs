@@ -70,6 +70,8 @@ pub struct TopicsFile {
     pub transactions: String,
     /// Input: risk reviewers' verdicts on held points.
     pub reviews: String,
+    /// Input (and output, for transfer credits): redemptions and transfers.
+    pub commands: String,
     /// Output: ledger events.
     pub ledger: String,
     /// Output: fraud alerts.
@@ -83,6 +85,7 @@ impl Default for TopicsFile {
         TopicsFile {
             transactions: "transactions".into(),
             reviews: "reviews".into(),
+            commands: "commands".into(),
             ledger: "ledger".into(),
             alerts: "alerts".into(),
             dlq: "dlq".into(),
@@ -236,6 +239,7 @@ impl ConfigFile {
         for (name, topic) in [
             ("transactions", &kafka.topics.transactions),
             ("reviews", &kafka.topics.reviews),
+            ("commands", &kafka.topics.commands),
             ("ledger", &kafka.topics.ledger),
             ("alerts", &kafka.topics.alerts),
             ("dlq", &kafka.topics.dlq),
@@ -325,11 +329,13 @@ impl ConfigFile {
                 store_concurrency: pipeline.store_concurrency,
                 ledger_retention: redis.ledger_retention,
                 reviews_topic: kafka.topics.reviews.clone(),
+                commands_topic: kafka.topics.commands.clone(),
             },
             runner: RunnerSettings {
                 topics: Topics {
                     transactions: kafka.topics.transactions,
                     reviews: kafka.topics.reviews,
+                    commands: kafka.topics.commands,
                     ledger: kafka.topics.ledger,
                     alerts: kafka.topics.alerts,
                     dlq: kafka.topics.dlq,

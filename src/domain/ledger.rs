@@ -26,11 +26,23 @@ pub enum LedgerEventType {
     TierChanged,
     /// A lot of points reached its expiry.
     PointsExpired,
+    /// Points spent on a reward.
+    PointsRedeemed,
+    /// A redemption refused (balance too low); no points move.
+    RedemptionRejected,
+    /// A redemption cancelled: its points back in their lots.
+    RedemptionCancelled,
+    /// Points sent to another member.
+    PointsTransferred,
+    /// Points received from another member's transfer.
+    TransferReceived,
+    /// A transfer refused (balance, limit); no points move.
+    TransferRejected,
 }
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 9] = [
+    pub const ALL: [LedgerEventType; 15] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -40,6 +52,12 @@ impl LedgerEventType {
         LedgerEventType::HoldRejected,
         LedgerEventType::TierChanged,
         LedgerEventType::PointsExpired,
+        LedgerEventType::PointsRedeemed,
+        LedgerEventType::RedemptionRejected,
+        LedgerEventType::RedemptionCancelled,
+        LedgerEventType::PointsTransferred,
+        LedgerEventType::TransferReceived,
+        LedgerEventType::TransferRejected,
     ];
 
     /// The wire spelling, also used in event ids and metric labels.
@@ -54,6 +72,12 @@ impl LedgerEventType {
             LedgerEventType::HoldRejected => "hold_rejected",
             LedgerEventType::TierChanged => "tier_changed",
             LedgerEventType::PointsExpired => "points_expired",
+            LedgerEventType::PointsRedeemed => "points_redeemed",
+            LedgerEventType::RedemptionRejected => "redemption_rejected",
+            LedgerEventType::RedemptionCancelled => "redemption_cancelled",
+            LedgerEventType::PointsTransferred => "points_transferred",
+            LedgerEventType::TransferReceived => "transfer_received",
+            LedgerEventType::TransferRejected => "transfer_rejected",
         }
     }
 }

@@ -6,10 +6,12 @@
 //!   has counted toward caps, campaigns and tiers; [`lots`]: posted points by earning month.
 //! - [`ledger`] and [`alert`]: what scoring publishes.
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
-//! - [`review`]: a risk reviewer's decision on held points.
+//! - [`review`]: a risk reviewer's decision on held points; [`command`]: redemptions and
+//!   transfers.
 
 pub mod alert;
 pub mod card;
+pub mod command;
 pub mod counters;
 pub mod ledger;
 pub mod lots;

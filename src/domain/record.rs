@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 pub enum OutputTopic {
     Ledger,
     Alerts,
+    /// Commands txscore issues itself (a transfer's credit).
+    Commands,
 }
 
 /// One message to publish, already encoded: stored as-is so replays are byte-identical.
@@ -57,4 +59,7 @@ pub struct TxnRecord {
     pub outputs: Vec<OutputMessage>,
     /// Present when the transaction earned or held points that a later message may reverse.
     pub earning: Option<Earning>,
+    /// Present for a redemption or transfer: what it took, and from which lots.
+    #[serde(default)]
+    pub debit: Option<super::command::Debit>,
 }

@@ -8,13 +8,17 @@
 //! Processing the same batch twice therefore changes nothing the second time.
 
 use super::documents::{CorruptDocument, Documents};
+use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::record::{OutputMessage, OutputTopic};
 use crate::domain::review::Review;
 use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
 use crate::rules::RuleBook;
 use crate::scoring::{self, Accounts};
 use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
-use crate::wire::{decode_review, decode_transaction, DlqRecord, InputError, SourcePosition};
+use crate::wire::{
+    decode_command, decode_review, decode_transaction, encode_command, DlqRecord, InputError,
+    SourcePosition,
+};
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
@@ -34,11 +38,18 @@ pub enum Destination {
     Ledger,
     Alerts,
     Dlq,
+    /// Commands txscore issues (a transfer's credit), back onto the commands topic.
+    Commands,
 }
 
 impl Destination {
     /// Every destination, in declaration order (so `destination as usize` indexes it).
-    pub const ALL: [Destination; 3] = [Destination::Ledger, Destination::Alerts, Destination::Dlq];
+    pub const ALL: [Destination; 4] = [
+        Destination::Ledger,
+        Destination::Alerts,
+        Destination::Dlq,
+        Destination::Commands,
+    ];
 
     /// Stable name, for metric labels and summaries.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +57,7 @@ impl Destination {
             Destination::Ledger => "ledger",
             Destination::Alerts => "alerts",
             Destination::Dlq => "dlq",
+            Destination::Commands => "commands",
         }
     }
 }
@@ -97,8 +109,10 @@ pub struct ProcessorSettings {
     pub store_concurrency: usize,
     /// Ledger events kept per member for queries, newest first.
     pub ledger_retention: usize,
-    /// Messages from this topic are reviews; from any other, transactions.
+    /// Messages from this topic are reviews.
     pub reviews_topic: String,
+    /// Messages from this topic are commands; from any other, transactions.
+    pub commands_topic: String,
 }
 
 /// Scores batches against a store.
@@ -116,6 +130,7 @@ pub struct BatchProcessor<S> {
 enum Input {
     Txn(Transaction),
     Review(Review),
+    Command(Command),
 }
 
 /// A decoded input, the message it came from, and the keys of the documents it touches.
@@ -315,6 +330,8 @@ impl<S: StateStore> BatchProcessor<S> {
         let limit = self.settings.max_message_bytes;
         if message.source.topic == self.settings.reviews_topic {
             decode_review(message.payload, limit).map(Input::Review)
+        } else if message.source.topic == self.settings.commands_topic {
+            decode_command(message.payload, limit).map(Input::Command)
         } else {
             decode_transaction(message.payload, limit).map(Input::Txn)
         }
@@ -337,6 +354,26 @@ impl<S: StateStore> BatchProcessor<S> {
                 card: None,
                 account: Some(self.keys.account(owner, &review.program_id)),
                 original: Some(self.keys.txn(owner, &review.txn_id)),
+            },
+            Input::Command(command) => ItemKeys {
+                record: self.keys.command(owner, &command.command_id),
+                card: None,
+                account: Some(self.keys.account(owner, &command.program_id)),
+                original: match &command.action {
+                    CommandAction::CancelRedemption { redemption_id } => {
+                        Some(self.keys.command(owner, redemption_id))
+                    }
+                    // The sender's record lives under the sender's tag: read, never written.
+                    CommandAction::TransferCredit {
+                        transfer_id,
+                        from_member_id,
+                        ..
+                    } => Some(
+                        self.keys
+                            .command(&Owner::Member(from_member_id.clone()), transfer_id),
+                    ),
+                    CommandAction::Redeem { .. } | CommandAction::Transfer { .. } => None,
+                },
             },
         }
     }
@@ -391,11 +428,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 .as_ref()
                 .and_then(|key| accounts.get(key))
                 .cloned();
-            let original = keys
-                .original
-                .as_ref()
-                .and_then(|key| records.get(key))
-                .and_then(|record| record.earning.clone());
+            let original_record = keys.original.as_ref().and_then(|key| records.get(key));
+            let original = original_record.and_then(|record| record.earning.clone());
+            let earlier_debit = original_record.and_then(|record| record.debit.clone());
             let card = keys
                 .card
                 .as_ref()
@@ -412,6 +447,9 @@ impl<S: StateStore> BatchProcessor<S> {
                     scoring::score(txn, member_id, state, rules)
                 }
                 Input::Review(review) => scoring::review::review(review, member, original, rules),
+                Input::Command(command) => {
+                    scoring::commands::apply(command, member, earlier_debit, rules)
+                }
             };
             let decision = match decided {
                 Ok(decision) => decision,
@@ -450,14 +488,22 @@ impl<S: StateStore> BatchProcessor<S> {
                     cards.set(key, decision.card);
                 }
             }
-            if let (Some(key), Some(original)) = (&keys.original, decision.original) {
-                update_earning(&mut records, key, original);
+            if let Some(key) = &keys.original {
+                if decision.original.is_some() || decision.original_debit.is_some() {
+                    update_original(
+                        &mut records,
+                        key,
+                        decision.original,
+                        decision.original_debit,
+                    );
+                }
             }
             records.set(
                 &keys.record,
                 TxnRecord {
                     outputs,
                     earning: decision.earning,
+                    debit: decision.debit,
                 },
             );
         }
@@ -517,12 +563,23 @@ async fn timed<T>(
     result
 }
 
-fn update_earning(records: &mut Documents<TxnRecord>, key: &str, earning: Earning) {
+/// Writes back what a later input changed in the record it acted on.
+fn update_original(
+    records: &mut Documents<TxnRecord>,
+    key: &str,
+    earning: Option<Earning>,
+    debit: Option<Debit>,
+) {
     let mut record = records
         .get(key)
         .cloned()
-        .expect("an original with an earning was loaded");
-    record.earning = Some(earning);
+        .expect("an original that was changed was loaded");
+    if earning.is_some() {
+        record.earning = earning;
+    }
+    if debit.is_some() {
+        record.debit = debit;
+    }
     records.set(key, record);
 }
 
@@ -537,7 +594,12 @@ fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
         key: alert.card_token.clone(),
         payload: serde_json::to_string(alert).expect("alerts serialise"),
     });
-    ledger.chain(alerts).collect()
+    let commands = decision.commands.iter().map(|command| OutputMessage {
+        topic: OutputTopic::Commands,
+        key: command.member_id.clone(),
+        payload: encode_command(command),
+    });
+    ledger.chain(alerts).chain(commands).collect()
 }
 
 impl Input {
@@ -549,6 +611,7 @@ impl Input {
                 None => Owner::Card(txn.card_token.clone()),
             },
             Input::Review(review) => Owner::Member(review.member_id.clone()),
+            Input::Command(command) => Owner::Member(command.member_id.clone()),
         }
     }
 
@@ -556,6 +619,7 @@ impl Input {
         match self {
             Input::Txn(txn) => txn.timestamp,
             Input::Review(review) => review.timestamp,
+            Input::Command(command) => command.timestamp,
         }
     }
 }
@@ -566,6 +630,7 @@ impl From<&OutputMessage> for Outbound {
             destination: match message.topic {
                 OutputTopic::Ledger => Destination::Ledger,
                 OutputTopic::Alerts => Destination::Alerts,
+                OutputTopic::Commands => Destination::Commands,
             },
             key: message.key.clone(),
             payload: message.payload.clone(),
@@ -575,8 +640,8 @@ impl From<&OutputMessage> for Outbound {
 
 impl BatchReport {
     /// Outputs per destination, in the order of [`Destination::ALL`], counted in one pass.
-    pub fn outputs_by_destination(&self) -> [u64; 3] {
-        let mut counts = [0; 3];
+    pub fn outputs_by_destination(&self) -> [u64; 4] {
+        let mut counts = [0; 4];
         for message in &self.outbound {
             counts[message.destination as usize] += 1;
         }

@@ -31,6 +31,8 @@ pub struct Topics {
     pub transactions: String,
     /// Input: review verdicts on held points.
     pub reviews: String,
+    /// Input and output: redemptions and transfers (txscore publishes transfer credits).
+    pub commands: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -125,7 +127,11 @@ impl<S: StateStore> Pipeline<S> {
         let consumer: StreamConsumer<PipelineContext> = kafka
             .consumer_config()
             .create_with_context(PipelineContext::new(health.clone()))?;
-        consumer.subscribe(&[&settings.topics.transactions, &settings.topics.reviews])?;
+        consumer.subscribe(&[
+            &settings.topics.transactions,
+            &settings.topics.reviews,
+            &settings.topics.commands,
+        ])?;
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.borrow().latest().version, None);
         Ok(Pipeline {
@@ -356,6 +362,7 @@ fn topic_of(topics: &Topics, destination: Destination) -> &str {
         Destination::Ledger => &topics.ledger,
         Destination::Alerts => &topics.alerts,
         Destination::Dlq => &topics.dlq,
+        Destination::Commands => &topics.commands,
     }
 }
 

@@ -51,6 +51,8 @@ struct ProgramFile {
     earning: EarningFile,
     /// When earned points expire; never when absent.
     expiry: Option<earning_file::ExpiryFile>,
+    /// Most points one transfer between members may move; no limit when absent.
+    max_transfer_points: Option<i64>,
 }
 
 fn default_rounding() -> String {
@@ -173,6 +175,7 @@ impl ProgramFile {
             fraud,
             earning,
             expiry,
+            max_transfer_points: self.max_transfer_points,
         })
     }
 }

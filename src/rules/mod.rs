@@ -104,6 +104,8 @@ pub struct Program {
     pub earning: earning::EarningRules,
     /// When earned points expire; never when `None`.
     pub expiry: Option<earning::Expiry>,
+    /// Most points one transfer may move.
+    pub max_transfer_points: Option<i64>,
 }
 
 /// A validated rule set. Scoring is a function of a transaction, state and this.

@@ -5,12 +5,14 @@
 //! - [`points`]: what refunds, reversals and chargebacks take back.
 //! - [`tiers`]: tier qualification and tier changes.
 //! - [`expiry`]: lots that expire as event time passes.
+//! - [`commands`]: redemptions, their cancellation, transfers.
 //! - `account`: how each transaction kind moves an account; `entry`: ledger events.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
 //! - [`review`]: a reviewer's decision on points a fraud alert held.
 //! - this module: [`score`], which applies a transaction's kind to the account.
 
 mod account;
+pub mod commands;
 pub mod earning;
 mod entry;
 pub mod expiry;
@@ -20,6 +22,7 @@ pub mod review;
 pub mod tiers;
 
 use crate::domain::alert::{Action, Mode};
+use crate::domain::command::{Command, Debit};
 use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction};
 use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
@@ -42,6 +45,8 @@ pub enum Rejection {
     OutOfRange,
     #[error("{0}")]
     NotHeld(String),
+    #[error("redemption `{0}` is already cancelled")]
+    AlreadyCancelled(String),
 }
 
 impl Rejection {
@@ -54,6 +59,7 @@ impl Rejection {
             Rejection::OriginalMismatch(_) => "original_mismatch",
             Rejection::OutOfRange => "out_of_range",
             Rejection::NotHeld(_) => "not_held",
+            Rejection::AlreadyCancelled(_) => "already_cancelled",
         }
     }
 }
@@ -82,6 +88,12 @@ pub struct Decision {
     pub original: Option<Earning>,
     /// The spend arrived beyond the lateness bound (see [`fraud::assess`]).
     pub late: bool,
+    /// What a redemption or transfer took, for its record.
+    pub debit: Option<Debit>,
+    /// The earlier debit this one changed (a cancelled redemption).
+    pub original_debit: Option<Debit>,
+    /// Commands to publish (a transfer's credit).
+    pub commands: Vec<Command>,
 }
 
 /// Scores one transaction. `member_id` is the account to credit (the message's, or the card's
@@ -123,6 +135,9 @@ pub fn score(
             earning: None,
             original: None,
             late,
+            debit: None,
+            original_debit: None,
+            commands: Vec::new(),
         });
     };
     let mut member = accounts
@@ -207,6 +222,9 @@ pub fn score(
         earning: change.earning,
         original: change.original,
         late,
+        debit: None,
+        original_debit: None,
+        commands: Vec::new(),
     })
 }
 

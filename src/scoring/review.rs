@@ -99,6 +99,9 @@ pub fn review(
         earning: None,
         original: Some(earning),
         late: false,
+        debit: None,
+        original_debit: None,
+        commands: Vec::new(),
     })
 }
 

@@ -6,6 +6,7 @@
 //! {prefix}:{m:<member_id>}:card:<card_token>      card risk state (CardState JSON)
 //! {prefix}:{m:<member_id>}:txn:<txn_id>           applied-transaction record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:review:<review_id>     applied-review record (TxnRecord JSON)
+//! {prefix}:{m:<member_id>}:command:<command_id>   applied-command record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! ```
@@ -65,6 +66,10 @@ impl Keyspace {
 
     pub fn review(&self, owner: &Owner, review_id: &str) -> String {
         format!("{}:{{{}}}:review:{review_id}", self.prefix, owner.tag())
+    }
+
+    pub fn command(&self, owner: &Owner, command_id: &str) -> String {
+        format!("{}:{{{}}}:command:{command_id}", self.prefix, owner.tag())
     }
 
     pub fn ledger(&self, owner: &Owner) -> String {

@@ -51,6 +51,7 @@ pub struct Broker {
     pub brokers: String,
     pub transactions: String,
     pub reviews: String,
+    pub commands: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -67,8 +68,15 @@ impl Broker {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
-        let names = ["transactions", "reviews", "ledger", "alerts", "dlq"]
-            .map(|topic| format!("{unique}-{topic}"));
+        let names = [
+            "transactions",
+            "reviews",
+            "commands",
+            "ledger",
+            "alerts",
+            "dlq",
+        ]
+        .map(|topic| format!("{unique}-{topic}"));
         let (embedded, brokers) = match std::env::var("TXSCORE_TEST_BROKERS") {
             Ok(brokers) => {
                 create_topics(&brokers, &names, partitions).await;
@@ -84,12 +92,13 @@ impl Broker {
                 (Some(embedded), brokers)
             }
         };
-        let [transactions, reviews, ledger, alerts, dlq] = names;
+        let [transactions, reviews, commands, ledger, alerts, dlq] = names;
         Broker {
             embedded,
             brokers,
             transactions,
             reviews,
+            commands,
             ledger,
             alerts,
             dlq,
@@ -108,6 +117,7 @@ impl Broker {
         file.kafka.group_id = self.group.clone();
         file.kafka.topics.transactions = self.transactions.clone();
         file.kafka.topics.reviews = self.reviews.clone();
+        file.kafka.topics.commands = self.commands.clone();
         file.kafka.topics.ledger = self.ledger.clone();
         file.kafka.topics.alerts = self.alerts.clone();
         file.kafka.topics.dlq = self.dlq.clone();
@@ -327,6 +337,30 @@ pub fn distinct_events(wanted: usize) -> impl FnMut(&(String, String)) -> bool {
     }
 }
 
+/// Ledger messages by event id, each parsed from its first copy.
+pub fn ledger_events(ledger: &[(String, String)]) -> BTreeMap<String, serde_json::Value> {
+    by_event_id(ledger)
+        .into_iter()
+        .map(|(id, copies)| (id, serde_json::from_str(&copies[0]).expect("ledger JSON")))
+        .collect()
+}
+
+/// The `error_kind` of each dead-letter record, sorted.
+pub fn error_kinds(dead: &[(String, String)]) -> Vec<String> {
+    let mut kinds: Vec<String> = dead
+        .iter()
+        .map(|(_, payload)| {
+            let record: serde_json::Value = serde_json::from_str(payload).expect("DLQ JSON");
+            record["error_kind"]
+                .as_str()
+                .expect("error_kind")
+                .to_owned()
+        })
+        .collect();
+    kinds.sort();
+    kinds
+}
+
 /// Waits (bounded) until `health` reports at least `messages` done.
 pub async fn progressed(health: &Health, messages: u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -429,7 +463,8 @@ impl Reference {
                         ledger_ids.insert(id);
                     }
                     txscore::pipeline::Destination::Alerts => alerts += 1,
-                    txscore::pipeline::Destination::Dlq => {}
+                    txscore::pipeline::Destination::Dlq
+                    | txscore::pipeline::Destination::Commands => {}
                 }
             }
         }

@@ -1,0 +1,384 @@
+//! Commands against a member's account: redemptions (oldest-expiring lots first, refused with
+//! a reason when the balance is short), their cancellation (points back to their lots, with
+//! their original expiry) and transfers (debited here; the receiver is credited by the
+//! `transfer_credit` command this publishes, only ever after the debit).
+
+use super::entry::Entry;
+use super::{expiry, program, Decision, Rejection};
+use crate::domain::command::{Command, CommandAction, Debit};
+use crate::domain::lots::LotUse;
+use crate::domain::{BreakdownLine, LedgerEventType, MemberState};
+use crate::rules::RuleSet;
+use rust_decimal::Decimal;
+
+/// Applies `command` to the member's account. `earlier` is the debit the command refers to:
+/// the redemption a cancellation names, or the sender's transfer a credit names.
+pub fn apply(
+    command: &Command,
+    member: Option<MemberState>,
+    earlier: Option<Debit>,
+    rules: &RuleSet,
+) -> Result<Decision, Rejection> {
+    let program = program(rules, &command.program_id)?;
+    let mut member = member.unwrap_or_else(|| MemberState::new(&program.default_tier));
+    let id = &command.command_id;
+    let mut ledger = expiry::expire_due(
+        &mut member,
+        &command.member_id,
+        id,
+        command.timestamp,
+        program,
+        rules,
+    );
+    let event = |member: &MemberState, event_type, points, breakdown| {
+        Entry {
+            event_type,
+            txn_id: id,
+            qualifier: None,
+            points,
+            pending_points: 0,
+            breakdown,
+            at: command.timestamp,
+        }
+        .into_event(&command.member_id, member, program, rules)
+    };
+    let mut decision = Decision {
+        card: Default::default(),
+        alerts: Vec::new(),
+        earning: None,
+        original: None,
+        late: false,
+        member: None,
+        ledger: Vec::new(),
+        debit: None,
+        original_debit: None,
+        commands: Vec::new(),
+    };
+    match &command.action {
+        CommandAction::Redeem { points, reward } => {
+            if let Some(refusal) = shortfall(&member, *points, "redemption") {
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::RedemptionRejected,
+                    0,
+                    vec![refusal],
+                ));
+            } else {
+                let lots = member.debit(*points, None);
+                let lines = lot_lines(&lots, -1, &format!("redeemed for {reward}"));
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::PointsRedeemed,
+                    -points,
+                    lines,
+                ));
+                decision.debit = Some(debit(*points, lots, None));
+            }
+        }
+        CommandAction::CancelRedemption { redemption_id } => {
+            let mut redemption = earlier
+                .filter(|debit| debit.to_member_id.is_none())
+                .ok_or_else(|| Rejection::UnknownOriginal(redemption_id.clone()))?;
+            if redemption.cancelled {
+                return Err(Rejection::AlreadyCancelled(redemption_id.clone()));
+            }
+            member.balance += redemption.points;
+            member.restore(&redemption.lots);
+            let lines = lot_lines(
+                &redemption.lots,
+                1,
+                &format!("returned by cancelling {redemption_id}, with the original expiry"),
+            );
+            ledger.push(event(
+                &member,
+                LedgerEventType::RedemptionCancelled,
+                redemption.points,
+                lines,
+            ));
+            redemption.cancelled = true;
+            decision.original_debit = Some(redemption);
+        }
+        CommandAction::Transfer {
+            to_member_id,
+            points,
+        } => {
+            let refusal = if to_member_id == &command.member_id {
+                Some(refusal_line(
+                    "a member cannot transfer to themselves".into(),
+                ))
+            } else if let Some(limit) = program.max_transfer_points.filter(|l| points > l) {
+                Some(refusal_line(format!(
+                    "{points} points is over the programme's transfer limit of {limit}"
+                )))
+            } else {
+                shortfall(&member, *points, "transfer")
+            };
+            if let Some(refusal) = refusal {
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::TransferRejected,
+                    0,
+                    vec![refusal],
+                ));
+            } else {
+                let lots = member.debit(*points, None);
+                let lines = lot_lines(&lots, -1, &format!("transferred to {to_member_id}"));
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::PointsTransferred,
+                    -points,
+                    lines,
+                ));
+                decision.debit = Some(debit(*points, lots.clone(), Some(to_member_id.clone())));
+                decision.commands.push(Command {
+                    command_id: format!("{id}/credit"),
+                    member_id: to_member_id.clone(),
+                    program_id: command.program_id.clone(),
+                    action: CommandAction::TransferCredit {
+                        transfer_id: id.clone(),
+                        from_member_id: command.member_id.clone(),
+                        points: *points,
+                    },
+                    timestamp: command.timestamp,
+                });
+            }
+        }
+        CommandAction::TransferCredit {
+            transfer_id,
+            from_member_id,
+            points,
+        } => {
+            let transfer = earlier
+                .filter(|debit| {
+                    debit.to_member_id.as_deref() == Some(command.member_id.as_str())
+                        && debit.points == *points
+                })
+                .ok_or_else(|| {
+                    Rejection::UnknownOriginal(format!(
+                        "{transfer_id}: no transfer of {points} points from {from_member_id} to {}",
+                        command.member_id
+                    ))
+                })?;
+            member.balance += transfer.points;
+            member.restore(&transfer.lots);
+            let lines = lot_lines(
+                &transfer.lots,
+                1,
+                &format!("received from {from_member_id}"),
+            );
+            ledger.push(event(
+                &member,
+                LedgerEventType::TransferReceived,
+                *points,
+                lines,
+            ));
+        }
+    }
+    member.last_event_at = member.last_event_at.max(Some(command.timestamp));
+    decision.member = Some(member);
+    decision.ledger = ledger;
+    Ok(decision)
+}
+
+fn debit(points: i64, lots: Vec<LotUse>, to_member_id: Option<String>) -> Debit {
+    Debit {
+        points,
+        lots,
+        to_member_id,
+        cancelled: false,
+    }
+}
+
+/// A line refusing a debit the balance cannot cover; `None` when it can.
+fn shortfall(member: &MemberState, points: i64, what: &str) -> Option<BreakdownLine> {
+    (member.balance < points).then(|| {
+        refusal_line(format!(
+            "{what} of {points} points refused: the balance is {}",
+            member.balance
+        ))
+    })
+}
+
+fn refusal_line(detail: String) -> BreakdownLine {
+    BreakdownLine {
+        rule: "refused".into(),
+        detail,
+        points: Decimal::ZERO,
+        funded_by: None,
+    }
+}
+
+/// One line per lot, signed by `sign`, saying what happened to its points.
+fn lot_lines(lots: &[LotUse], sign: i64, what: &str) -> Vec<BreakdownLine> {
+    lots.iter()
+        .map(|lot| BreakdownLine {
+            rule: format!("lot:{}", lot.lot),
+            detail: format!(
+                "{} points earned in {}{} {what}",
+                lot.points,
+                lot.lot,
+                lot.expires_at
+                    .map_or(String::new(), |at| format!(" (expiring {at})"))
+            ),
+            points: Decimal::from(sign * lot.points),
+            funded_by: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn rules() -> RuleSet {
+        RuleSet::from_toml(
+            r#"version = "commands-1"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1" }
+max_transfer_points = 500
+[programs.default.expiry]
+months = 12
+"#,
+        )
+        .unwrap()
+    }
+
+    /// 100 points earned in January and 50 in March 2026.
+    fn member() -> MemberState {
+        let mut member = MemberState::new("standard");
+        member.credit(100, "2026-01", Some(datetime!(2027-02-01 0:00 UTC)));
+        member.credit(50, "2026-03", Some(datetime!(2027-04-01 0:00 UTC)));
+        member
+    }
+
+    fn command(id: &str, action: CommandAction) -> Command {
+        Command {
+            command_id: id.into(),
+            member_id: "M-1".into(),
+            program_id: "default".into(),
+            action,
+            timestamp: datetime!(2026-06-01 12:00 UTC),
+        }
+    }
+
+    fn redeem(id: &str, points: i64) -> Command {
+        command(
+            id,
+            CommandAction::Redeem {
+                points,
+                reward: "voucher".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_redemption_spends_the_oldest_lots_and_says_which() {
+        let decision = apply(&redeem("C-1", 120), Some(member()), None, &rules()).unwrap();
+        let event = &decision.ledger[0];
+        assert_eq!(event.event_type, LedgerEventType::PointsRedeemed);
+        assert_eq!((event.points, event.balance_after), (-120, 30));
+        let lines: Vec<(&str, Decimal)> = event
+            .breakdown
+            .iter()
+            .map(|l| (l.rule.as_str(), l.points))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("lot:2026-01", Decimal::from(-100)),
+                ("lot:2026-03", Decimal::from(-20))
+            ]
+        );
+        assert_eq!(decision.debit.unwrap().lots.len(), 2);
+    }
+
+    #[test]
+    fn a_redemption_the_balance_cannot_cover_is_refused_in_the_ledger() {
+        let decision = apply(&redeem("C-1", 151), Some(member()), None, &rules()).unwrap();
+        let event = &decision.ledger[0];
+        assert_eq!(event.event_type, LedgerEventType::RedemptionRejected);
+        assert_eq!((event.points, event.balance_after), (0, 150));
+        assert!(event.breakdown[0].detail.contains("the balance is 150"));
+        assert!(decision.debit.is_none());
+    }
+
+    #[test]
+    fn cancelling_gives_the_points_back_with_their_original_expiry_once() {
+        let rules = rules();
+        let redeemed = apply(&redeem("C-1", 120), Some(member()), None, &rules).unwrap();
+        let cancel = command(
+            "C-2",
+            CommandAction::CancelRedemption {
+                redemption_id: "C-1".into(),
+            },
+        );
+        let cancelled = apply(
+            &cancel,
+            redeemed.member.clone(),
+            redeemed.debit.clone(),
+            &rules,
+        )
+        .unwrap();
+        let account = cancelled.member.unwrap();
+        assert_eq!(account.balance, 150);
+        assert_eq!(
+            account.lots,
+            member().lots,
+            "the same lots, the same expiry"
+        );
+        let again = apply(&cancel, Some(account), cancelled.original_debit, &rules);
+        assert_eq!(again.unwrap_err().kind(), "already_cancelled");
+    }
+
+    #[test]
+    fn a_transfer_debits_now_and_issues_the_credit_which_only_a_matching_debit_honours() {
+        let rules = rules();
+        let transfer = command(
+            "C-1",
+            CommandAction::Transfer {
+                to_member_id: "M-2".into(),
+                points: 120,
+            },
+        );
+        let sent = apply(&transfer, Some(member()), None, &rules).unwrap();
+        assert_eq!(sent.member.as_ref().unwrap().balance, 30);
+        assert_eq!(
+            sent.ledger[0].event_type,
+            LedgerEventType::PointsTransferred
+        );
+        let credit = sent.commands[0].clone();
+        assert_eq!(credit.command_id, "C-1/credit");
+        assert_eq!(credit.member_id, "M-2");
+
+        let received = apply(&credit, None, sent.debit.clone(), &rules).unwrap();
+        let receiver = received.member.unwrap();
+        assert_eq!(receiver.balance, 120);
+        assert_eq!(
+            receiver.lots[0].expires_at,
+            Some(datetime!(2027-02-01 0:00 UTC)),
+            "points keep their expiry"
+        );
+        assert_eq!(
+            apply(&credit, None, None, &rules).unwrap_err().kind(),
+            "unknown_original"
+        );
+
+        let too_many = command(
+            "C-3",
+            CommandAction::Transfer {
+                to_member_id: "M-2".into(),
+                points: 501,
+            },
+        );
+        let refused = apply(&too_many, Some(member()), None, &rules).unwrap();
+        assert_eq!(
+            refused.ledger[0].event_type,
+            LedgerEventType::TransferRejected
+        );
+        assert!(refused.commands.is_empty());
+    }
+}
