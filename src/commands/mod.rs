@@ -6,9 +6,11 @@
 //! - [`bench`]: end-to-end throughput and latency against real Redis.
 //! - [`replay`]: a recorded stream through the core, with a per-rule report.
 //! - [`rules`]: checking a rules file.
+//! - [`expire`]: the expiry sweep for members with no recent events.
 
 pub mod bench;
 pub mod demo;
+pub mod expire;
 pub mod generate;
 pub mod replay;
 pub mod rules;
@@ -45,6 +47,8 @@ enum Command {
     /// Work with rules files.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// Expire every lot due by a time, for members with no event to do it (publishes the events).
+    Expire(expire::ExpireArgs),
 }
 
 impl Cli {
@@ -56,6 +60,7 @@ impl Cli {
             Command::Bench(args) => bench::bench(args).await,
             Command::Replay(args) => replay::replay(args).await,
             Command::Rules(command) => rules::rules(command),
+            Command::Expire(args) => expire::expire(args).await,
         }
     }
 }

@@ -1,12 +1,12 @@
 //! `txscore run`: the service.
 
-use super::shared::{load_rules, shutdown_signal};
+use super::shared::{connect_store, load_rules, shutdown_signal};
 use crate::api::{self, QueryApi};
 use crate::config::Config;
 use crate::health::Health;
 use crate::pipeline::Pipeline;
 use crate::rules::reload::Reloader;
-use crate::store::{Keyspace, RedisStore};
+use crate::store::Keyspace;
 use crate::{http, liability, telemetry};
 use anyhow::Context;
 use std::path::Path;
@@ -24,13 +24,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     };
     let rules_version = rules.borrow().latest().version.clone();
     let health = Arc::new(Health::new(config.stall_timeout));
-    let store = RedisStore::open(
-        &config.redis_url,
-        config.redis_cluster,
-        config.redis_timeout,
-    )
-    .await
-    .context("connecting to Redis (redis.url)")?;
+    let store = connect_store(&config).await?;
     if let Some(interval) = config.liability_scan {
         tokio::spawn(liability::sample_periodically(
             store.clone(),

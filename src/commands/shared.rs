@@ -17,6 +17,19 @@ pub fn load_rules(path: Option<&Path>) -> anyhow::Result<RuleBook> {
     })
 }
 
+/// The store `config` names (one Redis server or a cluster).
+pub async fn connect_store(
+    config: &crate::config::Config,
+) -> anyhow::Result<crate::store::RedisStore> {
+    crate::store::RedisStore::open(
+        &config.redis_url,
+        config.redis_cluster,
+        config.redis_timeout,
+    )
+    .await
+    .context("connecting to Redis (redis.url)")
+}
+
 /// Completes on SIGINT or SIGTERM.
 pub async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();

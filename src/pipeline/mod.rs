@@ -3,11 +3,13 @@
 //! - [`batch`]: one batch through decode, load, score, compare-and-set: no Kafka here, so it is
 //!   tested directly against both stores.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
+//! - [`expiry_sweep`]: expiring the lots of members with no events, exactly once.
 //! - [`runner`]: the Kafka loop: gather a batch, process it, publish its outputs, wait for the
 //!   acks, and only then store its offsets.
 
 pub mod batch;
 mod documents;
+pub mod expiry_sweep;
 pub mod runner;
 
 pub use batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound, ProcessorSettings};

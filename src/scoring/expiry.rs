@@ -19,6 +19,22 @@ pub fn lot_for(program: &Program, at: OffsetDateTime, points: i64) -> LotUse {
     }
 }
 
+/// The expiry sweep for one account: expires what is due by `at` (an account with nothing due
+/// is left alone: `None`), naming the events after `trigger`.
+pub fn sweep(
+    member: &MemberState,
+    member_id: &str,
+    program_id: &str,
+    trigger: &str,
+    at: OffsetDateTime,
+    rules: &RuleSet,
+) -> Result<Option<(MemberState, Vec<LedgerEvent>)>, super::Rejection> {
+    let program = super::program(rules, program_id)?;
+    let mut swept = member.clone();
+    let events = expire_due(&mut swept, member_id, trigger, at, program, rules);
+    Ok((!events.is_empty()).then_some((swept, events)))
+}
+
 /// Expires every lot due by `at`: one ledger event per lot, each with the balance right after
 /// it, named after `trigger` (the input that brought event time past it).
 pub(super) fn expire_due(

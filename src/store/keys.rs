@@ -7,6 +7,7 @@
 //! {prefix}:{m:<member_id>}:txn:<txn_id>           applied-transaction record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:review:<review_id>     applied-review record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:command:<command_id>   applied-command record (TxnRecord JSON)
+//! {prefix}:{m:<member_id>}:sweep:<sweep>:<program>  an expiry sweep's record for an account
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! ```
@@ -70,6 +71,15 @@ impl Keyspace {
 
     pub fn command(&self, owner: &Owner, command_id: &str) -> String {
         format!("{}:{{{}}}:command:{command_id}", self.prefix, owner.tag())
+    }
+
+    /// The record of one expiry sweep (`trigger`) over one of the owner's accounts.
+    pub fn sweep(&self, owner: &Owner, trigger: &str, program_id: &str) -> String {
+        format!(
+            "{}:{{{}}}:sweep:{trigger}:{program_id}",
+            self.prefix,
+            owner.tag()
+        )
     }
 
     pub fn ledger(&self, owner: &Owner) -> String {

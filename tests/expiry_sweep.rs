@@ -1,0 +1,87 @@
+//! The expiry sweep on real Redis: it expires what is due for members with no events, leaves
+//! the rest alone, and running it again re-emits the same events and expires nothing twice.
+
+mod common;
+
+use common::{balances, inbound, processor_settings, redis, rules};
+use std::time::Duration;
+use time::macros::datetime;
+use txscore::pipeline::expiry_sweep::ExpirySweep;
+use txscore::pipeline::BatchProcessor;
+use txscore::store::{Keyspace, RedisStore, StateStore};
+use txscore::synth::SyntheticMessage;
+
+fn purchase(txn: &str, member: &str, timestamp: &str) -> SyntheticMessage {
+    SyntheticMessage {
+        key: member.into(),
+        payload: format!(
+            r#"{{"txn_id":"{txn}","type":"purchase","card_token":"tok_{member}","member_id":"{member}",
+            "amount":"100","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
+            "timestamp":"{timestamp}"}}"#
+        )
+        .into_bytes(),
+    }
+}
+
+#[tokio::test]
+async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
+    let server = redis();
+    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    let keys = Keyspace::new("txscore");
+    let processor = BatchProcessor::new(store.clone(), keys.clone(), processor_settings());
+    let rules = rules();
+    let messages = [
+        purchase("OLD", "M-OLD", "2024-10-15T10:00:00Z"),
+        purchase("NEW", "M-NEW", "2026-10-15T10:00:00Z"),
+    ];
+    processor
+        .process(&inbound(&messages), &rules)
+        .await
+        .unwrap();
+    let accounts = ["M-OLD", "M-NEW"].map(|m| format!("txscore:{{m:{m}}}:account:default"));
+    let before = balances(&store, &accounts).await;
+
+    let sweep = ExpirySweep {
+        store: &store,
+        keys: &keys,
+        rules: &rules,
+        ledger_retention: 10,
+        record_ttl: Duration::from_secs(3600),
+    };
+    let first = sweep.run(datetime!(2026-12-01 0:00 UTC)).await.unwrap();
+    assert_eq!((first.accounts_scanned, first.accounts_expired), (2, 1));
+    assert_eq!(first.points_expired, before[&accounts[0]].0);
+    assert_eq!(first.outbound.len(), 1);
+    let event: serde_json::Value = serde_json::from_str(&first.outbound[0].payload).unwrap();
+    assert_eq!(
+        event["event_id"],
+        "expire@2026-12-01T00:00:00Z/points_expired:2024-10"
+    );
+    let after = balances(&store, &accounts).await;
+    assert_eq!(
+        after[&accounts[0]].0, 0,
+        "24-month lots from 2024-10 end with November 2026"
+    );
+    assert_eq!(
+        after[&accounts[1]], before[&accounts[1]],
+        "recent points stay"
+    );
+    let ledger = store
+        .list_head("txscore:{m:M-OLD}:ledger", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger[0], first.outbound[0].payload,
+        "the query API's ledger has it too"
+    );
+
+    let again = sweep.run(datetime!(2026-12-01 0:00 UTC)).await.unwrap();
+    assert_eq!(again.accounts_expired, 0);
+    assert_eq!(
+        again.outbound, first.outbound,
+        "the same events, re-emitted"
+    );
+    assert_eq!(balances(&store, &accounts).await, after);
+}
