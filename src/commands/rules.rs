@@ -34,8 +34,9 @@ pub fn rules(command: RulesCommand) -> anyhow::Result<()> {
                         program.fx.len()
                     );
                 }
-                for rule in crate::scoring::fraud::configured(&rules.fraud) {
-                    let meta = rule.meta();
+                let card_rules =
+                    crate::scoring::fraud::configured(&rules.fraud).map(|rule| rule.meta());
+                for meta in card_rules.chain(rules.fraud.abuse.metas()) {
                     println!(
                         "  fraud rule {}: score {} ({})",
                         meta.id,

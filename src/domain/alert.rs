@@ -64,13 +64,16 @@ pub struct AlertReason {
     pub score: f64,
 }
 
-/// An alert as published on the alerts topic (key: card_token).
+/// An alert as published on the alerts topic (key: card_token, or member_id for an alert
+/// about a command).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// Deterministic: the same transaction always yields the same id.
     pub alert_id: String,
     pub txn_id: String,
-    pub card_token: String,
+    /// The card of the transaction; absent for an alert about a command.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_token: Option<String>,
     pub member_id: Option<String>,
     /// The programme the transaction earns in (reviews name it).
     pub program_id: String,

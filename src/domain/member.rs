@@ -1,8 +1,10 @@
 //! Per-member loyalty state: the balance and what scoring needs to compute the next change.
 
+use super::activity::Activity;
 use super::counters::Counters;
 use super::lots::Lot;
 use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
 use time::OffsetDateTime;
 
 /// A member's points account. Stored as readable JSON; every change to it is a ledger event.
@@ -31,6 +33,9 @@ pub struct MemberState {
     /// The positive balance by earning month, with expiry (see [`super::lots`]).
     #[serde(default)]
     pub lots: Vec<Lot>,
+    /// Recent activity for the points-abuse rules (see [`super::activity`]).
+    #[serde(default)]
+    pub activity: VecDeque<Activity>,
 }
 
 impl MemberState {
@@ -47,6 +52,7 @@ impl MemberState {
             last_event_at: None,
             counters: Counters::default(),
             lots: Vec::new(),
+            activity: VecDeque::new(),
         }
     }
 }

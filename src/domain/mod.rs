@@ -3,12 +3,14 @@
 //!
 //! - [`transaction`]: a validated card transaction.
 //! - [`member`] and [`card`]: the state scoring reads and writes; [`counters`]: what earning
-//!   has counted toward caps, campaigns and tiers; [`lots`]: posted points by earning month.
+//!   has counted toward caps, campaigns and tiers; [`lots`]: posted points by earning month;
+//!   [`activity`]: recent account activity for the points-abuse rules.
 //! - [`ledger`] and [`alert`]: what scoring publishes.
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
 //! - [`review`]: a risk reviewer's decision on held points; [`command`]: redemptions and
 //!   transfers.
 
+pub mod activity;
 pub mod alert;
 pub mod card;
 pub mod command;

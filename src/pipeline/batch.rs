@@ -591,7 +591,11 @@ fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
     });
     let alerts = decision.alerts.iter().map(|alert| OutputMessage {
         topic: OutputTopic::Alerts,
-        key: alert.card_token.clone(),
+        key: alert
+            .card_token
+            .clone()
+            .or_else(|| alert.member_id.clone())
+            .unwrap_or_default(),
         payload: serde_json::to_string(alert).expect("alerts serialise"),
     });
     let commands = decision.commands.iter().map(|command| OutputMessage {

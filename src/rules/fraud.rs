@@ -137,6 +137,8 @@ pub struct FraudRules {
     /// How late (behind the card's newest spend) a spend may be and still be assessed at its
     /// own event time.
     pub lateness: Duration,
+    /// Points-abuse rules on the member's account.
+    pub abuse: super::abuse::AbuseRules,
 }
 
 impl Default for SeverityThresholds {

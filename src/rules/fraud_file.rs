@@ -1,6 +1,9 @@
 //! The `[fraud]` section of the rules file as written, and its validation into [`FraudRules`].
 //! Every rule is optional; thresholds are data.
 
+use super::abuse_file::{
+    self, AbuseFiles, RedemptionBurstFile, RefundChurnFile, SplitPurchasesFile, TransferRingFile,
+};
 use super::fraud::*;
 use super::{invalid, RulesError};
 use crate::domain::alert::{Action, Mode};
@@ -33,6 +36,10 @@ pub(super) struct FraudFile {
     card_not_present: Option<CardNotPresentFile>,
     duplicate: Option<DuplicateFile>,
     card_testing: Option<CardTestingFile>,
+    refund_churn: Option<RefundChurnFile>,
+    split_purchases: Option<SplitPurchasesFile>,
+    transfer_ring: Option<TransferRingFile>,
+    redemption_after_burst: Option<RedemptionBurstFile>,
 }
 
 impl Default for FraudFile {
@@ -52,6 +59,10 @@ impl Default for FraudFile {
             card_not_present: None,
             duplicate: None,
             card_testing: None,
+            refund_churn: None,
+            split_purchases: None,
+            transfer_ring: None,
+            redemption_after_burst: None,
         }
     }
 }
@@ -179,12 +190,13 @@ struct CardTestingFile {
 }
 
 /// Checks shared by every rule: a unique id, a score in 0..1.
-struct Checker {
+/// Checks rule ids are unique across all fraud rules.
+pub(super) struct Checker {
     ids: BTreeSet<String>,
 }
 
 impl Checker {
-    fn meta(
+    pub(super) fn meta(
         &mut self,
         field: &str,
         id: String,
@@ -417,7 +429,17 @@ impl FraudFile {
             })
             .transpose()?;
 
+        let abuse = abuse_file::validate(
+            AbuseFiles {
+                refund_churn: self.refund_churn,
+                split_purchases: self.split_purchases,
+                transfer_ring: self.transfer_ring,
+                redemption_after_burst: self.redemption_after_burst,
+            },
+            &mut check,
+        )?;
         Ok(FraudRules {
+            abuse,
             velocity,
             amount_anomaly,
             impossible_travel,

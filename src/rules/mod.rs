@@ -3,11 +3,13 @@
 //!
 //! - [`file`] and `fraud_file`: the file's serde shape, strict (`deny_unknown_fields`).
 //! - [`earning`]: special rates, exclusions, campaigns, caps, tier qualification.
-//! - [`fraud`]: the validated fraud rules.
+//! - [`fraud`]: the validated fraud rules; [`abuse`]: the points-abuse ones.
 //! - [`book`]: every loaded version, each in force from its effective time.
 //! - [`reload`]: picking up a changed rules file while running.
 //! - this module: the validated [`RuleSet`] the scoring core reads.
 
+pub mod abuse;
+mod abuse_file;
 pub mod book;
 pub mod earning;
 mod earning_file;

@@ -4,7 +4,9 @@
 //! `transfer_credit` command this publishes, only ever after the debit).
 
 use super::entry::Entry;
-use super::{expiry, program, Decision, Rejection};
+use super::{expiry, fraud, program, Decision, Rejection};
+use crate::domain::activity::{Activity, ActivityKind};
+use crate::domain::card::millis;
 use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::lots::LotUse;
 use crate::domain::{BreakdownLine, LedgerEventType, MemberState};
@@ -54,8 +56,11 @@ pub fn apply(
         original_debit: None,
         commands: Vec::new(),
     };
+    let abuse = &rules.fraud_for(&command.program_id).abuse;
+    let mut findings = Vec::new();
     match &command.action {
         CommandAction::Redeem { points, reward } => {
+            findings = fraud::abuse::on_redemption(&member, command.timestamp, abuse);
             if let Some(refusal) = shortfall(&member, *points, "redemption") {
                 ledger.push(event(
                     &member,
@@ -159,6 +164,12 @@ pub fn apply(
                         command.member_id
                     ))
                 })?;
+            findings =
+                fraud::abuse::on_transfer_in(&member, from_member_id, command.timestamp, abuse);
+            member.record_activity(
+                activity(command, ActivityKind::TransferIn, *points, from_member_id),
+                abuse.span(),
+            );
             member.balance += transfer.points;
             member.restore(&transfer.lots);
             let lines = lot_lines(
@@ -175,9 +186,33 @@ pub fn apply(
         }
     }
     member.last_event_at = member.last_event_at.max(Some(command.timestamp));
+    let subject = fraud::Subject {
+        id,
+        card_token: None,
+        member_id: Some(&command.member_id),
+        program_id: &command.program_id,
+        at: command.timestamp,
+        late: false,
+    };
+    decision.alerts = fraud::alerts::raise(
+        &findings,
+        &subject,
+        rules.fraud_for(&command.program_id),
+        &rules.version,
+    );
     decision.member = Some(member);
     decision.ledger = ledger;
     Ok(decision)
+}
+
+fn activity(command: &Command, kind: ActivityKind, points: i64, party: &str) -> Activity {
+    Activity {
+        at_ms: millis(command.timestamp),
+        kind,
+        points,
+        amount: Decimal::ZERO,
+        party: party.to_owned(),
+    }
 }
 
 fn debit(points: i64, lots: Vec<LotUse>, to_member_id: Option<String>) -> Debit {

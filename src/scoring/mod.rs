@@ -119,9 +119,15 @@ pub fn score(
     };
 
     let mut card = accounts.card;
-    let late = txn.kind.is_spend()
-        && fraud::late_behind(txn, &card, rules.fraud_for(&txn.program_id)).is_some();
-    let alerts = fraud::assess(&spend, member_id, &mut card, rules);
+    let fraud_rules = rules.fraud_for(&txn.program_id);
+    let late = txn.kind.is_spend() && fraud::late_behind(txn, &card, fraud_rules).is_some();
+    let abuse = match (member_id, &accounts.member) {
+        (Some(_), Some(member)) => {
+            fraud::abuse::on_transaction(txn, spend.amount, member, &fraud_rules.abuse)
+        }
+        _ => Vec::new(),
+    };
+    let alerts = fraud::assess(&spend, member_id, &mut card, rules, abuse);
     let hold = alerts
         .iter()
         .find(|alert| alert.mode == Mode::Enforce && alert.action == Action::HoldPoints);
@@ -197,6 +203,10 @@ pub fn score(
         .counters
         .thresholds_reached
         .extend(change.thresholds_reached);
+    let moved = change.points.abs() + change.pending_points.abs();
+    if let Some(activity) = fraud::abuse::activity_of(txn, spend.amount, moved) {
+        member.record_activity(activity, fraud_rules.abuse.span());
+    }
 
     if let Some(event_type) = change.event_type {
         let entry = Entry {

@@ -12,7 +12,12 @@
 //! - [`merchant`]: risky categories, new merchants, cross-border and card-not-present spends.
 //! - [`duplicate`]: the same spend again under another id.
 //! - [`card_testing`]: small probing spends followed by a large one.
+//! - [`abuse`]: points abuse on the member's account: refund churn, split purchases, transfer
+//!   rings, redemptions right after a burst of earning.
+//! - [`alerts`]: findings into alerts, scored and classified.
 
+pub mod abuse;
+pub mod alerts;
 mod anomaly;
 mod card_testing;
 mod duplicate;
@@ -20,11 +25,12 @@ mod merchant;
 mod travel;
 mod velocity;
 
-use crate::domain::alert::{Action, Mode};
+use crate::domain::alert::Mode;
 use crate::domain::card::{millis, Sighting, Spend};
-use crate::domain::{Alert, AlertReason, CardState, Transaction};
+use crate::domain::{Alert, CardState, Transaction};
 use crate::rules::fraud::{FraudRules, RuleMeta};
 use crate::rules::RuleSet;
+pub use alerts::{combined_score, Subject};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
@@ -106,7 +112,8 @@ pub fn configured(fraud: &FraudRules) -> impl Iterator<Item = &dyn FraudRule> {
 }
 
 /// Assesses a spend against the card's state, records it there, and returns the alerts it
-/// raises (at most one enforced and one shadow alert).
+/// raises with the `extra` findings (points-abuse rules on the member): at most one enforced
+/// and one shadow alert. Other transaction kinds raise alerts from `extra` alone.
 ///
 /// A spend later than the programme's lateness bound behind the card's newest one is assessed
 /// as if it happened at that newest time (against the state as it is) and its alerts are
@@ -116,52 +123,41 @@ pub fn assess(
     member_id: Option<&str>,
     card: &mut CardState,
     rules: &RuleSet,
+    extra: Vec<Finding>,
 ) -> Vec<Alert> {
     let txn = spend.txn;
-    if !txn.kind.is_spend() {
-        return Vec::new();
-    }
     let fraud = rules.fraud_for(&txn.program_id);
-    let late = late_behind(txn, card, fraud);
-    let findings: Vec<Finding> = match late {
-        None => evaluate(fraud, spend, card),
-        Some(newest) => {
-            let as_of_now = Transaction {
-                timestamp: newest,
-                ..txn.clone()
-            };
-            let context = SpendContext {
-                txn: &as_of_now,
-                ..*spend
-            };
-            evaluate(fraud, &context, card)
-        }
-    };
-    record(spend, card, fraud);
-
-    [Mode::Enforce, Mode::Shadow]
-        .into_iter()
-        .filter_map(|mode| {
-            let reasons: Vec<AlertReason> = findings
-                .iter()
-                .filter(|finding| finding.mode == mode)
-                .map(|finding| AlertReason {
-                    rule: finding.rule.clone(),
-                    description: finding.description.clone(),
-                    score: finding.score,
-                })
-                .collect();
-            (!reasons.is_empty()).then(|| {
-                let alert = AlertDraft {
-                    txn,
-                    member_id,
-                    late: late.is_some(),
-                    mode,
+    let (mut findings, late) = if txn.kind.is_spend() {
+        let late = late_behind(txn, card, fraud);
+        let findings = match late {
+            None => evaluate(fraud, spend, card),
+            Some(newest) => {
+                let as_of_now = Transaction {
+                    timestamp: newest,
+                    ..txn.clone()
                 };
-                alert.build(reasons, fraud, &rules.version)
-            })
-        })
-        .collect()
+                let context = SpendContext {
+                    txn: &as_of_now,
+                    ..*spend
+                };
+                evaluate(fraud, &context, card)
+            }
+        };
+        record(spend, card, fraud);
+        (findings, late.is_some())
+    } else {
+        (Vec::new(), false)
+    };
+    findings.extend(extra);
+    let subject = Subject {
+        id: &txn.txn_id,
+        card_token: Some(&txn.card_token),
+        member_id,
+        program_id: &txn.program_id,
+        at: txn.timestamp,
+        late,
+    };
+    alerts::raise(&findings, &subject, fraud, &rules.version)
 }
 
 /// The card's newest spend time, when `txn` is further behind it than the lateness bound.
@@ -215,48 +211,6 @@ fn record(spend: &SpendContext<'_>, card: &mut CardState, fraud: &FraudRules) {
             .get_or_insert_with(|| txn.merchant.country.clone());
     }
     card.remember(&txn.merchant.id, &txn.merchant.mcc);
-}
-
-/// What an alert is about, before its reasons are scored.
-struct AlertDraft<'a> {
-    txn: &'a Transaction,
-    member_id: Option<&'a str>,
-    late: bool,
-    mode: Mode,
-}
-
-impl AlertDraft<'_> {
-    fn build(self, reasons: Vec<AlertReason>, fraud: &FraudRules, rules_version: &str) -> Alert {
-        let txn = self.txn;
-        let score = combined_score(reasons.iter().map(|reason| reason.score));
-        let severity = fraud.severity.classify(score);
-        let (action, suffix) = match self.mode {
-            Mode::Enforce => (fraud.actions[&severity], "alert"),
-            Mode::Shadow => (Action::None, "shadow-alert"),
-        };
-        Alert {
-            alert_id: format!("{}/{suffix}", txn.txn_id),
-            txn_id: txn.txn_id.clone(),
-            card_token: txn.card_token.clone(),
-            member_id: self.member_id.map(str::to_owned),
-            program_id: txn.program_id.clone(),
-            score,
-            severity,
-            action,
-            reasons,
-            rules_version: rules_version.to_owned(),
-            mode: self.mode,
-            late: self.late,
-            occurred_at: txn.timestamp,
-        }
-    }
-}
-
-/// The chance that at least one rule is right, treating rules as independent, rounded to four
-/// places so the published figure is stable.
-pub fn combined_score(scores: impl Iterator<Item = f64>) -> f64 {
-    let all_wrong: f64 = scores.map(|score| 1.0 - score).product();
-    ((1.0 - all_wrong) * 10_000.0).round() / 10_000.0
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ fn tripped(rules: &RuleSet, txns: &[Transaction]) -> Vec<Vec<String>> {
                 amount: txn.amount * rate,
                 currency: "CNY",
             };
-            assess(&context, Some("M-1"), &mut card, rules)
+            assess(&context, Some("M-1"), &mut card, rules, Vec::new())
                 .iter()
                 .flat_map(|alert| alert.reasons.iter().map(|reason| reason.rule.clone()))
                 .collect()
@@ -215,7 +215,7 @@ fn card_state_stays_bounded_under_any_volume() {
             amount: txn.amount,
             currency: "CNY",
         };
-        assess(&context, None, &mut card, &rules);
+        assess(&context, None, &mut card, &rules, Vec::new());
     }
     assert!(card.recent.len() <= rules.fraud.history_limit);
     assert!(card.merchants.len() <= 64);
@@ -234,7 +234,7 @@ fn a_spend_beyond_the_lateness_bound_is_assessed_as_of_now_and_marked_late() {
             amount: txn.amount,
             currency: "CNY",
         };
-        assess(&context, Some("M-1"), &mut card, &rules)
+        assess(&context, Some("M-1"), &mut card, &rules, Vec::new())
     };
     for (id, minute) in [("T-1", 600), ("T-2", 601)] {
         assert!(run(spend(id, minute, "10")).is_empty());
@@ -291,7 +291,13 @@ score = 0.5
             amount: txn.amount,
             currency: "CNY",
         };
-        assess(&context, Some("M-1"), &mut CardState::default(), &rules)
+        assess(
+            &context,
+            Some("M-1"),
+            &mut CardState::default(),
+            &rules,
+            Vec::new(),
+        )
     };
     assert!(
         assess_in("default").is_empty(),
@@ -307,4 +313,45 @@ score = 0.5
         error.to_string().contains("`programs.p.fraud.velocity[0]`"),
         "{error}"
     );
+}
+
+#[test]
+fn window_edges_compare_instants_whatever_the_offset_they_were_written_in() {
+    let rules = rules(
+        "[[fraud.velocity]]\nid = \"velocity_10m\"\nmax_count = 1\nwindow_minutes = 10\nscore = 0.5\n",
+    );
+    let shanghai = time::UtcOffset::from_hms(8, 0, 0).unwrap();
+    let first = spend("T-1", 0, "10");
+    let nine_minutes_later_in_shanghai = Transaction {
+        timestamp: (T0 + Duration::minutes(9)).to_offset(shanghai),
+        ..purchase("T-2", "10")
+    };
+    let tripped = tripped(&rules, &[first, nine_minutes_later_in_shanghai]);
+    assert_eq!(tripped[1], ids(&["velocity_10m"]));
+}
+
+proptest::proptest! {
+    #[test]
+    fn card_state_stays_bounded_whatever_the_stream(
+        gaps in proptest::collection::vec(0i64..600_000, 1..400),
+        amounts in proptest::collection::vec(1u32..100_000, 400),
+    ) {
+        let rules = rules(
+            "[fraud]\nhistory_limit = 32\n[[fraud.velocity]]\nid = \"v\"\nmax_count = 5\nwindow_minutes = 60\nscore = 0.5\n[fraud.new_merchant]\nid = \"n\"\nwarmup = 1\nscore = 0.1\n",
+        );
+        let mut card = CardState::default();
+        let mut at = T0;
+        for (index, gap) in gaps.iter().enumerate() {
+            at += Duration::milliseconds(*gap * 1000);
+            let mut txn = Transaction { timestamp: at, ..purchase(&format!("T-{index}"), "1") };
+            txn.amount = Decimal::from(amounts[index]);
+            txn.merchant.id = format!("MER-{index}");
+            let context = SpendContext { txn: &txn, amount: txn.amount, currency: "CNY" };
+            assess(&context, Some("M-1"), &mut card, &rules, Vec::new());
+            proptest::prop_assert!(card.recent.len() <= 32);
+            proptest::prop_assert!(card.merchants.len() <= 64);
+            let span = card.recent.back().unwrap().at_ms - card.recent.front().unwrap().at_ms;
+            proptest::prop_assert!(span <= 60 * 60 * 1000);
+        }
+    }
 }
