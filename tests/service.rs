@@ -259,3 +259,27 @@ async fn generate_writes_the_synthetic_stream_to_a_topic() {
     generated.sort_unstable();
     assert_eq!(payloads, generated, "the same seed gives the same stream");
 }
+
+#[test]
+fn rules_explain_shows_every_line_a_transaction_would_earn_without_storing_anything() {
+    let output = Command::new(BINARY)
+        .args(["rules", "explain", "--txn"])
+        .arg(
+            r#"{"txn_id":"T-1","type":"purchase","card_token":"tok_1","member_id":"M-1",
+            "amount":"256.80","currency":"CNY","merchant":{"id":"MER-9","mcc":"5812","country":"CN"},
+            "timestamp":"2026-11-22T10:15:30Z"}"#,
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{text}");
+    for expected in [
+        "points_earned: 1527 points",
+        "rate:dining: 256.8 CNY x 2 points per CNY [funded by issuer]",
+        "campaign:double_points_weekends",
+        "campaign:welcome_bonus: first-purchase bonus of 500",
+        "rounding: floor of 1527.2",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    }
+}

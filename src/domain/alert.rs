@@ -55,6 +55,16 @@ pub enum Action {
     None,
 }
 
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Flag => "flag",
+            Action::HoldPoints => "hold_points",
+            Action::None => "none",
+        }
+    }
+}
+
 /// One rule that tripped, with the numbers that tripped it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertReason {
