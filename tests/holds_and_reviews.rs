@@ -6,8 +6,8 @@
 mod common;
 
 use common::{
-    balances, count, distinct_events, error_kinds, ledger_events, progressed, read_topic, redis,
-    txscore_feed, Broker, Running,
+    balances, count, error_kinds, ledger_events, progressed, read_topic, redis, txscore_feed,
+    Broker, Running,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -108,18 +108,8 @@ async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
         review("RV-4", "T-A", "M-A", "maybe"),
     ];
     txscore_feed(&broker.brokers, &broker.reviews, &reviews).await;
-    let ledger = read_topic(
-        &broker.brokers,
-        &broker.ledger,
-        Duration::from_secs(60),
-        distinct_events(5),
-    );
-    let dead = read_topic(
-        &broker.brokers,
-        &broker.dlq,
-        Duration::from_secs(60),
-        count(2),
-    );
+    let ledger = broker.ledger_events(5);
+    let dead = broker.dead_letters(2);
     let alerts = read_topic(
         &broker.brokers,
         &broker.alerts,

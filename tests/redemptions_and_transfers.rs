@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{balances, count, distinct_events, error_kinds, ledger_events, progressed};
-use common::{read_topic, redis};
+use common::{balances, error_kinds, ledger_events, progressed, redis};
 use common::{txscore_feed, Broker, Running};
 use serde_json::Value;
 use std::time::Duration;
@@ -99,12 +98,7 @@ async fn redemptions_cancellations_and_transfers_move_points_exactly_once() {
     )
     .await;
     // The refund comes after M-C spent the points.
-    read_topic(
-        &broker.brokers,
-        &broker.ledger,
-        Duration::from_secs(60),
-        distinct_events(9),
-    );
+    broker.ledger_events(9);
     broker
         .feed(&[message(
             "tok_M-C",
@@ -114,18 +108,8 @@ async fn redemptions_cancellations_and_transfers_move_points_exactly_once() {
                 .into(),
         )])
         .await;
-    let ledger = read_topic(
-        &broker.brokers,
-        &broker.ledger,
-        Duration::from_secs(60),
-        distinct_events(10),
-    );
-    let dead = read_topic(
-        &broker.brokers,
-        &broker.dlq,
-        Duration::from_secs(30),
-        count(2),
-    );
+    let ledger = broker.ledger_events(10);
+    let dead = broker.dead_letters(2);
     running.stop().await.unwrap();
 
     let events = ledger_events(&ledger);

@@ -60,6 +60,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ("transactions", partitions),
         ("reviews", 1),
         ("commands", 1),
+        ("member-events", 1),
         ("ledger", partitions),
         ("alerts", 4),
         ("dlq", 1),

@@ -50,6 +50,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         ("transactions", partitions),
         ("reviews", 1),
         ("commands", 1),
+        ("member-events", 1),
         ("ledger", partitions),
         ("alerts", 2),
         ("dlq", 1),

@@ -72,6 +72,8 @@ pub struct TopicsFile {
     pub reviews: String,
     /// Input (and output, for transfer credits): redemptions and transfers.
     pub commands: String,
+    /// Input: enrolment, engagement, referrals, tier overrides, freezes, card links.
+    pub member_events: String,
     /// Output: ledger events.
     pub ledger: String,
     /// Output: fraud alerts.
@@ -86,6 +88,7 @@ impl Default for TopicsFile {
             transactions: "transactions".into(),
             reviews: "reviews".into(),
             commands: "commands".into(),
+            member_events: "member-events".into(),
             ledger: "ledger".into(),
             alerts: "alerts".into(),
             dlq: "dlq".into(),
@@ -240,6 +243,7 @@ impl ConfigFile {
             ("transactions", &kafka.topics.transactions),
             ("reviews", &kafka.topics.reviews),
             ("commands", &kafka.topics.commands),
+            ("member_events", &kafka.topics.member_events),
             ("ledger", &kafka.topics.ledger),
             ("alerts", &kafka.topics.alerts),
             ("dlq", &kafka.topics.dlq),
@@ -330,12 +334,14 @@ impl ConfigFile {
                 ledger_retention: redis.ledger_retention,
                 reviews_topic: kafka.topics.reviews.clone(),
                 commands_topic: kafka.topics.commands.clone(),
+                member_events_topic: kafka.topics.member_events.clone(),
             },
             runner: RunnerSettings {
                 topics: Topics {
                     transactions: kafka.topics.transactions,
                     reviews: kafka.topics.reviews,
                     commands: kafka.topics.commands,
+                    member_events: kafka.topics.member_events,
                     ledger: kafka.topics.ledger,
                     alerts: kafka.topics.alerts,
                     dlq: kafka.topics.dlq,

@@ -20,6 +20,12 @@ pub enum CommandAction {
         from_member_id: String,
         points: i64,
     },
+    /// The referral bonus for referring `referred_member_id`, published by txscore with that
+    /// member's first posted purchase `txn_id`.
+    ReferralBonus {
+        referred_member_id: String,
+        txn_id: String,
+    },
 }
 
 /// A validated command.

@@ -36,13 +36,19 @@ pub enum LedgerEventType {
     PointsTransferred,
     /// Points received from another member's transfer.
     TransferReceived,
-    /// A transfer refused (balance, limit); no points move.
+    /// A transfer refused (balance, limit, frozen); no points move.
     TransferRejected,
+    /// Points for something other than a purchase: enrolment, sign-in, survey, review,
+    /// referral.
+    BonusEarned,
+    /// Redemptions and transfers out are refused from now on; no points move.
+    AccountFrozen,
+    AccountUnfrozen,
 }
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 15] = [
+    pub const ALL: [LedgerEventType; 18] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -58,6 +64,9 @@ impl LedgerEventType {
         LedgerEventType::PointsTransferred,
         LedgerEventType::TransferReceived,
         LedgerEventType::TransferRejected,
+        LedgerEventType::BonusEarned,
+        LedgerEventType::AccountFrozen,
+        LedgerEventType::AccountUnfrozen,
     ];
 
     /// The wire spelling, also used in event ids and metric labels.
@@ -78,6 +87,9 @@ impl LedgerEventType {
             LedgerEventType::PointsTransferred => "points_transferred",
             LedgerEventType::TransferReceived => "transfer_received",
             LedgerEventType::TransferRejected => "transfer_rejected",
+            LedgerEventType::BonusEarned => "bonus_earned",
+            LedgerEventType::AccountFrozen => "account_frozen",
+            LedgerEventType::AccountUnfrozen => "account_unfrozen",
         }
     }
 }

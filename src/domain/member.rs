@@ -36,6 +36,25 @@ pub struct MemberState {
     /// Recent activity for the points-abuse rules (see [`super::activity`]).
     #[serde(default)]
     pub activity: VecDeque<Activity>,
+    /// Whether the enrolment bonus has been given.
+    #[serde(default)]
+    pub enrolled: bool,
+    /// Redemptions and transfers out are refused while set.
+    #[serde(default)]
+    pub frozen: bool,
+    /// A tier set by an administrator, which qualification does not move.
+    #[serde(default)]
+    pub tier_override: Option<String>,
+    /// Who referred this member, and whether their bonus has been issued.
+    #[serde(default)]
+    pub referral: Option<Referral>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Referral {
+    pub referrer_id: String,
+    /// Set by the first purchase that posts points, which issues the referrer's bonus.
+    pub issued: bool,
 }
 
 impl MemberState {
@@ -53,6 +72,10 @@ impl MemberState {
             counters: Counters::default(),
             lots: Vec::new(),
             activity: VecDeque::new(),
+            enrolled: false,
+            frozen: false,
+            tier_override: None,
+            referral: None,
         }
     }
 }

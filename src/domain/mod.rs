@@ -8,7 +8,7 @@
 //! - [`ledger`] and [`alert`]: what scoring publishes.
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
 //! - [`review`]: a risk reviewer's decision on held points; [`command`]: redemptions and
-//!   transfers.
+//!   transfers; [`member_event`]: what member administration reports.
 
 pub mod activity;
 pub mod alert;
@@ -18,6 +18,7 @@ pub mod counters;
 pub mod ledger;
 pub mod lots;
 pub mod member;
+pub mod member_event;
 pub mod record;
 pub mod review;
 pub mod transaction;

@@ -9,6 +9,7 @@
 
 use super::documents::{CorruptDocument, Documents};
 use crate::domain::command::{Command, CommandAction, Debit};
+use crate::domain::member_event::{MemberEvent, MemberEventKind};
 use crate::domain::record::{OutputMessage, OutputTopic};
 use crate::domain::review::Review;
 use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
@@ -16,8 +17,8 @@ use crate::rules::RuleBook;
 use crate::scoring::{self, Accounts};
 use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{
-    decode_command, decode_review, decode_transaction, encode_command, DlqRecord, InputError,
-    SourcePosition,
+    decode_command, decode_member_event, decode_review, decode_transaction, encode_command,
+    DlqRecord, InputError, SourcePosition,
 };
 use futures_util::future::join_all;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -111,8 +112,10 @@ pub struct ProcessorSettings {
     pub ledger_retention: usize,
     /// Messages from this topic are reviews.
     pub reviews_topic: String,
-    /// Messages from this topic are commands; from any other, transactions.
+    /// Messages from this topic are commands.
     pub commands_topic: String,
+    /// Messages from this topic are member events; from any other, transactions.
+    pub member_events_topic: String,
 }
 
 /// Scores batches against a store.
@@ -131,6 +134,7 @@ enum Input {
     Txn(Transaction),
     Review(Review),
     Command(Command),
+    MemberEvent(MemberEvent),
 }
 
 /// A decoded input, the message it came from, and the keys of the documents it touches.
@@ -150,6 +154,8 @@ struct ItemKeys {
     account: Option<String>,
     /// The record of the transaction the input acts on (`original_txn_id`, a review's txn).
     original: Option<String>,
+    /// The card-to-member link a `card_linked` event writes.
+    link: Option<String>,
 }
 
 /// The transactions of one owner, in offset order.
@@ -164,6 +170,7 @@ impl ItemKeys {
             .chain(&self.card)
             .chain(&self.account)
             .chain(&self.original)
+            .chain(&self.link)
     }
 }
 
@@ -201,9 +208,19 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut report = BatchReport::default();
         let mut groups: Vec<OwnerGroup> = Vec::new();
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
+        let mut decoded = Vec::with_capacity(batch.len());
         for (index, message) in batch.iter().enumerate() {
             match self.decode(message) {
-                Ok(input) => {
+                Ok(input) => decoded.push((index, input)),
+                Err(error) => {
+                    self.dead_letter(&mut report, message, error.kind(), error.to_string())
+                }
+            }
+        }
+        self.resolve_card_links(&mut decoded).await?;
+        for (index, input) in decoded {
+            {
+                {
                     let owner = input.owner();
                     let slot = *group_of.entry(owner.clone()).or_insert_with(|| {
                         groups.push(OwnerGroup {
@@ -214,9 +231,6 @@ impl<S: StateStore> BatchProcessor<S> {
                     });
                     let keys = self.keys_of(&groups[slot].owner, &input);
                     groups[slot].items.push(Item { index, input, keys });
-                }
-                Err(error) => {
-                    self.dead_letter(&mut report, message, error.kind(), error.to_string())
                 }
             }
         }
@@ -326,12 +340,51 @@ impl<S: StateStore> BatchProcessor<S> {
             .collect())
     }
 
+    /// Gives transactions without a member_id the member their card is linked to, if any: one
+    /// extra read, only for batches that hold such transactions.
+    async fn resolve_card_links(&self, decoded: &mut [(usize, Input)]) -> Result<(), StoreError> {
+        let mut keys: Vec<String> = decoded
+            .iter()
+            .filter_map(|(_, input)| match input {
+                Input::Txn(txn) if txn.member_id.is_none() => {
+                    Some(self.keys.card_link(&txn.card_token))
+                }
+                _ => None,
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let loaded = timed("read", self.store.get_many(&keys)).await?;
+        let linked: HashMap<&str, String> = keys
+            .iter()
+            .zip(loaded)
+            .filter_map(|(key, doc)| {
+                let link: CardLink = serde_json::from_str(&doc?.data).ok()?;
+                Some((key.as_str(), link.member_id))
+            })
+            .collect();
+        for (_, input) in decoded.iter_mut() {
+            if let Input::Txn(txn) = input {
+                if txn.member_id.is_none() {
+                    let key = self.keys.card_link(&txn.card_token);
+                    txn.member_id = linked.get(key.as_str()).cloned();
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn decode(&self, message: &Inbound<'_>) -> Result<Input, InputError> {
         let limit = self.settings.max_message_bytes;
         if message.source.topic == self.settings.reviews_topic {
             decode_review(message.payload, limit).map(Input::Review)
         } else if message.source.topic == self.settings.commands_topic {
             decode_command(message.payload, limit).map(Input::Command)
+        } else if message.source.topic == self.settings.member_events_topic {
+            decode_member_event(message.payload, limit).map(Input::MemberEvent)
         } else {
             decode_transaction(message.payload, limit).map(Input::Txn)
         }
@@ -348,12 +401,14 @@ impl<S: StateStore> BatchProcessor<S> {
                     .original_txn_id
                     .as_ref()
                     .map(|id| self.keys.txn(owner, id)),
+                link: None,
             },
             Input::Review(review) => ItemKeys {
                 record: self.keys.review(owner, &review.review_id),
                 card: None,
                 account: Some(self.keys.account(owner, &review.program_id)),
                 original: Some(self.keys.txn(owner, &review.txn_id)),
+                link: None,
             },
             Input::Command(command) => ItemKeys {
                 record: self.keys.command(owner, &command.command_id),
@@ -372,9 +427,32 @@ impl<S: StateStore> BatchProcessor<S> {
                         self.keys
                             .command(&Owner::Member(from_member_id.clone()), transfer_id),
                     ),
+                    CommandAction::ReferralBonus {
+                        referred_member_id,
+                        txn_id,
+                    } => Some(
+                        self.keys
+                            .txn(&Owner::Member(referred_member_id.clone()), txn_id),
+                    ),
                     CommandAction::Redeem { .. } | CommandAction::Transfer { .. } => None,
                 },
+                link: None,
             },
+            Input::MemberEvent(event) => {
+                let card_link = match &event.kind {
+                    MemberEventKind::CardLinked { card_token } => Some(card_token),
+                    _ => None,
+                };
+                ItemKeys {
+                    record: self.keys.member_event(owner, &event.event_id),
+                    card: None,
+                    account: card_link
+                        .is_none()
+                        .then(|| self.keys.account(owner, &event.program_id)),
+                    original: None,
+                    link: card_link.map(|token| self.keys.card_link(token)),
+                }
+            }
         }
     }
 
@@ -389,14 +467,19 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut accounts = Documents::<MemberState>::new(None);
         let mut cards = Documents::<CardState>::new(None);
         let mut records = Documents::<TxnRecord>::new(ttl);
+        let mut links = Documents::<CardLink>::new(None);
         let stored = |key: &String| loaded[key.as_str()].as_ref();
         for ItemKeys {
             record,
             card,
             account,
             original,
+            link,
         } in group.items.iter().map(|item| &item.keys)
         {
+            if let Some(link) = link {
+                links.insert_loaded(link, stored(link))?;
+            }
             records.insert_loaded(record, stored(record))?;
             if let Some(card) = card {
                 cards.insert_loaded(card, stored(card))?;
@@ -430,7 +513,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 .cloned();
             let original_record = keys.original.as_ref().and_then(|key| records.get(key));
             let original = original_record.and_then(|record| record.earning.clone());
-            let earlier_debit = original_record.and_then(|record| record.debit.clone());
+            let earlier = original_record.cloned();
             let card = keys
                 .card
                 .as_ref()
@@ -448,8 +531,20 @@ impl<S: StateStore> BatchProcessor<S> {
                 }
                 Input::Review(review) => scoring::review::review(review, member, original, rules),
                 Input::Command(command) => {
-                    scoring::commands::apply(command, member, earlier_debit, rules)
+                    scoring::commands::apply(command, member, earlier, rules)
                 }
+                Input::MemberEvent(event) => match (&event.kind, &keys.link) {
+                    (MemberEventKind::CardLinked { .. }, Some(link)) => {
+                        links.set(
+                            link,
+                            CardLink {
+                                member_id: event.member_id.clone(),
+                            },
+                        );
+                        Ok(scoring::Decision::default())
+                    }
+                    _ => scoring::member_events::apply(event, member, rules),
+                },
             };
             let decision = match decided {
                 Ok(decision) => decision,
@@ -511,6 +606,7 @@ impl<S: StateStore> BatchProcessor<S> {
             .writes()
             .chain(cards.writes())
             .chain(records.writes())
+            .chain(links.writes())
             .collect();
         if !ledger_entries.is_empty() && self.settings.ledger_retention > 0 {
             plan.writes.appends.push(Append {
@@ -606,6 +702,12 @@ fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
     ledger.chain(alerts).chain(commands).collect()
 }
 
+/// Which member a card's member-less transactions belong to (written by `card_linked`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct CardLink {
+    member_id: String,
+}
+
 impl Input {
     /// Whose hash tag the input's state lives under.
     fn owner(&self) -> Owner {
@@ -616,6 +718,10 @@ impl Input {
             },
             Input::Review(review) => Owner::Member(review.member_id.clone()),
             Input::Command(command) => Owner::Member(command.member_id.clone()),
+            Input::MemberEvent(event) => match &event.kind {
+                MemberEventKind::CardLinked { card_token } => Owner::Card(card_token.clone()),
+                _ => Owner::Member(event.member_id.clone()),
+            },
         }
     }
 
@@ -624,6 +730,7 @@ impl Input {
             Input::Txn(txn) => txn.timestamp,
             Input::Review(review) => review.timestamp,
             Input::Command(command) => command.timestamp,
+            Input::MemberEvent(event) => event.timestamp,
         }
     }
 }

@@ -33,6 +33,8 @@ pub struct Topics {
     pub reviews: String,
     /// Input and output: redemptions and transfers (txscore publishes transfer credits).
     pub commands: String,
+    /// Input: member administration.
+    pub member_events: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -131,6 +133,7 @@ impl<S: StateStore> Pipeline<S> {
             &settings.topics.transactions,
             &settings.topics.reviews,
             &settings.topics.commands,
+            &settings.topics.member_events,
         ])?;
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.borrow().latest().version, None);

@@ -53,6 +53,22 @@ struct ProgramFile {
     expiry: Option<earning_file::ExpiryFile>,
     /// Most points one transfer between members may move; no limit when absent.
     max_transfer_points: Option<i64>,
+    /// Points for what members do besides buying (member-events); none when absent.
+    #[serde(default)]
+    bonuses: BonusesFile,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct BonusesFile {
+    /// On enrolment, once.
+    enrolment: i64,
+    /// On sign-in, at most once a day.
+    sign_in: i64,
+    survey: i64,
+    review: i64,
+    /// To the referrer, when the referred member's first purchase posts.
+    referral: i64,
 }
 
 fn default_rounding() -> String {
@@ -163,6 +179,30 @@ impl ProgramFile {
             .expiry
             .map(|expiry| earning_file::validate_expiry(expiry, &field))
             .transpose()?;
+        let bonuses = {
+            let b = self.bonuses;
+            for (name, points) in [
+                ("enrolment", b.enrolment),
+                ("sign_in", b.sign_in),
+                ("survey", b.survey),
+                ("review", b.review),
+                ("referral", b.referral),
+            ] {
+                if points < 0 {
+                    return Err(invalid(
+                        field(&format!("bonuses.{name}")),
+                        "must not be negative",
+                    ));
+                }
+            }
+            super::Bonuses {
+                enrolment: b.enrolment,
+                sign_in: b.sign_in,
+                survey: b.survey,
+                review: b.review,
+                referral: b.referral,
+            }
+        };
         Ok(Program {
             id,
             base_currency: self.base_currency,
@@ -176,6 +216,7 @@ impl ProgramFile {
             earning,
             expiry,
             max_transfer_points: self.max_transfer_points,
+            bonuses,
         })
     }
 }

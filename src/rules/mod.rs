@@ -108,6 +108,17 @@ pub struct Program {
     pub expiry: Option<earning::Expiry>,
     /// Most points one transfer may move.
     pub max_transfer_points: Option<i64>,
+    pub bonuses: Bonuses,
+}
+
+/// Points for what members do besides buying; 0 gives none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bonuses {
+    pub enrolment: i64,
+    pub sign_in: i64,
+    pub survey: i64,
+    pub review: i64,
+    pub referral: i64,
 }
 
 /// A validated rule set. Scoring is a function of a transaction, state and this.

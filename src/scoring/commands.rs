@@ -9,16 +9,19 @@ use crate::domain::activity::{Activity, ActivityKind};
 use crate::domain::card::millis;
 use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::lots::LotUse;
+use crate::domain::record::{OutputTopic, TxnRecord};
 use crate::domain::{BreakdownLine, LedgerEventType, MemberState};
 use crate::rules::RuleSet;
+use crate::wire::decode_command;
 use rust_decimal::Decimal;
 
-/// Applies `command` to the member's account. `earlier` is the debit the command refers to:
-/// the redemption a cancellation names, or the sender's transfer a credit names.
+/// Applies `command` to the member's account. `earlier` is the record the command refers to:
+/// the redemption a cancellation names, the sender's transfer a credit names, the referred
+/// member's purchase a referral bonus names.
 pub fn apply(
     command: &Command,
     member: Option<MemberState>,
-    earlier: Option<Debit>,
+    earlier: Option<TxnRecord>,
     rules: &RuleSet,
 ) -> Result<Decision, Rejection> {
     let program = program(rules, &command.program_id)?;
@@ -61,7 +64,7 @@ pub fn apply(
     match &command.action {
         CommandAction::Redeem { points, reward } => {
             findings = fraud::abuse::on_redemption(&member, command.timestamp, abuse);
-            if let Some(refusal) = shortfall(&member, *points, "redemption") {
+            if let Some(refusal) = refused(&member, *points, "redemption") {
                 ledger.push(event(
                     &member,
                     LedgerEventType::RedemptionRejected,
@@ -82,6 +85,7 @@ pub fn apply(
         }
         CommandAction::CancelRedemption { redemption_id } => {
             let mut redemption = earlier
+                .and_then(|record| record.debit)
                 .filter(|debit| debit.to_member_id.is_none())
                 .ok_or_else(|| Rejection::UnknownOriginal(redemption_id.clone()))?;
             if redemption.cancelled {
@@ -116,7 +120,7 @@ pub fn apply(
                     "{points} points is over the programme's transfer limit of {limit}"
                 )))
             } else {
-                shortfall(&member, *points, "transfer")
+                refused(&member, *points, "transfer")
             };
             if let Some(refusal) = refusal {
                 ledger.push(event(
@@ -154,6 +158,7 @@ pub fn apply(
             points,
         } => {
             let transfer = earlier
+                .and_then(|record| record.debit)
                 .filter(|debit| {
                     debit.to_member_id.as_deref() == Some(command.member_id.as_str())
                         && debit.points == *points
@@ -183,6 +188,44 @@ pub fn apply(
                 *points,
                 lines,
             ));
+        }
+        CommandAction::ReferralBonus {
+            referred_member_id,
+            txn_id,
+        } => {
+            let announced = earlier.is_some_and(|record| {
+                record.outputs.iter().any(|output| {
+                    output.topic == OutputTopic::Commands
+                        && decode_command(output.payload.as_bytes(), usize::MAX)
+                            .is_ok_and(|issued| issued == *command)
+                })
+            });
+            if !announced {
+                return Err(Rejection::UnknownOriginal(format!(
+                    "{txn_id}: no referral bonus for {} was issued by {referred_member_id}'s purchase",
+                    command.member_id
+                )));
+            }
+            let bonus = program.bonuses.referral;
+            if bonus > 0 {
+                let lot = expiry::lot_for(program, command.timestamp, bonus);
+                member.credit(bonus, &lot.lot, lot.expires_at);
+                member.lifetime_earned += bonus;
+                let line = BreakdownLine {
+                    rule: "bonus:referral".into(),
+                    detail: format!(
+                        "referral of {referred_member_id}, whose first purchase {txn_id} posted"
+                    ),
+                    points: Decimal::from(bonus),
+                    funded_by: Some(program.earning.funded_by.clone()),
+                };
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::BonusEarned,
+                    bonus,
+                    vec![line],
+                ));
+            }
         }
     }
     member.last_event_at = member.last_event_at.max(Some(command.timestamp));
@@ -224,8 +267,14 @@ fn debit(points: i64, lots: Vec<LotUse>, to_member_id: Option<String>) -> Debit 
     }
 }
 
-/// A line refusing a debit the balance cannot cover; `None` when it can.
-fn shortfall(member: &MemberState, points: i64, what: &str) -> Option<BreakdownLine> {
+/// A line refusing a debit from a frozen account or one the balance cannot cover; `None`
+/// when it can go ahead.
+fn refused(member: &MemberState, points: i64, what: &str) -> Option<BreakdownLine> {
+    if member.frozen {
+        return Some(refusal_line(format!(
+            "{what} of {points} points refused: the account is frozen"
+        )));
+    }
     (member.balance < points).then(|| {
         refusal_line(format!(
             "{what} of {points} points refused: the balance is {}",
@@ -288,6 +337,15 @@ months = 12
         member.credit(100, "2026-01", Some(datetime!(2027-02-01 0:00 UTC)));
         member.credit(50, "2026-03", Some(datetime!(2027-04-01 0:00 UTC)));
         member
+    }
+
+    /// The record of an earlier command that took `debit`.
+    fn holding(debit: Option<Debit>) -> Option<TxnRecord> {
+        Some(TxnRecord {
+            outputs: Vec::new(),
+            earning: None,
+            debit,
+        })
     }
 
     fn command(id: &str, action: CommandAction) -> Command {
@@ -354,7 +412,7 @@ months = 12
         let cancelled = apply(
             &cancel,
             redeemed.member.clone(),
-            redeemed.debit.clone(),
+            holding(redeemed.debit.clone()),
             &rules,
         )
         .unwrap();
@@ -365,7 +423,12 @@ months = 12
             member().lots,
             "the same lots, the same expiry"
         );
-        let again = apply(&cancel, Some(account), cancelled.original_debit, &rules);
+        let again = apply(
+            &cancel,
+            Some(account),
+            holding(cancelled.original_debit),
+            &rules,
+        );
         assert_eq!(again.unwrap_err().kind(), "already_cancelled");
     }
 
@@ -389,7 +452,7 @@ months = 12
         assert_eq!(credit.command_id, "C-1/credit");
         assert_eq!(credit.member_id, "M-2");
 
-        let received = apply(&credit, None, sent.debit.clone(), &rules).unwrap();
+        let received = apply(&credit, None, holding(sent.debit.clone()), &rules).unwrap();
         let receiver = received.member.unwrap();
         assert_eq!(receiver.balance, 120);
         assert_eq!(

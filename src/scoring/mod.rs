@@ -6,6 +6,7 @@
 //! - [`tiers`]: tier qualification and tier changes.
 //! - [`expiry`]: lots that expire as event time passes.
 //! - [`commands`]: redemptions, their cancellation, transfers.
+//! - [`member_events`]: bonuses, referrals, tier overrides, freezing.
 //! - `account`: how each transaction kind moves an account; `entry`: ledger events.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
 //! - [`review`]: a reviewer's decision on points a fraud alert held.
@@ -17,13 +18,14 @@ pub mod earning;
 mod entry;
 pub mod expiry;
 pub mod fraud;
+pub mod member_events;
 pub mod points;
 pub mod review;
 pub mod tiers;
 
 use crate::domain::alert::{Action, Mode};
-use crate::domain::command::{Command, Debit};
-use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction};
+use crate::domain::command::{Command, CommandAction, Debit};
+use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind};
 use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
 use account::account_change;
@@ -47,6 +49,8 @@ pub enum Rejection {
     NotHeld(String),
     #[error("redemption `{0}` is already cancelled")]
     AlreadyCancelled(String),
+    #[error("{0}")]
+    InvalidEvent(String),
 }
 
 impl Rejection {
@@ -60,6 +64,7 @@ impl Rejection {
             Rejection::OutOfRange => "out_of_range",
             Rejection::NotHeld(_) => "not_held",
             Rejection::AlreadyCancelled(_) => "already_cancelled",
+            Rejection::InvalidEvent(_) => "invalid_event",
         }
     }
 }
@@ -75,7 +80,7 @@ pub struct Accounts {
 }
 
 /// Everything a transaction changes and publishes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Decision {
     /// The member's new account; `None` when the transaction has no member to credit.
     pub member: Option<MemberState>,
@@ -203,6 +208,7 @@ pub fn score(
         .counters
         .thresholds_reached
         .extend(change.thresholds_reached);
+    let referral = referral_bonus(txn, member_id, &mut member, change.points);
     let moved = change.points.abs() + change.pending_points.abs();
     if let Some(activity) = fraud::abuse::activity_of(txn, spend.amount, moved) {
         member.record_activity(activity, fraud_rules.abuse.span());
@@ -234,7 +240,35 @@ pub fn score(
         late,
         debit: None,
         original_debit: None,
-        commands: Vec::new(),
+        commands: referral.into_iter().collect(),
+    })
+}
+
+/// The referrer's bonus command, when this is the referred member's first purchase to post
+/// points.
+fn referral_bonus(
+    txn: &Transaction,
+    member_id: &str,
+    member: &mut MemberState,
+    posted: i64,
+) -> Option<Command> {
+    let referral = member
+        .referral
+        .as_mut()
+        .filter(|referral| !referral.issued)?;
+    if posted <= 0 || !matches!(txn.kind, TxnKind::Purchase | TxnKind::Clearing) {
+        return None;
+    }
+    referral.issued = true;
+    Some(Command {
+        command_id: format!("{}/referral", txn.txn_id),
+        member_id: referral.referrer_id.clone(),
+        program_id: txn.program_id.clone(),
+        action: CommandAction::ReferralBonus {
+            referred_member_id: member_id.to_owned(),
+            txn_id: txn.txn_id.clone(),
+        },
+        timestamp: txn.timestamp,
     })
 }
 

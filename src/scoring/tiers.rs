@@ -14,6 +14,9 @@ use time::OffsetDateTime;
 /// The tier `member` holds in `year` under the programme's qualification rules; their current
 /// tier when the programme has none.
 pub fn tier_in(program: &Program, member: &MemberState, year: i32) -> String {
+    if let Some(tier) = &member.tier_override {
+        return tier.clone();
+    }
     let Some(qualification) = &program.earning.tier_qualification else {
         return member.tier.clone();
     };
@@ -45,24 +48,20 @@ fn rank(qualification: &TierQualification, tier: &str) -> usize {
         .map_or(0, |position| position + 1)
 }
 
-/// Moves `member` to the tier they hold at `at`; the ledger entry saying so, if it changed.
-pub(super) fn settle_tier<'a>(
+/// Why `member` qualifies for `tier` at `at`, with both years' totals.
+fn qualified(
     program: &Program,
-    member: &mut MemberState,
-    txn_id: &'a str,
+    qualification: &TierQualification,
+    member: &MemberState,
+    tier: &str,
     at: OffsetDateTime,
-) -> Option<Entry<'a>> {
-    let qualification = program.earning.tier_qualification.as_ref()?;
-    let tier = tier_in(program, member, at.year());
-    if tier == member.tier {
-        return None;
-    }
+) -> String {
     let unit = match qualification.basis {
         QualifyingBasis::Spend => program.base_currency.as_str(),
         QualifyingBasis::Points => "points",
     };
     let total = |year: i32| member.counters.qualifying_in(year).normalize();
-    let detail = format!(
+    format!(
         "tier {} -> {tier}: qualifying {} {unit} in {}, {} {unit} in {} (thresholds: {})",
         member.tier,
         total(at.year()),
@@ -75,7 +74,25 @@ pub(super) fn settle_tier<'a>(
             .map(|(name, threshold)| format!("{name} {threshold}"))
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )
+}
+
+/// Moves `member` to the tier they hold at `at`; the ledger entry saying so, if it changed.
+pub(super) fn settle_tier<'a>(
+    program: &Program,
+    member: &mut MemberState,
+    txn_id: &'a str,
+    at: OffsetDateTime,
+) -> Option<Entry<'a>> {
+    let tier = tier_in(program, member, at.year());
+    if tier == member.tier {
+        return None;
+    }
+    let detail = match (&member.tier_override, &program.earning.tier_qualification) {
+        (Some(_), _) => format!("tier {} -> {tier}: set by an administrator", member.tier),
+        (None, Some(qualification)) => qualified(program, qualification, member, &tier, at),
+        (None, None) => return None,
+    };
     member.tier = tier.clone();
     Some(Entry {
         event_type: LedgerEventType::TierChanged,

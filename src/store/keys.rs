@@ -8,6 +8,8 @@
 //! {prefix}:{m:<member_id>}:review:<review_id>     applied-review record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:command:<command_id>   applied-command record (TxnRecord JSON)
 //! {prefix}:{m:<member_id>}:sweep:<sweep>:<program>  an expiry sweep's record for an account
+//! {prefix}:{m:<member_id>}:member-event:<id>     applied member-event record (TxnRecord JSON)
+//! {prefix}:{c:<card_token>}:link                   the member a card belongs to (CardLink JSON)
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! ```
@@ -80,6 +82,19 @@ impl Keyspace {
             self.prefix,
             owner.tag()
         )
+    }
+
+    pub fn member_event(&self, owner: &Owner, event_id: &str) -> String {
+        format!(
+            "{}:{{{}}}:member-event:{event_id}",
+            self.prefix,
+            owner.tag()
+        )
+    }
+
+    /// The member a card's member-less transactions belong to.
+    pub fn card_link(&self, card_token: &str) -> String {
+        format!("{}:{{c:{card_token}}}:link", self.prefix)
     }
 
     pub fn ledger(&self, owner: &Owner) -> String {

@@ -2,7 +2,8 @@
 //! `{"command_id","type","member_id","program_id","timestamp", ...}` where `type` is
 //! `redeem` (+ `points`, `reward`), `cancel_redemption` (+ `redemption_id`), `transfer`
 //! (+ `to_member_id`, `points`) or `transfer_credit` (+ `transfer_id`, `from_member_id`,
-//! `points`; published by txscore itself).
+//! `points`) or `referral_bonus` (+ `referred_member_id`, `txn_id`); the last two are
+//! published by txscore itself.
 
 use super::fields::{json_object, Fields, InputError};
 use crate::domain::command::{Command, CommandAction};
@@ -38,6 +39,10 @@ pub fn decode_command(payload: &[u8], max_bytes: usize) -> Result<Command, Input
             transfer_id: fields.id("transfer_id")?,
             from_member_id: fields.id("from_member_id")?,
             points: points()?,
+        },
+        "referral_bonus" => CommandAction::ReferralBonus {
+            referred_member_id: fields.id("referred_member_id")?,
+            txn_id: fields.id("txn_id")?,
         },
         other => {
             return Err(fields.invalid(
@@ -84,6 +89,11 @@ pub fn encode_command(command: &Command) -> String {
             points,
         } => json!({"type": "transfer_credit", "transfer_id": transfer_id,
                     "from_member_id": from_member_id, "points": points}),
+        CommandAction::ReferralBonus {
+            referred_member_id,
+            txn_id,
+        } => json!({"type": "referral_bonus", "referred_member_id": referred_member_id,
+                    "txn_id": txn_id}),
     };
     if let (Value::Object(message), Value::Object(extra)) = (&mut message, extra) {
         message.extend(extra);

@@ -52,6 +52,7 @@ pub struct Broker {
     pub transactions: String,
     pub reviews: String,
     pub commands: String,
+    pub member_events: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -72,6 +73,7 @@ impl Broker {
             "transactions",
             "reviews",
             "commands",
+            "member-events",
             "ledger",
             "alerts",
             "dlq",
@@ -92,13 +94,14 @@ impl Broker {
                 (Some(embedded), brokers)
             }
         };
-        let [transactions, reviews, commands, ledger, alerts, dlq] = names;
+        let [transactions, reviews, commands, member_events, ledger, alerts, dlq] = names;
         Broker {
             embedded,
             brokers,
             transactions,
             reviews,
             commands,
+            member_events,
             ledger,
             alerts,
             dlq,
@@ -118,6 +121,7 @@ impl Broker {
         file.kafka.topics.transactions = self.transactions.clone();
         file.kafka.topics.reviews = self.reviews.clone();
         file.kafka.topics.commands = self.commands.clone();
+        file.kafka.topics.member_events = self.member_events.clone();
         file.kafka.topics.ledger = self.ledger.clone();
         file.kafka.topics.alerts = self.alerts.clone();
         file.kafka.topics.dlq = self.dlq.clone();
@@ -131,6 +135,26 @@ impl Broker {
 
     pub async fn feed(&self, messages: &[SyntheticMessage]) {
         txscore_feed(&self.brokers, &self.transactions, messages).await;
+    }
+
+    /// The ledger topic, read until it holds `events` distinct events (or a minute passes).
+    pub fn ledger_events(&self, events: usize) -> Vec<(String, String)> {
+        read_topic(
+            &self.brokers,
+            &self.ledger,
+            Duration::from_secs(60),
+            distinct_events(events),
+        )
+    }
+
+    /// The dead-letter topic, read until it holds `records` (or 30 seconds pass).
+    pub fn dead_letters(&self, records: u64) -> Vec<(String, String)> {
+        read_topic(
+            &self.brokers,
+            &self.dlq,
+            Duration::from_secs(30),
+            count(records),
+        )
     }
 }
 

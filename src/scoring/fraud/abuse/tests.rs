@@ -3,7 +3,7 @@
 
 use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::lots::LotUse;
-use crate::domain::{MemberState, Transaction, TxnKind};
+use crate::domain::{MemberState, Transaction, TxnKind, TxnRecord};
 use crate::rules::RuleSet;
 use crate::scoring::fixtures::{purchase, T0};
 use crate::scoring::{commands, score, Accounts, Decision};
@@ -215,7 +215,17 @@ fn transfers_in_from_three_members_make_a_ring() {
         ("C-4", 3, "M-4"),
     ] {
         let (command, sent) = credit(id, hours, from);
-        let decision = commands::apply(&command, member, Some(sent), &rules()).unwrap();
+        let decision = commands::apply(
+            &command,
+            member,
+            Some(TxnRecord {
+                outputs: Vec::new(),
+                earning: None,
+                debit: Some(sent),
+            }),
+            &rules(),
+        )
+        .unwrap();
         tripped.push(rule_ids(&decision));
         member = decision.member;
     }
