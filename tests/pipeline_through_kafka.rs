@@ -299,3 +299,78 @@ async fn a_three_master_redis_cluster_reaches_the_exact_totals() {
         "accounts spread over every master"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_ruleset_publishes_what_it_would_credit_and_credits_nothing() {
+    let broker = Broker::start("shadow", 4).await;
+    let server = redis();
+    let messages = stream(600);
+    let reference = Reference::of(&messages).await;
+    broker.feed(&messages).await;
+    let candidate = common::rules_toml()
+        .replace("version = \"2026.11-1\"", "version = \"candidate\"")
+        .replace("points_per_unit = \"1\"", "points_per_unit = \"3\"");
+    let candidate: txscore::rules::RuleBook = txscore::rules::RuleSet::from_toml(&candidate)
+        .unwrap()
+        .into();
+
+    let config = broker.config(&server, 100);
+    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    let running = Running::start_with_shadow(
+        &config,
+        store.clone(),
+        common::rules().fixed(),
+        Some(candidate.fixed()),
+        FaultInjection::default(),
+    );
+    ledger_with_all_events(&broker, &reference);
+    let scored_with_member = reference
+        .ledger_ids
+        .iter()
+        .map(|id| id.split('/').next().unwrap())
+        .collect::<BTreeSet<_>>()
+        .len();
+    let comparisons = read_topic(
+        &broker.brokers,
+        &broker.shadow,
+        Duration::from_secs(30),
+        count(scored_with_member as u64),
+    );
+    running.stop().await.unwrap();
+
+    assert_eq!(
+        comparisons.len(),
+        scored_with_member,
+        "one comparison per member transaction"
+    );
+    let mut tripled = 0;
+    for (_, payload) in &comparisons {
+        let comparison: serde_json::Value = serde_json::from_str(payload).unwrap();
+        assert_eq!(comparison["candidate_version"], "candidate");
+        let (live, candidate) = (
+            comparison["live_points"].as_i64().unwrap(),
+            comparison["candidate_points"].as_i64().unwrap(),
+        );
+        assert_eq!(comparison["difference"].as_i64(), Some(candidate - live));
+        let base_only = comparison["candidate_breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|line| line["rule"] == "base_rate" || line["rule"] == "rounding");
+        if base_only && live > 0 {
+            assert!(
+                (3 * live..=3 * live + 2).contains(&candidate),
+                "{comparison}"
+            );
+            tripled += 1;
+        }
+    }
+    assert!(tripled > 50, "the candidate's rate shows ({tripled})");
+    assert_eq!(
+        balances(&store, &reference.account_keys()).await,
+        reference.balances().await,
+        "nothing the candidate scored was credited"
+    );
+}

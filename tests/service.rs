@@ -59,13 +59,14 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         &config,
         format!(
             "rules = {:?}\n[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
-             topics = {{ transactions = \"{}\", reviews = \"{}\", commands = \"{}\", member_events = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
+             topics = {{ transactions = \"{}\", reviews = \"{}\", commands = \"{}\", member_events = \"{}\", shadow = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
              [pipeline]\nmax_batch = 100\n[metrics]\nliability_scan_secs = 1\n",
             rules.display().to_string(),
             broker.transactions,
             broker.reviews,
             broker.commands,
             broker.member_events,
+            broker.shadow,
             broker.ledger,
             broker.alerts,
             broker.dlq

@@ -77,7 +77,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
                             .insert(reason["rule"].as_str().unwrap_or_default().to_owned());
                     }
                 }
-                Destination::Ledger | Destination::Commands => {}
+                Destination::Ledger | Destination::Commands | Destination::Shadow => {}
             }
         }
     }

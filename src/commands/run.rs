@@ -50,7 +50,12 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
     let (addr, _server) = http::serve(config.http_addr, app)
         .await
         .with_context(|| format!("binding http.addr {}", config.http_addr))?;
-    let pipeline = Pipeline::from_config(&config, store, rules, health)?;
+    let mut pipeline = Pipeline::from_config(&config, store, rules, health)?;
+    if let Some(path) = &config.shadow_rules {
+        let (reloader, candidate) = Reloader::start(path)?;
+        tokio::spawn(reloader.shadow().run(config.rules_poll));
+        pipeline = pipeline.with_shadow_rules(candidate);
+    }
     tracing::info!(
         brokers = %config.kafka.brokers,
         group = %config.kafka.group_id,

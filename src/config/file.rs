@@ -23,6 +23,9 @@ pub struct ConfigFile {
     pub rules: Option<PathBuf>,
     /// How often the rules path is read again for changes (SIGHUP reads it at once).
     pub rules_poll_secs: u64,
+    /// A candidate rules file or directory scored beside the live rules on every transaction,
+    /// its comparison published on the shadow topic and nothing credited.
+    pub shadow_rules: Option<PathBuf>,
 }
 
 impl Default for ConfigFile {
@@ -35,6 +38,7 @@ impl Default for ConfigFile {
             metrics: MetricsFile::default(),
             rules: None,
             rules_poll_secs: 10,
+            shadow_rules: None,
         }
     }
 }
@@ -74,6 +78,8 @@ pub struct TopicsFile {
     pub commands: String,
     /// Input: enrolment, engagement, referrals, tier overrides, freezes, card links.
     pub member_events: String,
+    /// Output: shadow ruleset comparisons.
+    pub shadow: String,
     /// Output: ledger events.
     pub ledger: String,
     /// Output: fraud alerts.
@@ -89,6 +95,7 @@ impl Default for TopicsFile {
             reviews: "reviews".into(),
             commands: "commands".into(),
             member_events: "member-events".into(),
+            shadow: "shadow-ledger".into(),
             ledger: "ledger".into(),
             alerts: "alerts".into(),
             dlq: "dlq".into(),
@@ -244,6 +251,7 @@ impl ConfigFile {
             ("reviews", &kafka.topics.reviews),
             ("commands", &kafka.topics.commands),
             ("member_events", &kafka.topics.member_events),
+            ("shadow", &kafka.topics.shadow),
             ("ledger", &kafka.topics.ledger),
             ("alerts", &kafka.topics.alerts),
             ("dlq", &kafka.topics.dlq),
@@ -342,6 +350,7 @@ impl ConfigFile {
                     reviews: kafka.topics.reviews,
                     commands: kafka.topics.commands,
                     member_events: kafka.topics.member_events,
+                    shadow: kafka.topics.shadow,
                     ledger: kafka.topics.ledger,
                     alerts: kafka.topics.alerts,
                     dlq: kafka.topics.dlq,
@@ -359,6 +368,7 @@ impl ConfigFile {
             stall_timeout: Duration::from_secs(pipeline.stall_timeout_secs),
             rules: self.rules,
             rules_poll: Duration::from_secs(self.rules_poll_secs),
+            shadow_rules: self.shadow_rules,
         })
     }
 }

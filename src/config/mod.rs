@@ -78,6 +78,8 @@ pub struct Config {
     pub rules: Option<PathBuf>,
     /// How often a configured rules path is checked for changes.
     pub rules_poll: Duration,
+    /// Candidate rules scored beside the live ones, never credited.
+    pub shadow_rules: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Config {
@@ -103,6 +105,7 @@ impl std::fmt::Debug for Config {
             .field("stall_timeout", &self.stall_timeout)
             .field("rules", &self.rules)
             .field("rules_poll", &self.rules_poll)
+            .field("shadow_rules", &self.shadow_rules)
             .finish()
     }
 }

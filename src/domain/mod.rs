@@ -9,6 +9,7 @@
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
 //! - [`review`]: a risk reviewer's decision on held points; [`command`]: redemptions and
 //!   transfers; [`member_event`]: what member administration reports.
+//! - [`shadow`]: a candidate rules version's result beside the live one's.
 
 pub mod activity;
 pub mod alert;
@@ -21,6 +22,7 @@ pub mod member;
 pub mod member_event;
 pub mod record;
 pub mod review;
+pub mod shadow;
 pub mod transaction;
 
 pub use alert::{Alert, AlertReason, Severity};

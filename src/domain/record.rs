@@ -15,6 +15,8 @@ pub enum OutputTopic {
     Alerts,
     /// Commands txscore issues itself (a transfer's credit).
     Commands,
+    /// Shadow ruleset comparisons.
+    Shadow,
 }
 
 /// One message to publish, already encoded: stored as-is so replays are byte-identical.

@@ -13,7 +13,7 @@ use crate::domain::member_event::{MemberEvent, MemberEventKind};
 use crate::domain::record::{OutputMessage, OutputTopic};
 use crate::domain::review::Review;
 use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
-use crate::rules::RuleBook;
+use crate::rules::{RuleBook, RulesFeed};
 use crate::scoring::{self, Accounts};
 use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{
@@ -41,15 +41,18 @@ pub enum Destination {
     Dlq,
     /// Commands txscore issues (a transfer's credit), back onto the commands topic.
     Commands,
+    /// Comparisons of a shadow rules version with the live one.
+    Shadow,
 }
 
 impl Destination {
     /// Every destination, in declaration order (so `destination as usize` indexes it).
-    pub const ALL: [Destination; 4] = [
+    pub const ALL: [Destination; 5] = [
         Destination::Ledger,
         Destination::Alerts,
         Destination::Dlq,
         Destination::Commands,
+        Destination::Shadow,
     ];
 
     /// Stable name, for metric labels and summaries.
@@ -59,6 +62,7 @@ impl Destination {
             Destination::Alerts => "alerts",
             Destination::Dlq => "dlq",
             Destination::Commands => "commands",
+            Destination::Shadow => "shadow",
         }
     }
 }
@@ -123,6 +127,14 @@ pub struct BatchProcessor<S> {
     store: S,
     keys: Keyspace,
     settings: ProcessorSettings,
+    /// A candidate rules version scored beside the live one, compared, never credited.
+    shadow: Option<RulesFeed>,
+}
+
+/// The rules a batch is scored with: the live book and the shadow candidate, if any.
+struct Books<'a> {
+    live: &'a RuleBook,
+    shadow: Option<&'a RuleBook>,
 }
 
 /// A decoded input message.
@@ -187,7 +199,15 @@ impl<S: StateStore> BatchProcessor<S> {
             store,
             keys,
             settings,
+            shadow: None,
         }
+    }
+
+    /// Also scores every transaction with `candidate`, publishing the comparison on the
+    /// shadow topic.
+    pub fn with_shadow_rules(mut self, candidate: RulesFeed) -> Self {
+        self.shadow = Some(candidate);
+        self
     }
 
     pub fn store(&self) -> &S {
@@ -206,6 +226,11 @@ impl<S: StateStore> BatchProcessor<S> {
         rules: &RuleBook,
     ) -> Result<BatchReport, StoreError> {
         let mut report = BatchReport::default();
+        let shadow = self.shadow.as_ref().map(|feed| feed.borrow().clone());
+        let books = Books {
+            live: rules,
+            shadow: shadow.as_deref(),
+        };
         let mut groups: Vec<OwnerGroup> = Vec::new();
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
         let mut decoded = Vec::with_capacity(batch.len());
@@ -249,7 +274,7 @@ impl<S: StateStore> BatchProcessor<S> {
         let reports = join_all(
             slices
                 .into_iter()
-                .map(|slice| self.apply_groups(slice, batch, rules)),
+                .map(|slice| self.apply_groups(slice, batch, &books)),
         )
         .await;
         for slice_report in reports {
@@ -264,7 +289,7 @@ impl<S: StateStore> BatchProcessor<S> {
         &self,
         mut groups: Vec<OwnerGroup>,
         batch: &[Inbound<'_>],
-        rules: &RuleBook,
+        rules: &Books<'_>,
     ) -> Result<BatchReport, StoreError> {
         let mut report = BatchReport::default();
         let mut round = 0;
@@ -307,7 +332,7 @@ impl<S: StateStore> BatchProcessor<S> {
         &self,
         groups: &[OwnerGroup],
         batch: &[Inbound<'_>],
-        rules: &RuleBook,
+        rules: &Books<'_>,
     ) -> Result<Vec<GroupPlan>, StoreError> {
         let mut keys = Vec::new();
         let mut seen = HashSet::new();
@@ -461,7 +486,7 @@ impl<S: StateStore> BatchProcessor<S> {
         group: &OwnerGroup,
         loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
         batch: &[Inbound<'_>],
-        rules: &RuleBook,
+        books: &Books<'_>,
     ) -> Result<GroupPlan, CorruptDocument> {
         let ttl = Some(self.settings.txn_record_ttl);
         let mut accounts = Documents::<MemberState>::new(None);
@@ -519,7 +544,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 .as_ref()
                 .map(|key| cards.get(key).cloned().unwrap_or_default());
             let at = input.event_time();
-            let rules = rules.in_force_at(at);
+            let rules = books.live.in_force_at(at);
             let decided = match input {
                 Input::Txn(txn) => {
                     let state = Accounts {
@@ -527,7 +552,18 @@ impl<S: StateStore> BatchProcessor<S> {
                         card: card.unwrap_or_default(),
                         original,
                     };
-                    scoring::score(txn, member_id, state, rules)
+                    let candidate = books.shadow.map(|book| book.in_force_at(at));
+                    let shadow_state = candidate.and(member_id).map(|_| state.clone());
+                    scoring::score(txn, member_id, state, rules).map(|mut decision| {
+                        if let (Some(candidate), Some(state), Some(member_id)) =
+                            (candidate, shadow_state, member_id)
+                        {
+                            decision.shadow = Some(scoring::shadow::compare(
+                                txn, member_id, state, &decision, rules, candidate,
+                            ));
+                        }
+                        decision
+                    })
                 }
                 Input::Review(review) => scoring::review::review(review, member, original, rules),
                 Input::Command(command) => {
@@ -699,7 +735,12 @@ fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
         key: command.member_id.clone(),
         payload: encode_command(command),
     });
-    ledger.chain(alerts).chain(commands).collect()
+    let shadow = decision.shadow.iter().map(|comparison| OutputMessage {
+        topic: OutputTopic::Shadow,
+        key: comparison.member_id.clone(),
+        payload: serde_json::to_string(comparison).expect("comparisons serialise"),
+    });
+    ledger.chain(alerts).chain(commands).chain(shadow).collect()
 }
 
 /// Which member a card's member-less transactions belong to (written by `card_linked`).
@@ -742,6 +783,7 @@ impl From<&OutputMessage> for Outbound {
                 OutputTopic::Ledger => Destination::Ledger,
                 OutputTopic::Alerts => Destination::Alerts,
                 OutputTopic::Commands => Destination::Commands,
+                OutputTopic::Shadow => Destination::Shadow,
             },
             key: message.key.clone(),
             payload: message.payload.clone(),
@@ -751,8 +793,8 @@ impl From<&OutputMessage> for Outbound {
 
 impl BatchReport {
     /// Outputs per destination, in the order of [`Destination::ALL`], counted in one pass.
-    pub fn outputs_by_destination(&self) -> [u64; 4] {
-        let mut counts = [0; 4];
+    pub fn outputs_by_destination(&self) -> [u64; 5] {
+        let mut counts = [0; 5];
         for message in &self.outbound {
             counts[message.destination as usize] += 1;
         }

@@ -35,6 +35,8 @@ pub struct Topics {
     pub commands: String,
     /// Input: member administration.
     pub member_events: String,
+    /// Output: shadow ruleset comparisons (only with shadow rules).
+    pub shadow: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -164,6 +166,12 @@ impl<S: StateStore> Pipeline<S> {
             config.runner.clone(),
             health,
         )
+    }
+
+    /// Scores every transaction with the `candidate` rules too and publishes the comparison.
+    pub fn with_shadow_rules(mut self, candidate: RulesFeed) -> Self {
+        self.processor = self.processor.with_shadow_rules(candidate);
+        self
     }
 
     pub fn with_fault_injection(mut self, fault: FaultInjection) -> Self {
@@ -366,6 +374,7 @@ fn topic_of(topics: &Topics, destination: Destination) -> &str {
         Destination::Alerts => &topics.alerts,
         Destination::Dlq => &topics.dlq,
         Destination::Commands => &topics.commands,
+        Destination::Shadow => &topics.shadow,
     }
 }
 

@@ -25,6 +25,8 @@ pub enum ReloadOutcome {
 /// Watches one rules path and publishes each valid new book.
 pub struct Reloader {
     path: PathBuf,
+    /// Whether these are the live rules, shown in `txscore_rules_info` (not a shadow version).
+    live: bool,
     /// Hash of the files as last read, valid or not, so a bad file is reported once.
     fingerprint: u64,
     sender: watch::Sender<Arc<RuleBook>>,
@@ -35,14 +37,20 @@ impl Reloader {
     pub fn start(path: &Path) -> Result<(Reloader, RulesFeed), RulesError> {
         let sources = read_sources(path)?;
         let book = RuleBook::parse(&sources)?;
-        events::rules_in_force(&book.latest().version, None);
         let (sender, feed) = watch::channel(Arc::new(book));
         let reloader = Reloader {
             path: path.to_owned(),
+            live: true,
             fingerprint: fingerprint(&sources),
             sender,
         };
         Ok((reloader, feed))
+    }
+
+    /// Marks these as shadow rules: their versions stay out of `txscore_rules_info`.
+    pub fn shadow(mut self) -> Self {
+        self.live = false;
+        self
     }
 
     /// Reads the path again; publishes the rules if they changed and validate.
@@ -56,7 +64,9 @@ impl Reloader {
         let book = RuleBook::parse(&sources)?;
         let latest_version = book.latest().version.clone();
         let previous = self.sender.send_replace(Arc::new(book));
-        events::rules_in_force(&latest_version, Some(&previous.latest().version));
+        if self.live {
+            events::rules_in_force(&latest_version, Some(&previous.latest().version));
+        }
         Ok(ReloadOutcome::Applied { latest_version })
     }
 

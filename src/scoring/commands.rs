@@ -58,6 +58,7 @@ pub fn apply(
         debit: None,
         original_debit: None,
         commands: Vec::new(),
+        shadow: None,
     };
     let abuse = &rules.fraud_for(&command.program_id).abuse;
     let mut findings = Vec::new();

@@ -7,6 +7,7 @@
 //! - [`expiry`]: lots that expire as event time passes.
 //! - [`commands`]: redemptions, their cancellation, transfers.
 //! - [`member_events`]: bonuses, referrals, tier overrides, freezing.
+//! - [`shadow`]: a candidate rules version compared with the live one.
 //! - `account`: how each transaction kind moves an account; `entry`: ledger events.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
 //! - [`review`]: a reviewer's decision on points a fraud alert held.
@@ -21,10 +22,12 @@ pub mod fraud;
 pub mod member_events;
 pub mod points;
 pub mod review;
+pub mod shadow;
 pub mod tiers;
 
 use crate::domain::alert::{Action, Mode};
 use crate::domain::command::{Command, CommandAction, Debit};
+use crate::domain::shadow::ShadowComparison;
 use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind};
 use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
@@ -99,6 +102,8 @@ pub struct Decision {
     pub original_debit: Option<Debit>,
     /// Commands to publish (a transfer's credit).
     pub commands: Vec<Command>,
+    /// How a shadow rules version would have scored the transaction.
+    pub shadow: Option<ShadowComparison>,
 }
 
 /// Scores one transaction. `member_id` is the account to credit (the message's, or the card's
@@ -149,6 +154,7 @@ pub fn score(
             debit: None,
             original_debit: None,
             commands: Vec::new(),
+            shadow: None,
         });
     };
     let mut member = accounts
@@ -241,6 +247,7 @@ pub fn score(
         debit: None,
         original_debit: None,
         commands: referral.into_iter().collect(),
+        shadow: None,
     })
 }
 

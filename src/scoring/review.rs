@@ -102,6 +102,7 @@ pub fn review(
         debit: None,
         original_debit: None,
         commands: Vec::new(),
+        shadow: None,
     })
 }
 

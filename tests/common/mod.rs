@@ -53,6 +53,7 @@ pub struct Broker {
     pub reviews: String,
     pub commands: String,
     pub member_events: String,
+    pub shadow: String,
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
@@ -74,6 +75,7 @@ impl Broker {
             "reviews",
             "commands",
             "member-events",
+            "shadow-ledger",
             "ledger",
             "alerts",
             "dlq",
@@ -94,7 +96,7 @@ impl Broker {
                 (Some(embedded), brokers)
             }
         };
-        let [transactions, reviews, commands, member_events, ledger, alerts, dlq] = names;
+        let [transactions, reviews, commands, member_events, shadow, ledger, alerts, dlq] = names;
         Broker {
             embedded,
             brokers,
@@ -102,6 +104,7 @@ impl Broker {
             reviews,
             commands,
             member_events,
+            shadow,
             ledger,
             alerts,
             dlq,
@@ -122,6 +125,7 @@ impl Broker {
         file.kafka.topics.reviews = self.reviews.clone();
         file.kafka.topics.commands = self.commands.clone();
         file.kafka.topics.member_events = self.member_events.clone();
+        file.kafka.topics.shadow = self.shadow.clone();
         file.kafka.topics.ledger = self.ledger.clone();
         file.kafka.topics.alerts = self.alerts.clone();
         file.kafka.topics.dlq = self.dlq.clone();
@@ -270,10 +274,24 @@ impl Running {
         rules: RulesFeed,
         fault: FaultInjection,
     ) -> Running {
+        Self::start_with_shadow(config, store, rules, None, fault)
+    }
+
+    /// A pipeline scoring with `rules` and, when given, the `shadow` candidate beside them.
+    pub fn start_with_shadow<S: StateStore>(
+        config: &Config,
+        store: S,
+        rules: RulesFeed,
+        shadow: Option<RulesFeed>,
+        fault: FaultInjection,
+    ) -> Running {
         let health = Arc::new(Health::new(config.stall_timeout));
-        let pipeline = Pipeline::from_config(config, store, rules, health.clone())
-            .expect("pipeline starts")
-            .with_fault_injection(fault);
+        let mut pipeline =
+            Pipeline::from_config(config, store, rules, health.clone()).expect("pipeline starts");
+        if let Some(shadow) = shadow {
+            pipeline = pipeline.with_shadow_rules(shadow);
+        }
+        let pipeline = pipeline.with_fault_injection(fault);
         let (stop, stopped) = oneshot::channel();
         let task = tokio::spawn(pipeline.run(async {
             let _ = stopped.await;
@@ -488,7 +506,8 @@ impl Reference {
                     }
                     txscore::pipeline::Destination::Alerts => alerts += 1,
                     txscore::pipeline::Destination::Dlq
-                    | txscore::pipeline::Destination::Commands => {}
+                    | txscore::pipeline::Destination::Commands
+                    | txscore::pipeline::Destination::Shadow => {}
                 }
             }
         }
