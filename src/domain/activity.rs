@@ -14,29 +14,32 @@ const MAX_ACTIVITY: usize = 256;
 pub enum ActivityKind {
     Purchase,
     Refund,
-    Redemption,
     TransferIn,
 }
 
+/// One entry. Busy members keep hundreds, read and written with every transaction, so the
+/// stored field names are one letter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
     /// Event time, Unix milliseconds.
+    #[serde(rename = "t")]
     pub at_ms: i64,
+    #[serde(rename = "k")]
     pub kind: ActivityKind,
+    #[serde(rename = "p")]
     pub points: i64,
     /// Amount in the programme's base currency (purchases and refunds).
+    #[serde(rename = "a", default, skip_serializing_if = "Decimal::is_zero")]
     pub amount: Decimal,
     /// The merchant of a purchase or refund, the sender of a transfer.
+    #[serde(rename = "m")]
     pub party: String,
 }
 
 impl MemberState {
     /// Remembers `entry` in event-time order, forgetting what is older than `keep` before the
-    /// newest entry. Nothing is kept when `keep` is zero (no abuse rules).
+    /// newest entry.
     pub fn record_activity(&mut self, entry: Activity, keep: Duration) {
-        if keep <= Duration::ZERO {
-            return;
-        }
         let position = self.activity.partition_point(|a| a.at_ms <= entry.at_ms);
         self.activity.insert(position, entry);
         let newest = self.activity.back().map_or(0, |a| a.at_ms);

@@ -53,6 +53,18 @@ pub struct AbuseRules {
 }
 
 impl AbuseRules {
+    /// Whether any rule reads activity of `kind`, so whether it is worth remembering.
+    pub fn reads(&self, kind: crate::domain::activity::ActivityKind) -> bool {
+        use crate::domain::activity::ActivityKind;
+        match kind {
+            ActivityKind::Purchase => {
+                self.split_purchases.is_some() || self.redemption_after_burst.is_some()
+            }
+            ActivityKind::Refund => self.refund_churn.is_some(),
+            ActivityKind::TransferIn => self.transfer_ring.is_some(),
+        }
+    }
+
     /// The configured rules' ids, scores and modes.
     pub fn metas(&self) -> impl Iterator<Item = &RuleMeta> {
         [

@@ -172,9 +172,10 @@ pub fn apply(
                 })?;
             findings =
                 fraud::abuse::on_transfer_in(&member, from_member_id, command.timestamp, abuse);
-            member.record_activity(
+            fraud::abuse::remember(
+                &mut member,
                 activity(command, ActivityKind::TransferIn, *points, from_member_id),
-                abuse.span(),
+                abuse,
             );
             member.balance += transfer.points;
             member.restore(&transfer.lots);

@@ -217,7 +217,7 @@ pub fn score(
     let referral = referral_bonus(txn, member_id, &mut member, change.points);
     let moved = change.points.abs() + change.pending_points.abs();
     if let Some(activity) = fraud::abuse::activity_of(txn, spend.amount, moved) {
-        member.record_activity(activity, fraud_rules.abuse.span());
+        fraud::abuse::remember(&mut member, activity, &fraud_rules.abuse);
     }
 
     if let Some(event_type) = change.event_type {

@@ -106,6 +106,13 @@ pub fn on_transfer_in(
     ))]
 }
 
+/// Remembers `entry` on the member's account if a configured rule reads its kind.
+pub fn remember(member: &mut MemberState, entry: Activity, rules: &AbuseRules) {
+    if rules.reads(entry.kind) {
+        member.record_activity(entry, rules.span());
+    }
+}
+
 /// The activity entry a scored transaction leaves, if the abuse rules look at its kind.
 pub fn activity_of(txn: &Transaction, base_amount: Decimal, points: i64) -> Option<Activity> {
     let kind = match txn.kind {
