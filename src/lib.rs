@@ -16,6 +16,8 @@
 //! - [`telemetry`], [`health`], [`http`]: what operators see.
 //! - [`api`]: the read-only query API for member services.
 //! - [`liability`]: what members hold, per programme, by scanning the store.
+//! - [`settlement`]: points issued per funding party and redeemed, expired, reversed per
+//!   programme, from the ledger.
 //! - [`config`]: the service's configuration file and environment.
 //! - [`synth`]: a deterministic synthetic transaction stream.
 //! - [`evaluation`]: per-rule precision and recall on labelled history.
@@ -34,6 +36,7 @@ pub mod local_redis;
 pub mod pipeline;
 pub mod rules;
 pub mod scoring;
+pub mod settlement;
 pub mod store;
 pub mod synth;
 pub mod telemetry;

@@ -285,3 +285,83 @@ fn rules_explain_shows_every_line_a_transaction_would_earn_without_storing_anyth
         assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
+    let broker = Broker::start("settlement", 2).await;
+    let server = redis();
+    let messages = generate(&StreamSpec {
+        transactions: 300,
+        cards: 30,
+        ..StreamSpec::default()
+    });
+    let reference = Reference::of(&messages).await;
+    broker.feed(&messages).await;
+    let config = broker.config(&server, 100);
+    let running =
+        common::Running::start(&config, txscore::pipeline::FaultInjection::default()).await;
+    broker.ledger_events(reference.ledger_ids.len());
+    running.stop().await.unwrap();
+
+    let directory = std::env::temp_dir().join(format!("txscore-settlement-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let file = directory.join("txscore.toml");
+    std::fs::write(
+        &file,
+        format!("[kafka.topics]\nledger = \"{}\"\n", broker.ledger),
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .args([
+            "settlement",
+            "--from",
+            "2026-11-01",
+            "--to",
+            "2026-12-01",
+            "--config",
+        ])
+        .arg(&file)
+        .env("TXSCORE_BROKERS", &broker.brokers)
+        .env("TXSCORE_REDIS_URL", server.url())
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&directory).unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let issued: i64 = reference
+        .ledger_points
+        .iter()
+        .filter(|(id, _)| id.ends_with("/points_earned"))
+        .map(|(_, points)| points)
+        .sum();
+    let reported = |label: &str| -> i64 {
+        text.lines()
+            .find(|line| line.contains(label))
+            .and_then(|line| line.split_whitespace().last())
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
+    };
+    assert_eq!(reported("issued, funded by issuer"), issued);
+    let reversed: i64 = reference
+        .ledger_points
+        .iter()
+        .filter(|(id, _)| id.ends_with("/points_reversed"))
+        .map(|(_, points)| -points)
+        .sum();
+    assert_eq!(reported("reversed"), reversed);
+    let posted: i64 = reference
+        .balances()
+        .await
+        .values()
+        .map(|(balance, _)| balance)
+        .sum();
+    assert!(
+        text.contains(&format!("outstanding now: {posted} posted")),
+        "{text}"
+    );
+}

@@ -18,14 +18,15 @@ use time::OffsetDateTime;
 pub struct ExpireArgs {
     /// Expire every lot due by this time: RFC 3339 (2027-01-01T00:00:00Z) or a date (2027-01-01,
     /// meaning its start, UTC).
-    #[arg(long, value_parser = parse_as_of)]
+    #[arg(long, value_parser = parse_time)]
     as_of: OffsetDateTime,
     /// Configuration file (as for `run`): Redis, Kafka, topics, rules.
     #[arg(long)]
     config: Option<PathBuf>,
 }
 
-fn parse_as_of(text: &str) -> Result<OffsetDateTime, String> {
+/// An RFC 3339 time, or a date meaning its start (UTC).
+pub(super) fn parse_time(text: &str) -> Result<OffsetDateTime, String> {
     OffsetDateTime::parse(text, &Rfc3339)
         .or_else(|_| OffsetDateTime::parse(&format!("{text}T00:00:00Z"), &Rfc3339))
         .map_err(|_| format!("`{text}` is not an RFC 3339 time or a YYYY-MM-DD date"))

@@ -7,6 +7,7 @@
 //! - [`replay`]: a recorded stream through the core, with a per-rule report.
 //! - [`rules`]: checking a rules file.
 //! - [`expire`]: the expiry sweep for members with no recent events.
+//! - [`settlement`]: points issued, redeemed, expired per funding party and programme.
 
 pub mod bench;
 pub mod demo;
@@ -15,6 +16,7 @@ pub mod generate;
 pub mod replay;
 pub mod rules;
 pub mod run;
+pub mod settlement;
 mod shared;
 
 use clap::{Parser, Subcommand};
@@ -49,6 +51,9 @@ enum Command {
     Rules(rules::RulesCommand),
     /// Expire every lot due by a time, for members with no event to do it (publishes the events).
     Expire(expire::ExpireArgs),
+    /// Report points issued per funding party, and redeemed, expired, reversed and outstanding
+    /// per programme, over a period.
+    Settlement(settlement::SettlementArgs),
 }
 
 impl Cli {
@@ -61,6 +66,7 @@ impl Cli {
             Command::Replay(args) => replay::replay(args).await,
             Command::Rules(command) => rules::rules(command),
             Command::Expire(args) => expire::expire(args).await,
+            Command::Settlement(args) => settlement::settlement(args).await,
         }
     }
 }

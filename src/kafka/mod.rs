@@ -89,6 +89,16 @@ impl KafkaSettings {
         config
     }
 
+    /// A reader of whole topics (reports): assigned partitions, no group offsets committed.
+    pub fn reader_config(&self) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("group.id", format!("{}-reader", self.group_id))
+            .set("enable.auto.commit", "false")
+            .set_default("auto.offset.reset", "earliest");
+        config
+    }
+
     /// The producer: idempotent, so retries never duplicate or reorder within a partition.
     pub fn producer_config(&self) -> ClientConfig {
         let mut config = self.base();

@@ -1,0 +1,108 @@
+//! `txscore settlement --from --to`: what each funding party issued and what each programme's
+//! members redeemed, let expire and had reversed over a period (read from the ledger topic),
+//! with every programme's outstanding liability now (a scan of the store).
+
+use super::shared::connect_store;
+use crate::config::Config;
+use crate::domain::LedgerEvent;
+use crate::liability;
+use crate::settlement::Settlement;
+use crate::store::Keyspace;
+use anyhow::Context;
+use clap::Args;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+#[derive(Debug, Args)]
+pub struct SettlementArgs {
+    /// Start of the period (RFC 3339 or YYYY-MM-DD), included.
+    #[arg(long, value_parser = super::expire::parse_time)]
+    from: OffsetDateTime,
+    /// End of the period (RFC 3339 or YYYY-MM-DD), excluded.
+    #[arg(long, value_parser = super::expire::parse_time)]
+    to: OffsetDateTime,
+    /// Configuration file (as for `run`): brokers, ledger topic, Redis.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+pub async fn settlement(args: SettlementArgs) -> anyhow::Result<()> {
+    let config = Config::load(args.config.as_deref())?;
+    let mut report = Settlement::new(args.from, args.to);
+    let topic = &config.topics().ledger;
+    let reader: BaseConsumer = config.kafka.reader_config().create()?;
+    for event in read_whole_topic(&reader, topic)? {
+        report.add(&event);
+    }
+    let store = connect_store(&config).await?;
+    let outstanding = liability::snapshot(&store, &Keyspace::new(&config.key_prefix)).await?;
+
+    println!(
+        "Settlement from {} to {} (ledger topic {topic}):",
+        args.from.format(&Rfc3339)?,
+        args.to.format(&Rfc3339)?
+    );
+    for (program, flows) in &report.programs {
+        println!("programme {program}");
+        for (funder, points) in &flows.issued_by_funder {
+            println!("  issued, funded by {funder:<24} {points:>14}");
+        }
+        println!("  released after review             {:>14}", flows.released);
+        println!("  redeemed (net of cancellations)   {:>14}", flows.redeemed);
+        println!("  expired                           {:>14}", flows.expired);
+        println!("  reversed                          {:>14}", flows.reversed);
+    }
+    for (program, totals) in &outstanding {
+        println!(
+            "programme {program} outstanding now: {} posted, {} pending ({} held), {} shortfall, {} members",
+            totals.balance, totals.pending, totals.held, totals.shortfall, totals.members
+        );
+    }
+    Ok(())
+}
+
+/// Every ledger event on `topic`, from the start of each partition to its end when read.
+pub fn read_whole_topic(reader: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<LedgerEvent>> {
+    let timeout = Duration::from_secs(10);
+    let metadata = reader
+        .fetch_metadata(Some(topic), timeout)
+        .with_context(|| format!("reading the metadata of {topic}"))?;
+    let mut assignment = TopicPartitionList::new();
+    let mut ends = std::collections::HashMap::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        let (low, high) = reader.fetch_watermarks(topic, partition.id(), timeout)?;
+        if high > low {
+            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning)?;
+            ends.insert(partition.id(), high);
+        }
+    }
+    reader.assign(&assignment)?;
+    let mut events = Vec::new();
+    let mut quiet_since = Instant::now();
+    while !ends.is_empty() && quiet_since.elapsed() < Duration::from_secs(30) {
+        let Some(message) = reader.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let message = message?;
+        quiet_since = Instant::now();
+        if let Some(payload) = message.payload() {
+            events.push(
+                serde_json::from_slice(payload)
+                    .with_context(|| format!("a ledger event at offset {}", message.offset()))?,
+            );
+        }
+        if ends
+            .get(&message.partition())
+            .is_some_and(|end| message.offset() + 1 >= *end)
+        {
+            ends.remove(&message.partition());
+        }
+    }
+    anyhow::ensure!(ends.is_empty(), "{topic} stopped delivering before its end");
+    Ok(events)
+}
