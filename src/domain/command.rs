@@ -20,6 +20,9 @@ pub enum CommandAction {
         from_member_id: String,
         points: i64,
     },
+    /// Convert `points` of this programme into points of `to_program_id` at the configured
+    /// rate, both accounts changed together.
+    Exchange { to_program_id: String, points: i64 },
     /// The referral bonus for referring `referred_member_id`, published by txscore with that
     /// member's first posted purchase `txn_id`.
     ReferralBonus {

@@ -44,11 +44,17 @@ pub enum LedgerEventType {
     /// Redemptions and transfers out are refused from now on; no points move.
     AccountFrozen,
     AccountUnfrozen,
+    /// Points converted out of this programme into another.
+    PointsExchanged,
+    /// Points received in this programme from an exchange.
+    ExchangeReceived,
+    /// An exchange refused (balance, frozen, nothing to receive); no points move.
+    ExchangeRejected,
 }
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 18] = [
+    pub const ALL: [LedgerEventType; 21] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -67,6 +73,9 @@ impl LedgerEventType {
         LedgerEventType::BonusEarned,
         LedgerEventType::AccountFrozen,
         LedgerEventType::AccountUnfrozen,
+        LedgerEventType::PointsExchanged,
+        LedgerEventType::ExchangeReceived,
+        LedgerEventType::ExchangeRejected,
     ];
 
     /// The wire spelling, also used in event ids and metric labels.
@@ -90,6 +99,9 @@ impl LedgerEventType {
             LedgerEventType::BonusEarned => "bonus_earned",
             LedgerEventType::AccountFrozen => "account_frozen",
             LedgerEventType::AccountUnfrozen => "account_unfrozen",
+            LedgerEventType::PointsExchanged => "points_exchanged",
+            LedgerEventType::ExchangeReceived => "exchange_received",
+            LedgerEventType::ExchangeRejected => "exchange_rejected",
         }
     }
 }

@@ -168,6 +168,8 @@ struct ItemKeys {
     original: Option<String>,
     /// The card-to-member link a `card_linked` event writes.
     link: Option<String>,
+    /// The member's account in the programme an exchange converts into.
+    counter_account: Option<String>,
 }
 
 /// The transactions of one owner, in offset order.
@@ -183,6 +185,7 @@ impl ItemKeys {
             .chain(&self.account)
             .chain(&self.original)
             .chain(&self.link)
+            .chain(&self.counter_account)
     }
 }
 
@@ -427,6 +430,7 @@ impl<S: StateStore> BatchProcessor<S> {
                     .as_ref()
                     .map(|id| self.keys.txn(owner, id)),
                 link: None,
+                counter_account: None,
             },
             Input::Review(review) => ItemKeys {
                 record: self.keys.review(owner, &review.review_id),
@@ -434,6 +438,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 account: Some(self.keys.account(owner, &review.program_id)),
                 original: Some(self.keys.txn(owner, &review.txn_id)),
                 link: None,
+                counter_account: None,
             },
             Input::Command(command) => ItemKeys {
                 record: self.keys.command(owner, &command.command_id),
@@ -459,9 +464,17 @@ impl<S: StateStore> BatchProcessor<S> {
                         self.keys
                             .txn(&Owner::Member(referred_member_id.clone()), txn_id),
                     ),
-                    CommandAction::Redeem { .. } | CommandAction::Transfer { .. } => None,
+                    CommandAction::Redeem { .. }
+                    | CommandAction::Transfer { .. }
+                    | CommandAction::Exchange { .. } => None,
                 },
                 link: None,
+                counter_account: match &command.action {
+                    CommandAction::Exchange { to_program_id, .. } => {
+                        Some(self.keys.account(owner, to_program_id))
+                    }
+                    _ => None,
+                },
             },
             Input::MemberEvent(event) => {
                 let card_link = match &event.kind {
@@ -476,6 +489,7 @@ impl<S: StateStore> BatchProcessor<S> {
                         .then(|| self.keys.account(owner, &event.program_id)),
                     original: None,
                     link: card_link.map(|token| self.keys.card_link(token)),
+                    counter_account: None,
                 }
             }
         }
@@ -500,8 +514,12 @@ impl<S: StateStore> BatchProcessor<S> {
             account,
             original,
             link,
+            counter_account,
         } in group.items.iter().map(|item| &item.keys)
         {
+            if let Some(account) = counter_account {
+                accounts.insert_loaded(account, stored(account))?;
+            }
             if let Some(link) = link {
                 links.insert_loaded(link, stored(link))?;
             }
@@ -567,7 +585,12 @@ impl<S: StateStore> BatchProcessor<S> {
                 }
                 Input::Review(review) => scoring::review::review(review, member, original, rules),
                 Input::Command(command) => {
-                    scoring::commands::apply(command, member, earlier, rules)
+                    let counter = keys
+                        .counter_account
+                        .as_ref()
+                        .and_then(|key| accounts.get(key))
+                        .cloned();
+                    scoring::commands::apply(command, member, earlier, counter, rules)
                 }
                 Input::MemberEvent(event) => match (&event.kind, &keys.link) {
                     (MemberEventKind::CardLinked { .. }, Some(link)) => {
@@ -607,6 +630,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 .outbound
                 .extend(outputs.iter().map(Outbound::from));
             if let (Some(key), Some(member)) = (&keys.account, decision.member) {
+                accounts.set(key, member);
+            }
+            if let (Some(key), Some(member)) = (&keys.counter_account, decision.counter_member) {
                 accounts.set(key, member);
             }
             if let (Input::Txn(txn), Some(key)) = (input, &keys.card) {

@@ -21,6 +21,18 @@ pub(super) struct RulesFile {
     /// Fraud rules; none when absent.
     #[serde(default)]
     fraud: FraudFile,
+    /// Rates at which members may exchange points between programmes.
+    #[serde(default)]
+    exchange: Vec<ExchangeFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExchangeFile {
+    from: String,
+    to: String,
+    /// Points of `to` per point of `from` (rounded down).
+    rate: Decimal,
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,16 +99,36 @@ impl RulesFile {
         if self.programs.is_empty() {
             return Err(invalid("programs", "at least one programme is required"));
         }
-        let programs = self
+        let programs: BTreeMap<String, Program> = self
             .programs
             .into_iter()
             .map(|(id, program)| Ok((id.clone(), program.validate(id)?)))
             .collect::<Result<_, RulesError>>()?;
+        let mut exchange = BTreeMap::new();
+        for (index, rate) in self.exchange.into_iter().enumerate() {
+            let field = |name: &str| format!("exchange[{index}].{name}");
+            for (name, program) in [("from", &rate.from), ("to", &rate.to)] {
+                if !programs.contains_key(program) {
+                    return Err(invalid(
+                        field(name),
+                        format!("`{program}` is not a programme"),
+                    ));
+                }
+            }
+            if rate.from == rate.to || rate.rate <= Decimal::ZERO {
+                return Err(invalid(
+                    field("rate"),
+                    "needs two programmes and a positive rate",
+                ));
+            }
+            exchange.insert((rate.from, rate.to), rate.rate);
+        }
         Ok(RuleSet {
             version: self.version,
             effective_from: self.effective_from,
             programs,
             fraud: self.fraud.validate()?,
+            exchange,
         })
     }
 }

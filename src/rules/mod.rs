@@ -129,6 +129,8 @@ pub struct RuleSet {
     pub effective_from: Option<time::OffsetDateTime>,
     pub programs: BTreeMap<String, Program>,
     pub fraud: FraudRules,
+    /// Points of the second programme per point of the first, for exchanges between them.
+    pub exchange: BTreeMap<(String, String), Decimal>,
 }
 
 impl RuleSet {

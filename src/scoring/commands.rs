@@ -18,10 +18,12 @@ use rust_decimal::Decimal;
 /// Applies `command` to the member's account. `earlier` is the record the command refers to:
 /// the redemption a cancellation names, the sender's transfer a credit names, the referred
 /// member's purchase a referral bonus names.
+/// `counter` is the member's account in the programme an exchange converts into.
 pub fn apply(
     command: &Command,
     member: Option<MemberState>,
     earlier: Option<TxnRecord>,
+    counter: Option<MemberState>,
     rules: &RuleSet,
 ) -> Result<Decision, Rejection> {
     let program = program(rules, &command.program_id)?;
@@ -59,6 +61,7 @@ pub fn apply(
         original_debit: None,
         commands: Vec::new(),
         shadow: None,
+        counter_member: None,
     };
     let abuse = &rules.fraud_for(&command.program_id).abuse;
     let mut findings = Vec::new();
@@ -190,6 +193,72 @@ pub fn apply(
                 *points,
                 lines,
             ));
+        }
+        CommandAction::Exchange {
+            to_program_id,
+            points,
+        } => {
+            let target = super::program(rules, to_program_id)?;
+            let rate = rules
+                .exchange
+                .get(&(command.program_id.clone(), to_program_id.clone()))
+                .ok_or_else(|| {
+                    Rejection::InvalidEvent(format!(
+                        "no exchange rate from `{}` to `{to_program_id}` in the rules",
+                        command.program_id
+                    ))
+                })?;
+            let received = (Decimal::from(*points) * rate).floor();
+            let received = received.try_into().unwrap_or(0_i64);
+            let refusal = refused(&member, *points, "exchange").or_else(|| {
+                (received <= 0).then(|| {
+                    refusal_line(format!(
+                        "{points} points at {rate} give no {to_program_id} points"
+                    ))
+                })
+            });
+            if let Some(refusal) = refusal {
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::ExchangeRejected,
+                    0,
+                    vec![refusal],
+                ));
+            } else {
+                let lots = member.debit(*points, None);
+                let lines = lot_lines(
+                    &lots,
+                    -1,
+                    &format!("exchanged into {to_program_id} at {rate}"),
+                );
+                ledger.push(event(
+                    &member,
+                    LedgerEventType::PointsExchanged,
+                    -points,
+                    lines,
+                ));
+                let mut other = counter.unwrap_or_else(|| MemberState::new(&target.default_tier));
+                let lot = expiry::lot_for(target, command.timestamp, received);
+                other.credit(received, &lot.lot, lot.expires_at);
+                other.last_event_at = other.last_event_at.max(Some(command.timestamp));
+                let line = BreakdownLine {
+                    rule: format!("exchange:{}", command.program_id),
+                    detail: format!("{points} {} points at {rate} per point", command.program_id),
+                    points: Decimal::from(received),
+                    funded_by: None,
+                };
+                let entry = Entry {
+                    event_type: LedgerEventType::ExchangeReceived,
+                    txn_id: id,
+                    qualifier: None,
+                    points: received,
+                    pending_points: 0,
+                    breakdown: vec![line],
+                    at: command.timestamp,
+                };
+                ledger.push(entry.into_event(&command.member_id, &other, target, rules));
+                decision.counter_member = Some(other);
+            }
         }
         CommandAction::ReferralBonus {
             referred_member_id,
@@ -372,7 +441,7 @@ months = 12
 
     #[test]
     fn a_redemption_spends_the_oldest_lots_and_says_which() {
-        let decision = apply(&redeem("C-1", 120), Some(member()), None, &rules()).unwrap();
+        let decision = apply(&redeem("C-1", 120), Some(member()), None, None, &rules()).unwrap();
         let event = &decision.ledger[0];
         assert_eq!(event.event_type, LedgerEventType::PointsRedeemed);
         assert_eq!((event.points, event.balance_after), (-120, 30));
@@ -393,7 +462,7 @@ months = 12
 
     #[test]
     fn a_redemption_the_balance_cannot_cover_is_refused_in_the_ledger() {
-        let decision = apply(&redeem("C-1", 151), Some(member()), None, &rules()).unwrap();
+        let decision = apply(&redeem("C-1", 151), Some(member()), None, None, &rules()).unwrap();
         let event = &decision.ledger[0];
         assert_eq!(event.event_type, LedgerEventType::RedemptionRejected);
         assert_eq!((event.points, event.balance_after), (0, 150));
@@ -404,7 +473,7 @@ months = 12
     #[test]
     fn cancelling_gives_the_points_back_with_their_original_expiry_once() {
         let rules = rules();
-        let redeemed = apply(&redeem("C-1", 120), Some(member()), None, &rules).unwrap();
+        let redeemed = apply(&redeem("C-1", 120), Some(member()), None, None, &rules).unwrap();
         let cancel = command(
             "C-2",
             CommandAction::CancelRedemption {
@@ -415,6 +484,7 @@ months = 12
             &cancel,
             redeemed.member.clone(),
             holding(redeemed.debit.clone()),
+            None,
             &rules,
         )
         .unwrap();
@@ -429,6 +499,7 @@ months = 12
             &cancel,
             Some(account),
             holding(cancelled.original_debit),
+            None,
             &rules,
         );
         assert_eq!(again.unwrap_err().kind(), "already_cancelled");
@@ -444,7 +515,7 @@ months = 12
                 points: 120,
             },
         );
-        let sent = apply(&transfer, Some(member()), None, &rules).unwrap();
+        let sent = apply(&transfer, Some(member()), None, None, &rules).unwrap();
         assert_eq!(sent.member.as_ref().unwrap().balance, 30);
         assert_eq!(
             sent.ledger[0].event_type,
@@ -454,7 +525,7 @@ months = 12
         assert_eq!(credit.command_id, "C-1/credit");
         assert_eq!(credit.member_id, "M-2");
 
-        let received = apply(&credit, None, holding(sent.debit.clone()), &rules).unwrap();
+        let received = apply(&credit, None, holding(sent.debit.clone()), None, &rules).unwrap();
         let receiver = received.member.unwrap();
         assert_eq!(receiver.balance, 120);
         assert_eq!(
@@ -463,7 +534,7 @@ months = 12
             "points keep their expiry"
         );
         assert_eq!(
-            apply(&credit, None, None, &rules).unwrap_err().kind(),
+            apply(&credit, None, None, None, &rules).unwrap_err().kind(),
             "unknown_original"
         );
 
@@ -474,11 +545,66 @@ months = 12
                 points: 501,
             },
         );
-        let refused = apply(&too_many, Some(member()), None, &rules).unwrap();
+        let refused = apply(&too_many, Some(member()), None, None, &rules).unwrap();
         assert_eq!(
             refused.ledger[0].event_type,
             LedgerEventType::TransferRejected
         );
         assert!(refused.commands.is_empty());
+    }
+
+    #[test]
+    fn an_exchange_moves_points_between_programmes_in_one_decision() {
+        let rules = RuleSet::from_toml(
+            r#"version = "exchange-1"
+[[exchange]]
+from = "default"
+to = "airline"
+rate = "0.5"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1" }
+[programs.airline]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "blue"
+tiers = { blue = "1" }
+"#,
+        )
+        .unwrap();
+        let exchange = command(
+            "C-1",
+            CommandAction::Exchange {
+                to_program_id: "airline".into(),
+                points: 101,
+            },
+        );
+        let decision = apply(&exchange, Some(member()), None, None, &rules).unwrap();
+        assert_eq!(decision.member.as_ref().unwrap().balance, 49);
+        let airline = decision.counter_member.as_ref().unwrap();
+        assert_eq!((airline.balance, airline.tier.as_str()), (50, "blue"));
+        let kinds: Vec<(LedgerEventType, &str, i64)> = decision
+            .ledger
+            .iter()
+            .map(|e| (e.event_type, e.program_id.as_str(), e.points))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (LedgerEventType::PointsExchanged, "default", -101),
+                (LedgerEventType::ExchangeReceived, "airline", 50),
+            ]
+        );
+        let back = command(
+            "C-2",
+            CommandAction::Exchange {
+                to_program_id: "default".into(),
+                points: 1,
+            },
+        );
+        let error = apply(&back, Some(member()), None, None, &rules).unwrap_err();
+        assert_eq!(error.kind(), "invalid_event", "no rate the other way");
     }
 }

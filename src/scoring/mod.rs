@@ -104,6 +104,8 @@ pub struct Decision {
     pub commands: Vec<Command>,
     /// How a shadow rules version would have scored the transaction.
     pub shadow: Option<ShadowComparison>,
+    /// The member's account in another programme, changed by an exchange.
+    pub counter_member: Option<MemberState>,
 }
 
 /// Scores one transaction. `member_id` is the account to credit (the message's, or the card's
@@ -155,6 +157,7 @@ pub fn score(
             original_debit: None,
             commands: Vec::new(),
             shadow: None,
+            counter_member: None,
         });
     };
     let mut member = accounts
@@ -248,6 +251,7 @@ pub fn score(
         original_debit: None,
         commands: referral.into_iter().collect(),
         shadow: None,
+        counter_member: None,
     })
 }
 

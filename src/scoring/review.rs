@@ -103,6 +103,7 @@ pub fn review(
         original_debit: None,
         commands: Vec::new(),
         shadow: None,
+        counter_member: None,
     })
 }
 

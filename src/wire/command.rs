@@ -1,7 +1,7 @@
 //! Decoding and encoding command messages:
 //! `{"command_id","type","member_id","program_id","timestamp", ...}` where `type` is
 //! `redeem` (+ `points`, `reward`), `cancel_redemption` (+ `redemption_id`), `transfer`
-//! (+ `to_member_id`, `points`) or `transfer_credit` (+ `transfer_id`, `from_member_id`,
+//! (+ `to_member_id`, `points`), `exchange` (+ `to_program_id`, `points`), `transfer_credit` (+ `transfer_id`, `from_member_id`,
 //! `points`) or `referral_bonus` (+ `referred_member_id`, `txn_id`); the last two are
 //! published by txscore itself.
 
@@ -38,6 +38,10 @@ pub fn decode_command(payload: &[u8], max_bytes: usize) -> Result<Command, Input
         "transfer_credit" => CommandAction::TransferCredit {
             transfer_id: fields.id("transfer_id")?,
             from_member_id: fields.id("from_member_id")?,
+            points: points()?,
+        },
+        "exchange" => CommandAction::Exchange {
+            to_program_id: fields.id("to_program_id")?,
             points: points()?,
         },
         "referral_bonus" => CommandAction::ReferralBonus {
@@ -89,6 +93,10 @@ pub fn encode_command(command: &Command) -> String {
             points,
         } => json!({"type": "transfer_credit", "transfer_id": transfer_id,
                     "from_member_id": from_member_id, "points": points}),
+        CommandAction::Exchange {
+            to_program_id,
+            points,
+        } => json!({"type": "exchange", "to_program_id": to_program_id, "points": points}),
         CommandAction::ReferralBonus {
             referred_member_id,
             txn_id,

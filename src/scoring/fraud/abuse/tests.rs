@@ -175,14 +175,14 @@ fn a_redemption_right_after_a_burst_of_earning_raises_a_member_alert() {
             },
         )
     };
-    let soon = commands::apply(&redeem(2), member.clone(), None, &rules()).unwrap();
+    let soon = commands::apply(&redeem(2), member.clone(), None, None, &rules()).unwrap();
     assert_eq!(rule_ids(&soon), ["redemption_after_burst"]);
     let alert = &soon.alerts[0];
     assert_eq!(
         (alert.alert_id.as_str(), alert.card_token.as_ref()),
         ("C-1/alert", None)
     );
-    let later = commands::apply(&redeem(25), member, None, &rules()).unwrap();
+    let later = commands::apply(&redeem(25), member, None, None, &rules()).unwrap();
     assert!(later.alerts.is_empty());
 }
 
@@ -223,6 +223,7 @@ fn transfers_in_from_three_members_make_a_ring() {
                 earning: None,
                 debit: Some(sent),
             }),
+            None,
             &rules(),
         )
         .unwrap();
