@@ -8,22 +8,20 @@
 //! Processing the same batch twice therefore changes nothing the second time.
 
 use super::documents::{CorruptDocument, Documents};
-use crate::domain::command::{Command, CommandAction, Debit};
-use crate::domain::member_event::{MemberEvent, MemberEventKind};
-use crate::domain::record::{OutputMessage, OutputTopic};
-use crate::domain::review::Review;
-use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
+use super::inputs::{CardLink, Input, ItemKeys};
+use super::report::encode_outputs;
+pub use super::report::{BatchReport, Destination, Outbound};
+use crate::domain::command::Debit;
+use crate::domain::member_event::MemberEventKind;
+use crate::domain::record::OutputTopic;
+use crate::domain::{CardState, Earning, MemberState, TxnRecord};
 use crate::rules::{RuleBook, RulesFeed};
 use crate::scoring::{self, Accounts};
 use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
-use crate::wire::{
-    decode_command, decode_member_event, decode_review, decode_transaction, encode_command,
-    DlqRecord, InputError, SourcePosition,
-};
+use crate::wire::{DlqRecord, SourcePosition};
 use futures_util::future::join_all;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
-use time::OffsetDateTime;
 
 /// A consumed message, borrowed from the consumer.
 #[derive(Debug, Clone)]
@@ -31,73 +29,6 @@ pub struct Inbound<'a> {
     pub payload: &'a [u8],
     pub key: Option<&'a [u8]>,
     pub source: SourcePosition,
-}
-
-/// Where an output goes; topic names come from configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Destination {
-    Ledger,
-    Alerts,
-    Dlq,
-    /// Commands txscore issues (a transfer's credit), back onto the commands topic.
-    Commands,
-    /// Comparisons of a shadow rules version with the live one.
-    Shadow,
-}
-
-impl Destination {
-    /// Every destination, in declaration order (so `destination as usize` indexes it).
-    pub const ALL: [Destination; 5] = [
-        Destination::Ledger,
-        Destination::Alerts,
-        Destination::Dlq,
-        Destination::Commands,
-        Destination::Shadow,
-    ];
-
-    /// Stable name, for metric labels and summaries.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Destination::Ledger => "ledger",
-            Destination::Alerts => "alerts",
-            Destination::Dlq => "dlq",
-            Destination::Commands => "commands",
-            Destination::Shadow => "shadow",
-        }
-    }
-}
-
-/// A message to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outbound {
-    pub destination: Destination,
-    pub key: String,
-    pub payload: String,
-}
-
-/// What a batch produced and how its messages fared, for publishing and metrics.
-#[derive(Debug, Default)]
-pub struct BatchReport {
-    /// Outputs in publishing order (per owner, in offset order).
-    pub outbound: Vec<Outbound>,
-    /// Transactions applied for the first time.
-    pub scored: u64,
-    /// Transactions already applied before (redelivery or upstream duplicate).
-    pub replayed: u64,
-    /// Messages sent to the dead-letter topic, by error kind.
-    pub dead_lettered: BTreeMap<&'static str, u64>,
-    /// Points moved by newly applied transactions, by ledger event type.
-    pub points: BTreeMap<&'static str, i64>,
-    /// Rule findings in alerts raised by newly applied transactions: (rule, severity, mode).
-    pub alerts: Vec<(String, &'static str, &'static str)>,
-    /// Combined scores of those alerts, with their mode.
-    pub alert_scores: Vec<(f64, &'static str)>,
-    /// Event times of newly applied transactions, for event-time lag.
-    pub event_times: Vec<OffsetDateTime>,
-    /// Owner groups scored again after a version conflict.
-    pub conflicts: u64,
-    /// Spends that arrived beyond the lateness bound.
-    pub late: u64,
 }
 
 /// Settings of batch processing that are not rules.
@@ -137,18 +68,6 @@ struct Books<'a> {
     shadow: Option<&'a RuleBook>,
 }
 
-/// A decoded input message.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "transactions are nearly every input; boxing them would allocate per message"
-)]
-enum Input {
-    Txn(Transaction),
-    Review(Review),
-    Command(Command),
-    MemberEvent(MemberEvent),
-}
-
 /// A decoded input, the message it came from, and the keys of the documents it touches.
 struct Item {
     index: usize,
@@ -156,37 +75,10 @@ struct Item {
     keys: ItemKeys,
 }
 
-/// Keys of the documents one input reads and writes, formatted once per batch.
-struct ItemKeys {
-    /// The record that this input was applied.
-    record: String,
-    /// The card's risk state; `None` for inputs that do not touch a card.
-    card: Option<String>,
-    /// The member's account; `None` for a card with no member.
-    account: Option<String>,
-    /// The record of the transaction the input acts on (`original_txn_id`, a review's txn).
-    original: Option<String>,
-    /// The card-to-member link a `card_linked` event writes.
-    link: Option<String>,
-    /// The member's account in the programme an exchange converts into.
-    counter_account: Option<String>,
-}
-
 /// The transactions of one owner, in offset order.
 struct OwnerGroup {
     owner: Owner,
     items: Vec<Item>,
-}
-
-impl ItemKeys {
-    fn all(&self) -> impl Iterator<Item = &String> {
-        std::iter::once(&self.record)
-            .chain(&self.card)
-            .chain(&self.account)
-            .chain(&self.original)
-            .chain(&self.link)
-            .chain(&self.counter_account)
-    }
 }
 
 /// The result of scoring one owner group against loaded state.
@@ -238,7 +130,7 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
         let mut decoded = Vec::with_capacity(batch.len());
         for (index, message) in batch.iter().enumerate() {
-            match self.decode(message) {
+            match Input::decode(message, &self.settings) {
                 Ok(input) => decoded.push((index, input)),
                 Err(error) => {
                     self.dead_letter(&mut report, message, error.kind(), error.to_string())
@@ -257,7 +149,7 @@ impl<S: StateStore> BatchProcessor<S> {
                         });
                         groups.len() - 1
                     });
-                    let keys = self.keys_of(&groups[slot].owner, &input);
+                    let keys = input.keys(&self.keys, &groups[slot].owner);
                     groups[slot].items.push(Item { index, input, keys });
                 }
             }
@@ -403,96 +295,6 @@ impl<S: StateStore> BatchProcessor<S> {
             }
         }
         Ok(())
-    }
-
-    fn decode(&self, message: &Inbound<'_>) -> Result<Input, InputError> {
-        let limit = self.settings.max_message_bytes;
-        if message.source.topic == self.settings.reviews_topic {
-            decode_review(message.payload, limit).map(Input::Review)
-        } else if message.source.topic == self.settings.commands_topic {
-            decode_command(message.payload, limit).map(Input::Command)
-        } else if message.source.topic == self.settings.member_events_topic {
-            decode_member_event(message.payload, limit).map(Input::MemberEvent)
-        } else {
-            decode_transaction(message.payload, limit).map(Input::Txn)
-        }
-    }
-
-    fn keys_of(&self, owner: &Owner, input: &Input) -> ItemKeys {
-        match input {
-            Input::Txn(txn) => ItemKeys {
-                record: self.keys.txn(owner, &txn.txn_id),
-                card: Some(self.keys.card(owner, &txn.card_token)),
-                account: matches!(owner, Owner::Member(_))
-                    .then(|| self.keys.account(owner, &txn.program_id)),
-                original: txn
-                    .original_txn_id
-                    .as_ref()
-                    .map(|id| self.keys.txn(owner, id)),
-                link: None,
-                counter_account: None,
-            },
-            Input::Review(review) => ItemKeys {
-                record: self.keys.review(owner, &review.review_id),
-                card: None,
-                account: Some(self.keys.account(owner, &review.program_id)),
-                original: Some(self.keys.txn(owner, &review.txn_id)),
-                link: None,
-                counter_account: None,
-            },
-            Input::Command(command) => ItemKeys {
-                record: self.keys.command(owner, &command.command_id),
-                card: None,
-                account: Some(self.keys.account(owner, &command.program_id)),
-                original: match &command.action {
-                    CommandAction::CancelRedemption { redemption_id } => {
-                        Some(self.keys.command(owner, redemption_id))
-                    }
-                    // The sender's record lives under the sender's tag: read, never written.
-                    CommandAction::TransferCredit {
-                        transfer_id,
-                        from_member_id,
-                        ..
-                    } => Some(
-                        self.keys
-                            .command(&Owner::Member(from_member_id.clone()), transfer_id),
-                    ),
-                    CommandAction::ReferralBonus {
-                        referred_member_id,
-                        txn_id,
-                    } => Some(
-                        self.keys
-                            .txn(&Owner::Member(referred_member_id.clone()), txn_id),
-                    ),
-                    CommandAction::Redeem { .. }
-                    | CommandAction::Transfer { .. }
-                    | CommandAction::Exchange { .. } => None,
-                },
-                link: None,
-                counter_account: match &command.action {
-                    CommandAction::Exchange { to_program_id, .. } => {
-                        Some(self.keys.account(owner, to_program_id))
-                    }
-                    _ => None,
-                },
-            },
-            Input::MemberEvent(event) => {
-                let card_link = match &event.kind {
-                    MemberEventKind::CardLinked { card_token } => Some(card_token),
-                    _ => None,
-                };
-                ItemKeys {
-                    record: self.keys.member_event(owner, &event.event_id),
-                    card: None,
-                    account: card_link
-                        .is_none()
-                        .then(|| self.keys.account(owner, &event.program_id)),
-                    original: None,
-                    link: card_link.map(|token| self.keys.card_link(token)),
-                    counter_account: None,
-                }
-            }
-        }
     }
 
     fn plan_group(
@@ -739,134 +541,4 @@ fn update_original(
         record.debit = debit;
     }
     records.set(key, record);
-}
-
-fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage> {
-    let ledger = decision.ledger.iter().map(|event| OutputMessage {
-        topic: OutputTopic::Ledger,
-        key: event.member_id.clone(),
-        payload: serde_json::to_string(event).expect("ledger events serialise"),
-    });
-    let alerts = decision.alerts.iter().map(|alert| OutputMessage {
-        topic: OutputTopic::Alerts,
-        key: alert
-            .card_token
-            .clone()
-            .or_else(|| alert.member_id.clone())
-            .unwrap_or_default(),
-        payload: serde_json::to_string(alert).expect("alerts serialise"),
-    });
-    let commands = decision.commands.iter().map(|command| OutputMessage {
-        topic: OutputTopic::Commands,
-        key: command.member_id.clone(),
-        payload: encode_command(command),
-    });
-    let shadow = decision.shadow.iter().map(|comparison| OutputMessage {
-        topic: OutputTopic::Shadow,
-        key: comparison.member_id.clone(),
-        payload: serde_json::to_string(comparison).expect("comparisons serialise"),
-    });
-    ledger.chain(alerts).chain(commands).chain(shadow).collect()
-}
-
-/// Which member a card's member-less transactions belong to (written by `card_linked`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-struct CardLink {
-    member_id: String,
-}
-
-impl Input {
-    /// Whose hash tag the input's state lives under.
-    fn owner(&self) -> Owner {
-        match self {
-            Input::Txn(txn) => match &txn.member_id {
-                Some(member) => Owner::Member(member.clone()),
-                None => Owner::Card(txn.card_token.clone()),
-            },
-            Input::Review(review) => Owner::Member(review.member_id.clone()),
-            Input::Command(command) => Owner::Member(command.member_id.clone()),
-            Input::MemberEvent(event) => match &event.kind {
-                MemberEventKind::CardLinked { card_token } => Owner::Card(card_token.clone()),
-                _ => Owner::Member(event.member_id.clone()),
-            },
-        }
-    }
-
-    fn event_time(&self) -> OffsetDateTime {
-        match self {
-            Input::Txn(txn) => txn.timestamp,
-            Input::Review(review) => review.timestamp,
-            Input::Command(command) => command.timestamp,
-            Input::MemberEvent(event) => event.timestamp,
-        }
-    }
-}
-
-impl From<&OutputMessage> for Outbound {
-    fn from(message: &OutputMessage) -> Self {
-        Outbound {
-            destination: match message.topic {
-                OutputTopic::Ledger => Destination::Ledger,
-                OutputTopic::Alerts => Destination::Alerts,
-                OutputTopic::Commands => Destination::Commands,
-                OutputTopic::Shadow => Destination::Shadow,
-            },
-            key: message.key.clone(),
-            payload: message.payload.clone(),
-        }
-    }
-}
-
-impl BatchReport {
-    /// Outputs per destination, in the order of [`Destination::ALL`], counted in one pass.
-    pub fn outputs_by_destination(&self) -> [u64; 5] {
-        let mut counts = [0; 5];
-        for message in &self.outbound {
-            counts[message.destination as usize] += 1;
-        }
-        counts
-    }
-
-    fn record_applied(&mut self, at: OffsetDateTime, decision: &scoring::Decision) {
-        self.scored += 1;
-        self.late += u64::from(decision.late);
-        self.event_times.push(at);
-        for event in &decision.ledger {
-            // Points a flow moves: posted ones when it posts any (a release moves pending to
-            // posted), else pending ones.
-            let moved = if event.points != 0 {
-                event.points
-            } else {
-                event.pending_points
-            };
-            *self.points.entry(event.event_type.as_str()).or_default() += moved;
-        }
-        for alert in &decision.alerts {
-            self.alert_scores.push((alert.score, alert.mode.as_str()));
-            for reason in &alert.reasons {
-                self.alerts.push((
-                    reason.rule.clone(),
-                    alert.severity.as_str(),
-                    alert.mode.as_str(),
-                ));
-            }
-        }
-    }
-
-    fn merge(&mut self, other: BatchReport) {
-        self.outbound.extend(other.outbound);
-        self.scored += other.scored;
-        self.replayed += other.replayed;
-        for (kind, count) in other.dead_lettered {
-            *self.dead_lettered.entry(kind).or_default() += count;
-        }
-        for (kind, points) in other.points {
-            *self.points.entry(kind).or_default() += points;
-        }
-        self.alerts.extend(other.alerts);
-        self.alert_scores.extend(other.alert_scores);
-        self.event_times.extend(other.event_times);
-        self.conflicts += other.conflicts;
-        self.late += other.late;
-    }
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`batch`]: one batch through decode, load, score, compare-and-set: no Kafka here, so it is
 //!   tested directly against both stores.
+//! - `inputs`: what each input topic's messages decode to, their owners and document keys.
+//! - `report`: outputs by destination and the report of how a batch's messages fared.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
 //! - [`expiry_sweep`]: expiring the lots of members with no events, exactly once.
 //! - [`runner`]: the Kafka loop: gather a batch, process it, publish its outputs, wait for the
@@ -10,6 +12,8 @@
 pub mod batch;
 mod documents;
 pub mod expiry_sweep;
+mod inputs;
+mod report;
 pub mod runner;
 
 pub use batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound, ProcessorSettings};
