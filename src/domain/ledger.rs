@@ -50,11 +50,13 @@ pub enum LedgerEventType {
     ExchangeReceived,
     /// An exchange refused (balance, frozen, nothing to receive); no points move.
     ExchangeRejected,
+    /// A sale's pending points posted once its settlement window passed.
+    PointsPosted,
 }
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 21] = [
+    pub const ALL: [LedgerEventType; 22] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -76,6 +78,7 @@ impl LedgerEventType {
         LedgerEventType::PointsExchanged,
         LedgerEventType::ExchangeReceived,
         LedgerEventType::ExchangeRejected,
+        LedgerEventType::PointsPosted,
     ];
 
     /// The wire spelling, also used in event ids and metric labels.
@@ -102,6 +105,7 @@ impl LedgerEventType {
             LedgerEventType::PointsExchanged => "points_exchanged",
             LedgerEventType::ExchangeReceived => "exchange_received",
             LedgerEventType::ExchangeRejected => "exchange_rejected",
+            LedgerEventType::PointsPosted => "points_posted",
         }
     }
 }

@@ -27,6 +27,17 @@ pub struct LotUse {
     pub expires_at: Option<OffsetDateTime>,
 }
 
+/// A sale's points waiting out the programme's settlement window as pending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Maturing {
+    pub txn_id: String,
+    pub points: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub posts_at: OffsetDateTime,
+    /// The lot the points go to when they post.
+    pub lot: LotUse,
+}
+
 impl MemberState {
     /// Posts `points` (positive) to the balance, in lot `lot`.
     pub fn credit(&mut self, points: i64, lot: &str, expires_at: Option<OffsetDateTime>) {

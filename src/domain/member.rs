@@ -2,7 +2,7 @@
 
 use super::activity::Activity;
 use super::counters::Counters;
-use super::lots::Lot;
+use super::lots::{Lot, Maturing};
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use time::OffsetDateTime;
@@ -33,6 +33,9 @@ pub struct MemberState {
     /// The positive balance by earning month, with expiry (see [`super::lots`]).
     #[serde(default)]
     pub lots: Vec<Lot>,
+    /// Sales whose points are pending until their settlement window passes.
+    #[serde(default)]
+    pub maturing: Vec<Maturing>,
     /// Recent activity for the points-abuse rules (see [`super::activity`]).
     #[serde(default)]
     pub activity: VecDeque<Activity>,
@@ -71,6 +74,7 @@ impl MemberState {
             last_event_at: None,
             counters: Counters::default(),
             lots: Vec::new(),
+            maturing: Vec::new(),
             activity: VecDeque::new(),
             enrolled: false,
             frozen: false,

@@ -53,6 +53,9 @@ pub struct Earning {
     /// The lot its points went (or will go, once posted) to, for take-backs to prefer.
     #[serde(default)]
     pub lot: Option<LotUse>,
+    /// For a sale held by the settlement window: when its points post.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub posts_at: Option<time::OffsetDateTime>,
 }
 
 /// What the store keeps per applied transaction id.

@@ -65,6 +65,8 @@ struct ProgramFile {
     expiry: Option<earning_file::ExpiryFile>,
     /// Most points one transfer between members may move; no limit when absent.
     max_transfer_points: Option<i64>,
+    /// Days a single-message sale's points stay pending before they post; none when absent.
+    settlement_days: Option<u32>,
     /// Points for what members do besides buying (member-events); none when absent.
     #[serde(default)]
     bonuses: BonusesFile,
@@ -248,6 +250,9 @@ impl ProgramFile {
             earning,
             expiry,
             max_transfer_points: self.max_transfer_points,
+            settlement_window: self
+                .settlement_days
+                .map(|days| time::Duration::days(days.into())),
             bonuses,
         })
     }

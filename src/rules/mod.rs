@@ -108,6 +108,8 @@ pub struct Program {
     pub expiry: Option<earning::Expiry>,
     /// Most points one transfer may move.
     pub max_transfer_points: Option<i64>,
+    /// How long a single-message sale's points stay pending before they post.
+    pub settlement_window: Option<time::Duration>,
     pub bonuses: Bonuses,
 }
 

@@ -3,6 +3,7 @@
 use super::earning::earn;
 use super::{points, Rejection};
 use crate::domain::counters::Counted;
+use crate::domain::lots::Maturing;
 use crate::domain::{
     Alert, BreakdownLine, Earning, LedgerEventType, MemberState, Transaction, TxnKind,
 };
@@ -26,6 +27,10 @@ pub(super) struct AccountChange {
     pub uncounted: Option<Uncount>,
     /// Spend-threshold bonuses given (`<campaign>@<period>`).
     pub thresholds_reached: Vec<String>,
+    /// A sale held by the settlement window, to post when it passes.
+    pub maturing: Option<Maturing>,
+    /// Pending points a refund took from a sale still in its settlement window: (sale, points).
+    pub maturing_cut: Option<(String, i64)>,
 }
 
 /// The share of an earlier earning's counts to take back: `points` of its `of` points, and
@@ -66,6 +71,9 @@ pub(super) fn account_change(
                     });
                     LedgerEventType::PointsHeld
                 }
+                (TxnKind::Purchase, None) if program.settlement_window.is_some() => {
+                    LedgerEventType::PointsPending
+                }
                 _ => LedgerEventType::PointsEarned,
             };
             let held = event_type != LedgerEventType::PointsEarned;
@@ -77,6 +85,25 @@ pub(super) fn account_change(
             let mut earning =
                 new_earning(txn, program, earned.points, held, earned.counted.clone());
             earning.under_review = under_review.is_some();
+            let maturing = match (txn.kind, under_review, program.settlement_window) {
+                (TxnKind::Purchase, None, Some(window)) => {
+                    let posts_at = txn.timestamp + window;
+                    earning.posts_at = Some(posts_at);
+                    earned.breakdown.push(BreakdownLine {
+                        rule: "settlement_window".into(),
+                        detail: format!("pending until the settlement window ends at {posts_at}"),
+                        points: Decimal::ZERO,
+                        funded_by: None,
+                    });
+                    Some(Maturing {
+                        txn_id: txn.txn_id.clone(),
+                        points: earned.points,
+                        posts_at,
+                        lot: super::expiry::lot_for(program, txn.timestamp, earned.points),
+                    })
+                }
+                _ => None,
+            };
             Ok(AccountChange {
                 event_type: Some(event_type),
                 points,
@@ -93,6 +120,8 @@ pub(super) fn account_change(
                 counted: earned.counted,
                 uncounted: None,
                 thresholds_reached: earned.thresholds_reached,
+                maturing,
+                maturing_cut: None,
             })
         }
         TxnKind::Clearing => {
@@ -149,10 +178,18 @@ pub(super) fn account_change(
                 counted: earned.counted,
                 uncounted: Some(uncounted),
                 thresholds_reached: earned.thresholds_reached,
+                maturing: None,
+                maturing_cut: None,
             })
         }
         TxnKind::Refund | TxnKind::Reversal | TxnKind::Chargeback => {
-            let original = original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
+            let mut original = original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
+            // A sale past its settlement window was posted when time passed it.
+            let maturing = original.held && !original.under_review && original.posts_at.is_some();
+            if maturing && original.posts_at.is_some_and(|at| at <= txn.timestamp) {
+                original.held = false;
+            }
+            let still_maturing = maturing && original.held;
             let under_review = original.under_review;
             let before = (original.reversed_points, original.reversed_amount);
             let counted = original.counted.clone();
@@ -185,6 +222,8 @@ pub(super) fn account_change(
                 counted: Counted::default(),
                 uncounted: Some(uncounted),
                 thresholds_reached: Vec::new(),
+                maturing: None,
+                maturing_cut: still_maturing.then(|| (original_id(), -taken.pending_points)),
             })
         }
     }
@@ -209,5 +248,6 @@ fn new_earning(
         reversed_amount: Decimal::ZERO,
         counted,
         lot: Some(super::expiry::lot_for(program, txn.timestamp, points)),
+        posts_at: None,
     }
 }

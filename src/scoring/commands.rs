@@ -29,7 +29,7 @@ pub fn apply(
     let program = program(rules, &command.program_id)?;
     let mut member = member.unwrap_or_else(|| MemberState::new(&program.default_tier));
     let id = &command.command_id;
-    let mut ledger = expiry::expire_due(
+    let mut ledger = expiry::pass_time(
         &mut member,
         &command.member_id,
         id,

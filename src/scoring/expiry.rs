@@ -1,6 +1,6 @@
-//! Expiry: lots whose time has come are removed as event time passes it, lazily on the
-//! member's next event (or by the `txscore expire` sweep), each with a `points_expired` event
-//! naming the lot.
+//! Time passing on an account, lazily on the member's next event (or by the `txscore expire`
+//! sweep): sales whose settlement window has ended post their pending points
+//! (`points_posted`), then lots whose expiry has come are removed (`points_expired`).
 
 use super::entry::Entry;
 use crate::domain::lots::LotUse;
@@ -31,13 +31,68 @@ pub fn sweep(
 ) -> Result<Option<(MemberState, Vec<LedgerEvent>)>, super::Rejection> {
     let program = super::program(rules, program_id)?;
     let mut swept = member.clone();
-    let events = expire_due(&mut swept, member_id, trigger, at, program, rules);
+    let events = pass_time(&mut swept, member_id, trigger, at, program, rules);
     Ok((!events.is_empty()).then_some((swept, events)))
+}
+
+/// Everything due on the account by `at`: matured sales posted, then due lots expired.
+pub(super) fn pass_time(
+    member: &mut MemberState,
+    member_id: &str,
+    trigger: &str,
+    at: OffsetDateTime,
+    program: &Program,
+    rules: &RuleSet,
+) -> Vec<LedgerEvent> {
+    let mut events = post_matured(member, member_id, trigger, at, program, rules);
+    events.extend(expire_due(member, member_id, trigger, at, program, rules));
+    events
+}
+
+/// Posts the pending points of every sale whose settlement window ended by `at`.
+fn post_matured(
+    member: &mut MemberState,
+    member_id: &str,
+    trigger: &str,
+    at: OffsetDateTime,
+    program: &Program,
+    rules: &RuleSet,
+) -> Vec<LedgerEvent> {
+    let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut member.maturing)
+        .into_iter()
+        .partition(|sale| sale.posts_at <= at);
+    member.maturing = waiting;
+    due.into_iter()
+        .filter(|sale| sale.points > 0)
+        .map(|sale| {
+            member.pending -= sale.points;
+            member.credit(sale.points, &sale.lot.lot, sale.lot.expires_at);
+            member.lifetime_earned += sale.points;
+            let entry = Entry {
+                event_type: LedgerEventType::PointsPosted,
+                txn_id: trigger,
+                qualifier: Some(sale.txn_id.clone()),
+                points: sale.points,
+                pending_points: -sale.points,
+                breakdown: vec![BreakdownLine {
+                    rule: "settlement_window".into(),
+                    detail: format!(
+                        "{} points of {} posted: its settlement window ended at {}",
+                        sale.points, sale.txn_id, sale.posts_at
+                    ),
+                    points: Decimal::ZERO,
+                    funded_by: None,
+                }],
+                at,
+            };
+            entry.into_event(member_id, member, program, rules)
+        })
+        .collect()
 }
 
 /// Expires every lot due by `at`: one ledger event per lot, each with the balance right after
 /// it, named after `trigger` (the input that brought event time past it).
-pub(super) fn expire_due(
+fn expire_due(
     member: &mut MemberState,
     member_id: &str,
     trigger: &str,
@@ -163,5 +218,120 @@ mod tests {
                 .contains("`programs.default.expiry.yearly_on`"),
             "{error}"
         );
+    }
+
+    fn settling() -> RuleSet {
+        RuleSet::from_toml(
+            "version = \"settle-1\"\n[programs.default]\nbase_currency = \"CNY\"\npoints_per_unit = \"1\"\ndefault_tier = \"standard\"\ntiers = { standard = \"1\" }\nsettlement_days = 2\n",
+        )
+        .unwrap()
+    }
+
+    fn at(id: &str, amount: &str, when: time::OffsetDateTime) -> Transaction {
+        Transaction {
+            timestamp: when,
+            ..purchase(id, amount)
+        }
+    }
+
+    #[test]
+    fn a_sale_stays_pending_for_the_settlement_window_then_posts_on_the_next_event() {
+        let rules = settling();
+        let sale = score(
+            &at("T-1", "100", datetime!(2026-11-01 10:00 UTC)),
+            Some("M-1"),
+            Accounts::default(),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(sale.ledger[0].event_type, LedgerEventType::PointsPending);
+        let member = sale.member.unwrap();
+        assert_eq!((member.balance, member.pending), (0, 100));
+
+        let later = score(
+            &at("T-2", "10", datetime!(2026-11-03 10:00 UTC)),
+            Some("M-1"),
+            Accounts {
+                member: Some(member),
+                ..Accounts::default()
+            },
+            &rules,
+        )
+        .unwrap();
+        let posted = &later.ledger[0];
+        assert_eq!(posted.event_id, "T-2/points_posted:T-1");
+        assert_eq!(
+            (posted.points, posted.pending_points, posted.balance_after),
+            (100, -100, 100)
+        );
+        let member = later.member.unwrap();
+        assert_eq!(
+            (member.balance, member.pending),
+            (100, 10),
+            "T-2 waits its own window"
+        );
+    }
+
+    #[test]
+    fn a_refund_inside_the_window_cancels_pending_and_after_it_reverses_posted_points() {
+        let rules = settling();
+        let sale = score(
+            &at("T-1", "100", datetime!(2026-11-01 10:00 UTC)),
+            Some("M-1"),
+            Accounts::default(),
+            &rules,
+        )
+        .unwrap();
+        let refund = |when| Transaction {
+            kind: crate::domain::TxnKind::Refund,
+            original_txn_id: Some("T-1".into()),
+            ..at("R-1", "40", when)
+        };
+        let accounts = || Accounts {
+            member: sale.member.clone(),
+            original: sale.earning.clone(),
+            ..Accounts::default()
+        };
+        let early = score(
+            &refund(datetime!(2026-11-02 10:00 UTC)),
+            Some("M-1"),
+            accounts(),
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(
+            early.ledger[0].event_type,
+            LedgerEventType::PendingCancelled
+        );
+        let member = early.member.unwrap();
+        assert_eq!(member.maturing[0].points, 60, "only the rest will post");
+        let then = score(
+            &at("T-2", "0", datetime!(2026-11-04 10:00 UTC)),
+            Some("M-1"),
+            Accounts {
+                member: Some(member),
+                ..Accounts::default()
+            },
+            &rules,
+        )
+        .unwrap();
+        assert_eq!(then.member.unwrap().balance, 60);
+
+        let late = score(
+            &refund(datetime!(2026-11-05 10:00 UTC)),
+            Some("M-1"),
+            accounts(),
+            &rules,
+        )
+        .unwrap();
+        let kinds: Vec<LedgerEventType> = late.ledger.iter().map(|e| e.event_type).collect();
+        assert_eq!(
+            kinds,
+            [
+                LedgerEventType::PointsPosted,
+                LedgerEventType::PointsReversed
+            ]
+        );
+        assert_eq!(late.member.unwrap().balance, 60);
     }
 }

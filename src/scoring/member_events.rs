@@ -19,7 +19,7 @@ pub fn apply(
     let program = program(rules, &event.program_id)?;
     let mut member = member.unwrap_or_else(|| MemberState::new(&program.default_tier));
     let id = &event.event_id;
-    let mut ledger = expiry::expire_due(
+    let mut ledger = expiry::pass_time(
         &mut member,
         &event.member_id,
         id,

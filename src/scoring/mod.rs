@@ -169,7 +169,7 @@ pub fn score(
     member
         .counters
         .prune(&current_periods(latest), latest.year());
-    let mut ledger = expiry::expire_due(
+    let mut ledger = expiry::pass_time(
         &mut member,
         member_id,
         &txn.txn_id,
@@ -197,6 +197,12 @@ pub fn score(
         member.debit(-change.points, earned_in.map(|lot| lot.lot.as_str()));
     }
     member.pending += change.pending_points;
+    member.maturing.extend(change.maturing);
+    if let Some((sale, points)) = &change.maturing_cut {
+        if let Some(maturing) = member.maturing.iter_mut().find(|m| &m.txn_id == sale) {
+            maturing.points -= points;
+        }
+    }
     member.held += change.held_points;
     member.shortfall += change.shortfall;
     if change.points > 0 {

@@ -23,7 +23,7 @@ pub fn review(
             review.txn_id
         )));
     };
-    let mut ledger = super::expiry::expire_due(
+    let mut ledger = super::expiry::pass_time(
         &mut member,
         &review.member_id,
         &review.review_id,
