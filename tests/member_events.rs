@@ -1,8 +1,9 @@
 //! Member events through the real pipeline: bonuses for enrolment (once), sign-in (once a
 //! day) and surveys, a referral paid to the referrer when the referred member's first purchase
 //! posts (the bonus travels through the commands topic), a tier override, a freeze that
-//! refuses redemptions, a card link that gives member-less transactions their member, and an
-//! invalid referral dead-lettered.
+//! refuses redemptions, a card link that gives member-less transactions their member, a pooled
+//! card that earns into its household pool whatever member it names, and an invalid referral
+//! dead-lettered.
 
 mod common;
 
@@ -63,7 +64,8 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
         .await
         .unwrap();
     let rules: RuleBook = RuleSet::from_toml(RULES).unwrap().into();
-    let config = broker.config(&server, 50);
+    let mut config = broker.config(&server, 50);
+    config.processor.pooled_cards = true;
     let running = Running::start_with_rules(
         &config,
         store.clone(),
@@ -83,6 +85,11 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
         member_event("E-8", "M-A", r#""type":"frozen""#),
         member_event("E-9", "M-C", r#""type":"card_linked","card_token":"tok_c""#),
         member_event("E-10", "M-B", r#""type":"referred","referrer_id":"M-D""#),
+        member_event(
+            "E-11",
+            "POOL",
+            r#""type":"card_linked","card_token":"tok_p","pool":true"#,
+        ),
     ];
     txscore_feed(&broker.brokers, &broker.member_events, &events).await;
     progressed(&running.health, events.len() as u64).await;
@@ -92,9 +99,11 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
             purchase("T-B", "tok_b", Some("M-B")),
             purchase("T-C", "tok_c", None),
             purchase("T-A", "tok_a", Some("M-A")),
+            purchase("T-P", "tok_p", Some("M-X")),
+            purchase("T-Q", "tok_c", Some("M-Q")),
         ])
         .await;
-    broker.ledger_events(9);
+    broker.ledger_events(11);
     txscore_feed(
         &broker.brokers,
         &broker.commands,
@@ -106,7 +115,7 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
         )],
     )
     .await;
-    let ledger = broker.ledger_events(10);
+    let ledger = broker.ledger_events(12);
     let dead = broker.dead_letters(1);
     running.stop().await.unwrap();
 
@@ -125,6 +134,8 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
             "T-B/points_earned",
             "T-B/referral/bonus_earned",
             "T-C/points_earned",
+            "T-P/points_earned",
+            "T-Q/points_earned",
         ]
     );
     assert_eq!(

@@ -145,6 +145,9 @@ pub struct PipelineFile {
     pub max_in_flight: usize,
     /// Slices of a batch processed concurrently against the store.
     pub store_concurrency: usize,
+    /// Whether cards linked to a household or company pool earn into it even when their
+    /// transactions name their own member (one extra Redis read per batch).
+    pub pooled_cards: bool,
     /// Larger messages go to the DLQ.
     pub max_message_bytes: usize,
     /// How much of a rejected payload its DLQ record keeps.
@@ -164,6 +167,7 @@ impl Default for PipelineFile {
             linger_ms: 10,
             max_in_flight: 4,
             store_concurrency: 2,
+            pooled_cards: false,
             max_message_bytes: 64 * 1024,
             dlq_original_bytes: 16 * 1024,
             retry_budget_secs: 120,
@@ -343,6 +347,7 @@ impl ConfigFile {
                 reviews_topic: kafka.topics.reviews.clone(),
                 commands_topic: kafka.topics.commands.clone(),
                 member_events_topic: kafka.topics.member_events.clone(),
+                pooled_cards: pipeline.pooled_cards,
             },
             runner: RunnerSettings {
                 topics: Topics {

@@ -28,8 +28,11 @@ pub enum MemberEventKind {
     Frozen,
     Unfrozen,
     /// Transactions on `card_token` without a member_id belong to this member from now on.
+    /// With `pool`, the member is a household or company pool that the card earns into even
+    /// when its transactions name their own member (where `pipeline.pooled_cards` is on).
     CardLinked {
         card_token: String,
+        pool: bool,
     },
 }
 

@@ -51,6 +51,9 @@ pub struct ProcessorSettings {
     pub commands_topic: String,
     /// Messages from this topic are member events; from any other, transactions.
     pub member_events_topic: String,
+    /// Whether cards linked to a pool earn into it even when their transactions name a member
+    /// (costs a read per batch).
+    pub pooled_cards: bool,
 }
 
 /// Scores batches against a store.
@@ -260,13 +263,15 @@ impl<S: StateStore> BatchProcessor<S> {
             .collect())
     }
 
-    /// Gives transactions without a member_id the member their card is linked to, if any: one
-    /// extra read, only for batches that hold such transactions.
+    /// Gives transactions without a member_id the member their card is linked to, and, with
+    /// `pooled_cards`, any transaction on a card linked to a pool the pool: one extra read, only
+    /// for batches that hold such transactions (every batch, with `pooled_cards`).
     async fn resolve_card_links(&self, decoded: &mut [(usize, Input)]) -> Result<(), StoreError> {
+        let pooled = self.settings.pooled_cards;
         let mut keys: Vec<String> = decoded
             .iter()
             .filter_map(|(_, input)| match input {
-                Input::Txn(txn) if txn.member_id.is_none() => {
+                Input::Txn(txn) if pooled || txn.member_id.is_none() => {
                     Some(self.keys.card_link(&txn.card_token))
                 }
                 _ => None,
@@ -278,19 +283,19 @@ impl<S: StateStore> BatchProcessor<S> {
             return Ok(());
         }
         let loaded = timed("read", self.store.get_many(&keys)).await?;
-        let linked: HashMap<&str, String> = keys
+        let linked: HashMap<&str, CardLink> = keys
             .iter()
             .zip(loaded)
-            .filter_map(|(key, doc)| {
-                let link: CardLink = serde_json::from_str(&doc?.data).ok()?;
-                Some((key.as_str(), link.member_id))
-            })
+            .filter_map(|(key, doc)| Some((key.as_str(), serde_json::from_str(&doc?.data).ok()?)))
             .collect();
         for (_, input) in decoded.iter_mut() {
             if let Input::Txn(txn) = input {
-                if txn.member_id.is_none() {
-                    let key = self.keys.card_link(&txn.card_token);
-                    txn.member_id = linked.get(key.as_str()).cloned();
+                let key = self.keys.card_link(&txn.card_token);
+                match linked.get(key.as_str()) {
+                    Some(link) if txn.member_id.is_none() || link.pool => {
+                        txn.member_id = Some(link.member_id.clone());
+                    }
+                    _ => {}
                 }
             }
         }
@@ -395,11 +400,12 @@ impl<S: StateStore> BatchProcessor<S> {
                     scoring::commands::apply(command, member, earlier, counter, rules)
                 }
                 Input::MemberEvent(event) => match (&event.kind, &keys.link) {
-                    (MemberEventKind::CardLinked { .. }, Some(link)) => {
+                    (MemberEventKind::CardLinked { pool, .. }, Some(link)) => {
                         links.set(
                             link,
                             CardLink {
                                 member_id: event.member_id.clone(),
+                                pool: *pool,
                             },
                         );
                         Ok(scoring::Decision::default())

@@ -55,6 +55,9 @@ impl ItemKeys {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardLink {
     pub member_id: String,
+    /// The member is a pool the card earns into whatever member its transactions name.
+    #[serde(default)]
+    pub pool: bool,
 }
 
 impl Input {
@@ -68,7 +71,7 @@ impl Input {
             Input::Review(review) => Owner::Member(review.member_id.clone()),
             Input::Command(command) => Owner::Member(command.member_id.clone()),
             Input::MemberEvent(event) => match &event.kind {
-                MemberEventKind::CardLinked { card_token } => Owner::Card(card_token.clone()),
+                MemberEventKind::CardLinked { card_token, .. } => Owner::Card(card_token.clone()),
                 _ => Owner::Member(event.member_id.clone()),
             },
         }
@@ -153,7 +156,7 @@ impl Input {
             },
             Input::MemberEvent(event) => {
                 let card_link = match &event.kind {
-                    MemberEventKind::CardLinked { card_token } => Some(card_token),
+                    MemberEventKind::CardLinked { card_token, .. } => Some(card_token),
                     _ => None,
                 };
                 ItemKeys {

@@ -1,7 +1,7 @@
 //! Decoding member-event messages: `{"event_id","type","member_id","program_id","timestamp",...}`
 //! with `type` one of enrolled, signed_in, survey_completed, review_completed, referred
 //! (+ `referrer_id`), tier_override (+ `tier`, absent to clear), frozen, unfrozen,
-//! card_linked (+ `card_token`).
+//! card_linked (+ `card_token`, optional `pool`).
 
 use super::fields::{json_object, Fields, InputError};
 use crate::domain::member_event::{MemberEvent, MemberEventKind};
@@ -24,6 +24,7 @@ pub fn decode_member_event(payload: &[u8], max_bytes: usize) -> Result<MemberEve
         "unfrozen" => MemberEventKind::Unfrozen,
         "card_linked" => MemberEventKind::CardLinked {
             card_token: fields.id("card_token")?,
+            pool: fields.optional_bool("pool")?.unwrap_or(false),
         },
         other => {
             return Err(fields.invalid(
