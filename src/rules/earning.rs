@@ -118,6 +118,8 @@ pub struct Campaign {
     pub tiers: BTreeSet<String>,
     /// Most points one member can get from it, over its whole life.
     pub per_member_cap: Option<i64>,
+    /// Most points one member can get from it per calendar period (UTC event time).
+    pub period_cap: Option<(Period, i64)>,
     pub funded_by: String,
 }
 

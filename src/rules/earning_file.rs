@@ -84,6 +84,9 @@ struct CampaignFile {
     /// day | month | year (default month), with threshold_spend.
     threshold_period: Option<String>,
     per_member_cap: Option<i64>,
+    /// Most points per member per `period_cap_period` (day, month or year; default month).
+    period_cap: Option<i64>,
+    period_cap_period: Option<String>,
     funded_by: Option<String>,
 }
 
@@ -264,17 +267,10 @@ fn validate_campaign(
         (None, Some(bonus), None, None) if bonus > 0 => Reward::Bonus(bonus),
         (None, None, Some(bonus), None) if bonus > 0 => Reward::FirstPurchase(bonus),
         (None, Some(bonus), None, Some(spend)) if bonus > 0 && spend > Decimal::ZERO => {
-            let period = match campaign.threshold_period.as_deref().unwrap_or("month") {
-                "day" => Period::Day,
-                "month" => Period::Month,
-                "year" => Period::Year,
-                other => {
-                    return Err(invalid(
-                        at("threshold_period"),
-                        format!("`{other}` is not one of day, month, year"),
-                    ))
-                }
-            };
+            let period = parse_period(
+                &at("threshold_period"),
+                campaign.threshold_period.as_deref().unwrap_or("month"),
+            )?;
             Reward::SpendThreshold {
                 spend,
                 period,
@@ -327,6 +323,16 @@ fn validate_campaign(
         )?,
         tiers: campaign.tiers.into_iter().collect(),
         per_member_cap: positive_cap(&at("per_member_cap"), campaign.per_member_cap)?,
+        period_cap: match positive_cap(&at("period_cap"), campaign.period_cap)? {
+            None => None,
+            Some(cap) => Some((
+                parse_period(
+                    &at("period_cap_period"),
+                    campaign.period_cap_period.as_deref().unwrap_or("month"),
+                )?,
+                cap,
+            )),
+        },
         funded_by: campaign
             .funded_by
             .unwrap_or_else(|| programme_funder.to_owned()),
@@ -368,6 +374,18 @@ fn parse_mcc_range(text: &str) -> Option<MccRange> {
         None => (code(text)?, code(text)?),
     };
     (first <= last).then_some(MccRange { first, last })
+}
+
+fn parse_period(field: &str, text: &str) -> Result<Period, RulesError> {
+    match text {
+        "day" => Ok(Period::Day),
+        "month" => Ok(Period::Month),
+        "year" => Ok(Period::Year),
+        other => Err(invalid(
+            field,
+            format!("`{other}` is not one of day, month, year"),
+        )),
+    }
 }
 
 fn positive_cap(field: &str, cap: Option<i64>) -> Result<Option<i64>, RulesError> {

@@ -284,6 +284,26 @@ fn campaign_awards<'p>(
             }
             None => (points, detail),
         };
+        let (points, detail) = match campaign.period_cap {
+            Some((period, cap)) => {
+                let key = format!("campaign:{}@{}", campaign.id, period.key(txn.timestamp));
+                let used = member.counters.periods.get(&key).copied().unwrap_or(0);
+                let room = Decimal::from((cap - used).max(0));
+                counted
+                    .periods
+                    .insert(key, whole(points.min(room).floor())?);
+                if points > room {
+                    let name = period.as_str();
+                    (
+                        room,
+                        format!("{detail}, cut to {room} by the cap of {cap} a {name}"),
+                    )
+                } else {
+                    (points, detail)
+                }
+            }
+            None => (points, detail),
+        };
         if points > Decimal::ZERO {
             awards.push(Award {
                 campaign,

@@ -69,6 +69,14 @@ merchants = ["MER-77"]
 multiplier = "3"
 per_member_cap = 100
 funded_by = "merchant:MER-77"
+[[programs.default.earning.campaigns]]
+id = "fuel_monthly"
+start = "2026-11-01T00:00:00Z"
+end = "2026-12-01T00:00:00Z"
+mccs = ["5541"]
+bonus = 80
+period_cap = 100
+period_cap_period = "month"
 [programs.default.earning.caps]
 day = 2000
 "#;
@@ -100,6 +108,8 @@ const CASES: &[Case] = &[
     Case { rule: "a member's first purchase earns a 200 welcome bonus", amount: "100", change: |_, m| m.txn_count = 0, points: 300, lines: &["base_rate", "campaign:welcome"] },
     Case { rule: "the purchase that takes the month's spend to 1,000 earns 300", amount: "100", change: |_, m| { m.counters.threshold_spend.insert("spend_1000@2026-11".into(), "950".parse().unwrap()); }, points: 400, lines: &["base_rate", "campaign:spend_1000"] },
     Case { rule: "the threshold bonus is paid once a month", amount: "100", change: |_, m| { m.counters.threshold_spend.insert("spend_1000@2026-11".into(), "950".parse().unwrap()); m.counters.thresholds_reached.insert("spend_1000@2026-11".into()); }, points: 100, lines: &["base_rate"] },
+    Case { rule: "fuel (MCC 5541) earns an 80-point bonus", amount: "100", change: |t, _| t.merchant.mcc = "5541".into(), points: 180, lines: &["base_rate", "campaign:fuel_monthly"] },
+    Case { rule: "the fuel bonus stops at 100 points a month", amount: "100", change: |t, m| { t.merchant.mcc = "5541".into(); m.counters.periods.insert("campaign:fuel_monthly@2026-11".into(), 50); }, points: 150, lines: &["base_rate", "campaign:fuel_monthly"] },
     Case { rule: "points above the 2,000 daily cap are not credited", amount: "500", change: |_, m| { m.counters.periods.insert("day:2026-11-23".into(), 1900); }, points: 100, lines: &["base_rate", "cap_day"] },
 ];
 
