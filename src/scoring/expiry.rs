@@ -132,10 +132,10 @@ fn expire_due(
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::{LedgerEventType, Transaction};
+    use crate::domain::{LedgerEventType, MemberState, Transaction};
     use crate::rules::RuleSet;
     use crate::scoring::fixtures::purchase;
-    use crate::scoring::{score, Accounts};
+    use crate::scoring::{score, Accounts, Decision};
     use time::macros::datetime;
 
     fn text(expiry: &str) -> String {
@@ -234,30 +234,32 @@ mod tests {
         }
     }
 
+    /// Scores `txn` for M-1 with `member` as the account it finds.
+    fn next(member: Option<MemberState>, txn: &Transaction, rules: &RuleSet) -> Decision {
+        let accounts = Accounts {
+            member,
+            ..Accounts::default()
+        };
+        score(txn, Some("M-1"), accounts, rules).unwrap()
+    }
+
     #[test]
     fn a_sale_stays_pending_for_the_settlement_window_then_posts_on_the_next_event() {
         let rules = settling();
-        let sale = score(
+        let sale = next(
+            None,
             &at("T-1", "100", datetime!(2026-11-01 10:00 UTC)),
-            Some("M-1"),
-            Accounts::default(),
             &rules,
-        )
-        .unwrap();
+        );
         assert_eq!(sale.ledger[0].event_type, LedgerEventType::PointsPending);
         let member = sale.member.unwrap();
         assert_eq!((member.balance, member.pending), (0, 100));
 
-        let later = score(
+        let later = next(
+            Some(member),
             &at("T-2", "10", datetime!(2026-11-03 10:00 UTC)),
-            Some("M-1"),
-            Accounts {
-                member: Some(member),
-                ..Accounts::default()
-            },
             &rules,
-        )
-        .unwrap();
+        );
         let posted = &later.ledger[0];
         assert_eq!(posted.event_id, "T-2/points_posted:T-1");
         assert_eq!(
@@ -275,55 +277,39 @@ mod tests {
     #[test]
     fn a_refund_inside_the_window_cancels_pending_and_after_it_reverses_posted_points() {
         let rules = settling();
-        let sale = score(
+        let sale = next(
+            None,
             &at("T-1", "100", datetime!(2026-11-01 10:00 UTC)),
-            Some("M-1"),
-            Accounts::default(),
             &rules,
-        )
-        .unwrap();
-        let refund = |when| Transaction {
-            kind: crate::domain::TxnKind::Refund,
-            original_txn_id: Some("T-1".into()),
-            ..at("R-1", "40", when)
+        );
+        let refund = |when| {
+            let txn = Transaction {
+                kind: crate::domain::TxnKind::Refund,
+                original_txn_id: Some("T-1".into()),
+                ..at("R-1", "40", when)
+            };
+            let accounts = Accounts {
+                member: sale.member.clone(),
+                original: sale.earning.clone(),
+                ..Accounts::default()
+            };
+            score(&txn, Some("M-1"), accounts, &rules).unwrap()
         };
-        let accounts = || Accounts {
-            member: sale.member.clone(),
-            original: sale.earning.clone(),
-            ..Accounts::default()
-        };
-        let early = score(
-            &refund(datetime!(2026-11-02 10:00 UTC)),
-            Some("M-1"),
-            accounts(),
-            &rules,
-        )
-        .unwrap();
+        let early = refund(datetime!(2026-11-02 10:00 UTC));
         assert_eq!(
             early.ledger[0].event_type,
             LedgerEventType::PendingCancelled
         );
         let member = early.member.unwrap();
         assert_eq!(member.maturing[0].points, 60, "only the rest will post");
-        let then = score(
+        let then = next(
+            Some(member),
             &at("T-2", "0", datetime!(2026-11-04 10:00 UTC)),
-            Some("M-1"),
-            Accounts {
-                member: Some(member),
-                ..Accounts::default()
-            },
             &rules,
-        )
-        .unwrap();
+        );
         assert_eq!(then.member.unwrap().balance, 60);
 
-        let late = score(
-            &refund(datetime!(2026-11-05 10:00 UTC)),
-            Some("M-1"),
-            accounts(),
-            &rules,
-        )
-        .unwrap();
+        let late = refund(datetime!(2026-11-05 10:00 UTC));
         let kinds: Vec<LedgerEventType> = late.ledger.iter().map(|e| e.event_type).collect();
         assert_eq!(
             kinds,
