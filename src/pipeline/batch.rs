@@ -268,30 +268,32 @@ impl<S: StateStore> BatchProcessor<S> {
     /// for batches that hold such transactions (every batch, with `pooled_cards`).
     async fn resolve_card_links(&self, decoded: &mut [(usize, Input)]) -> Result<(), StoreError> {
         let pooled = self.settings.pooled_cards;
-        let mut keys: Vec<String> = decoded
+        let mut cards: Vec<&str> = decoded
             .iter()
             .filter_map(|(_, input)| match input {
                 Input::Txn(txn) if pooled || txn.member_id.is_none() => {
-                    Some(self.keys.card_link(&txn.card_token))
+                    Some(txn.card_token.as_str())
                 }
                 _ => None,
             })
             .collect();
-        keys.sort();
-        keys.dedup();
-        if keys.is_empty() {
+        cards.sort_unstable();
+        cards.dedup();
+        if cards.is_empty() {
             return Ok(());
         }
+        let keys: Vec<String> = cards.iter().map(|card| self.keys.card_link(card)).collect();
         let loaded = timed("read", self.store.get_many(&keys)).await?;
-        let linked: HashMap<&str, CardLink> = keys
-            .iter()
+        let linked: HashMap<String, CardLink> = cards
+            .into_iter()
             .zip(loaded)
-            .filter_map(|(key, doc)| Some((key.as_str(), serde_json::from_str(&doc?.data).ok()?)))
+            .filter_map(|(card, doc)| {
+                Some((card.to_owned(), serde_json::from_str(&doc?.data).ok()?))
+            })
             .collect();
         for (_, input) in decoded.iter_mut() {
             if let Input::Txn(txn) = input {
-                let key = self.keys.card_link(&txn.card_token);
-                match linked.get(key.as_str()) {
+                match linked.get(&txn.card_token) {
                     Some(link) if txn.member_id.is_none() || link.pool => {
                         txn.member_id = Some(link.member_id.clone());
                     }
@@ -363,7 +365,6 @@ impl<S: StateStore> BatchProcessor<S> {
                 .cloned();
             let original_record = keys.original.as_ref().and_then(|key| records.get(key));
             let original = original_record.and_then(|record| record.earning.clone());
-            let earlier = original_record.cloned();
             let card = keys
                 .card
                 .as_ref()
@@ -397,6 +398,7 @@ impl<S: StateStore> BatchProcessor<S> {
                         .as_ref()
                         .and_then(|key| accounts.get(key))
                         .cloned();
+                    let earlier = original_record.cloned();
                     scoring::commands::apply(command, member, earlier, counter, rules)
                 }
                 Input::MemberEvent(event) => match (&event.kind, &keys.link) {
