@@ -49,20 +49,7 @@ pub fn apply(
         }
         .into_event(&command.member_id, member, program, rules)
     };
-    let mut decision = Decision {
-        card: Default::default(),
-        alerts: Vec::new(),
-        earning: None,
-        original: None,
-        late: false,
-        member: None,
-        ledger: Vec::new(),
-        debit: None,
-        original_debit: None,
-        commands: Vec::new(),
-        shadow: None,
-        counter_member: None,
-    };
+    let mut decision = Decision::default();
     let abuse = &rules.fraud_for(&command.program_id).abuse;
     let mut findings = Vec::new();
     match &command.action {

@@ -155,7 +155,7 @@ mod tests {
             timestamp: datetime!(2026-01-15 10:00 UTC),
             ..purchase("T-1", "100")
         };
-        let first = score(&january, Some("M-1"), Accounts::default(), &rules).unwrap();
+        let first = next(None, &january, &rules);
         let lot = &first.member.as_ref().unwrap().lots[0];
         assert_eq!(
             (lot.id.as_str(), lot.expires_at),
@@ -166,32 +166,14 @@ mod tests {
             timestamp: datetime!(2026-03-31 23:59 UTC),
             ..purchase("T-2", "10")
         };
-        let before = score(
-            &march_end,
-            Some("M-1"),
-            Accounts {
-                member: first.member.clone(),
-                ..Accounts::default()
-            },
-            &rules,
-        )
-        .unwrap();
+        let before = next(first.member.clone(), &march_end, &rules);
         assert_eq!(before.member.unwrap().balance, 110, "not yet due");
 
         let april = Transaction {
             timestamp: datetime!(2026-04-01 0:00 UTC),
             ..purchase("T-3", "10")
         };
-        let after = score(
-            &april,
-            Some("M-1"),
-            Accounts {
-                member: first.member,
-                ..Accounts::default()
-            },
-            &rules,
-        )
-        .unwrap();
+        let after = next(first.member, &april, &rules);
         let expired = &after.ledger[0];
         assert_eq!(expired.event_type, LedgerEventType::PointsExpired);
         assert_eq!(expired.event_id, "T-3/points_expired:2026-01");
@@ -206,7 +188,7 @@ mod tests {
             timestamp: datetime!(2026-03-15 10:00 UTC),
             ..purchase("T-1", "100")
         };
-        let decision = score(&earned, Some("M-1"), Accounts::default(), &rules).unwrap();
+        let decision = next(None, &earned, &rules);
         assert_eq!(
             decision.member.unwrap().lots[0].expires_at,
             Some(datetime!(2028-01-01 0:00 UTC))

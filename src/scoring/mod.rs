@@ -146,18 +146,10 @@ pub fn score(
 
     let Some(member_id) = member_id else {
         return Ok(Decision {
-            member: None,
             card,
-            ledger: Vec::new(),
             alerts,
-            earning: None,
-            original: None,
             late,
-            debit: None,
-            original_debit: None,
-            commands: Vec::new(),
-            shadow: None,
-            counter_member: None,
+            ..Decision::default()
         });
     };
     let mut member = accounts
@@ -253,11 +245,8 @@ pub fn score(
         earning: change.earning,
         original: change.original,
         late,
-        debit: None,
-        original_debit: None,
         commands: referral.into_iter().collect(),
-        shadow: None,
-        counter_member: None,
+        ..Decision::default()
     })
 }
 

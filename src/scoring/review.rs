@@ -4,7 +4,7 @@
 use super::entry::Entry;
 use super::{Decision, Rejection};
 use crate::domain::review::{Review, Verdict};
-use crate::domain::{BreakdownLine, CardState, Earning, LedgerEventType, MemberState};
+use crate::domain::{BreakdownLine, Earning, LedgerEventType, MemberState};
 use crate::rules::RuleSet;
 use rust_decimal::Decimal;
 
@@ -93,17 +93,9 @@ pub fn review(
     ledger.push(verdict);
     Ok(Decision {
         member: Some(member),
-        card: CardState::default(),
         ledger,
-        alerts: Vec::new(),
-        earning: None,
         original: Some(earning),
-        late: false,
-        debit: None,
-        original_debit: None,
-        commands: Vec::new(),
-        shadow: None,
-        counter_member: None,
+        ..Decision::default()
     })
 }
 
