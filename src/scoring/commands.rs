@@ -371,22 +371,11 @@ fn lot_lines(lots: &[LotUse], sign: i64, what: &str) -> Vec<BreakdownLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scoring::fixtures::programme;
     use time::macros::datetime;
 
     fn rules() -> RuleSet {
-        RuleSet::from_toml(
-            r#"version = "commands-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-max_transfer_points = 500
-[programs.default.expiry]
-months = 12
-"#,
-        )
-        .unwrap()
+        programme("max_transfer_points = 500\n[programs.default.expiry]\nmonths = 12\n")
     }
 
     /// 100 points earned in January and 50 in March 2026.

@@ -134,23 +134,21 @@ fn expire_due(
 mod tests {
     use crate::domain::{LedgerEventType, MemberState, Transaction};
     use crate::rules::RuleSet;
-    use crate::scoring::fixtures::purchase;
+    use crate::scoring::fixtures::{programme, programme_toml, purchase};
     use crate::scoring::{score, Accounts, Decision};
     use time::macros::datetime;
 
     fn text(expiry: &str) -> String {
-        format!(
-            "version = \"expiry-1\"\n[programs.default]\nbase_currency = \"CNY\"\npoints_per_unit = \"1\"\ndefault_tier = \"standard\"\ntiers = {{ standard = \"1\" }}\n[programs.default.expiry]\n{expiry}\n"
-        )
+        programme_toml(&format!("[programs.default.expiry]\n{expiry}\n"))
     }
 
-    fn programme(expiry: &str) -> RuleSet {
+    fn with_expiry(expiry: &str) -> RuleSet {
         RuleSet::from_toml(&text(expiry)).unwrap()
     }
 
     #[test]
     fn points_expire_at_the_end_of_the_nth_month_on_the_next_event_after_it() {
-        let rules = programme("months = 2");
+        let rules = with_expiry("months = 2");
         let january = Transaction {
             timestamp: datetime!(2026-01-15 10:00 UTC),
             ..purchase("T-1", "100")
@@ -183,7 +181,7 @@ mod tests {
 
     #[test]
     fn a_yearly_clearing_date_expires_a_years_points_together() {
-        let rules = programme("yearly_on = \"12-31\"\nafter_years = 1");
+        let rules = with_expiry("yearly_on = \"12-31\"\nafter_years = 1");
         let earned = Transaction {
             timestamp: datetime!(2026-03-15 10:00 UTC),
             ..purchase("T-1", "100")
@@ -203,10 +201,7 @@ mod tests {
     }
 
     fn settling() -> RuleSet {
-        RuleSet::from_toml(
-            "version = \"settle-1\"\n[programs.default]\nbase_currency = \"CNY\"\npoints_per_unit = \"1\"\ndefault_tier = \"standard\"\ntiers = { standard = \"1\" }\nsettlement_days = 2\n",
-        )
-        .unwrap()
+        programme("settlement_days = 2\n")
     }
 
     fn at(id: &str, amount: &str, when: time::OffsetDateTime) -> Transaction {

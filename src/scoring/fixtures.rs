@@ -1,6 +1,7 @@
 //! Test fixtures shared by the scoring tests: a card-present purchase in Shanghai.
 
 use crate::domain::{Merchant, Transaction, TxnKind};
+use crate::rules::RuleSet;
 use time::macros::datetime;
 use time::OffsetDateTime;
 
@@ -32,4 +33,18 @@ pub fn purchase(id: &str, amount: &str) -> Transaction {
         original_txn_id: None,
         timestamp: T0,
     }
+}
+
+/// A rules file with one programme, `default`: 1 point per CNY and a single `standard` tier,
+/// followed by `extra` (more keys of the programme first, then any tables).
+pub fn programme_toml(extra: &str) -> String {
+    format!(
+        "version = \"test-1\"\n[programs.default]\nbase_currency = \"CNY\"\npoints_per_unit = \"1\"\n\
+         default_tier = \"standard\"\ntiers = {{ standard = \"1\" }}\n{extra}"
+    )
+}
+
+/// The rules of [`programme_toml`].
+pub fn programme(extra: &str) -> RuleSet {
+    RuleSet::from_toml(&programme_toml(extra)).expect("test rules are valid")
 }

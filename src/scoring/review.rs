@@ -104,21 +104,15 @@ mod tests {
     use super::*;
     use crate::domain::review::Verdict;
     use crate::domain::{Transaction, TxnKind};
-    use crate::scoring::fixtures::{purchase, T0};
+    use crate::scoring::fixtures::{programme, purchase, T0};
     use crate::scoring::{score, Accounts};
     use time::Duration;
 
     /// Groceries (MCC 5411) are "risky" here so every purchase raises a critical alert, and
     /// critical alerts hold points.
     fn rules(action: &str) -> RuleSet {
-        RuleSet::from_toml(&format!(
-            r#"version = "hold-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = {{ standard = "1" }}
-[fraud]
+        programme(&format!(
+            r#"[fraud]
 actions = {{ critical = "{action}" }}
 [fraud.risky_category]
 id = "risky_groceries"
@@ -126,7 +120,6 @@ mccs = ["5411"]
 score = 0.95
 "#
         ))
-        .unwrap()
     }
 
     fn held_purchase(rules: &RuleSet) -> (MemberState, Earning, Decision) {

@@ -5,19 +5,13 @@ use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::lots::LotUse;
 use crate::domain::{MemberState, Transaction, TxnKind, TxnRecord};
 use crate::rules::RuleSet;
-use crate::scoring::fixtures::{purchase, T0};
+use crate::scoring::fixtures::{programme, purchase, T0};
 use crate::scoring::{commands, score, Accounts, Decision};
 use time::Duration;
 
 fn rules() -> RuleSet {
-    RuleSet::from_toml(
-        r#"version = "abuse-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-[fraud.split_purchases]
+    programme(
+        r#"[fraud.split_purchases]
 id = "split_purchases"
 threshold = "1000"
 margin = "0.1"
@@ -41,7 +35,6 @@ window_days = 7
 score = 0.6
 "#,
     )
-    .unwrap()
 }
 
 /// Scores `txns` in order on one member; the abuse rule ids each one tripped.
