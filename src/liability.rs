@@ -1,9 +1,11 @@
 //! What members hold, per programme: posted, pending and held points, shortfall, and members
 //! per tier. Read by scanning every account in the store, so it is exact at the moment of
 //! the scan; `txscore run` refreshes the `txscore_points_outstanding` and `txscore_members`
-//! gauges from it periodically.
+//! gauges from it periodically, and `txscore_campaign_budget_points` from the campaign
+//! budgets' counters.
 
 use crate::domain::MemberState;
+use crate::rules::{RuleSet, RulesFeed};
 use crate::store::{Keyspace, ScanCursor, StateStore, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -54,8 +56,53 @@ pub async fn snapshot<S: StateStore>(
     Ok(totals)
 }
 
-/// Refreshes the liability gauges every `interval` until the task is dropped.
-pub async fn sample_periodically<S: StateStore>(store: S, keys: Keyspace, interval: Duration) {
+/// A campaign's budget and the points drawn from it so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BudgetUse {
+    pub program: String,
+    pub campaign: String,
+    pub budget: i64,
+    pub drawn: i64,
+}
+
+/// The budgets of `rules`' campaigns and what has been drawn from each.
+pub async fn budgets<S: StateStore>(
+    store: &S,
+    keys: &Keyspace,
+    rules: &RuleSet,
+) -> Result<Vec<BudgetUse>, StoreError> {
+    let mut uses = Vec::new();
+    for (program, rules) in &rules.programs {
+        for campaign in &rules.earning.campaigns {
+            let Some(budget) = campaign.budget else {
+                continue;
+            };
+            let key = keys.campaign_budget(program, &campaign.id);
+            let drawn = match store.get_value(&key).await? {
+                Some(value) => value.parse().map_err(|_| {
+                    StoreError::Protocol(format!("budget {key} holds `{value}`, not a number"))
+                })?,
+                None => 0,
+            };
+            uses.push(BudgetUse {
+                program: program.clone(),
+                campaign: campaign.id.clone(),
+                budget,
+                drawn,
+            });
+        }
+    }
+    Ok(uses)
+}
+
+/// Refreshes the liability and budget gauges every `interval` (budgets of the latest rules)
+/// until the task is dropped.
+pub async fn sample_periodically<S: StateStore>(
+    store: S,
+    keys: Keyspace,
+    rules: RulesFeed,
+    interval: Duration,
+) {
     let mut ticks = tokio::time::interval(interval);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -63,6 +110,11 @@ pub async fn sample_periodically<S: StateStore>(store: S, keys: Keyspace, interv
         match snapshot(&store, &keys).await {
             Ok(totals) => crate::telemetry::events::liability(&totals),
             Err(error) => tracing::warn!(%error, "liability scan failed"),
+        }
+        let book = rules.borrow().clone();
+        match budgets(&store, &keys, book.latest()).await {
+            Ok(uses) => crate::telemetry::events::campaign_budgets(&uses),
+            Err(error) => tracing::warn!(%error, "campaign budget read failed"),
         }
     }
 }

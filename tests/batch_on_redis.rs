@@ -8,7 +8,8 @@ use common::{balances, inbound, processor_settings, redis, rules, Reference};
 use std::sync::Mutex;
 use txscore::pipeline::{BatchProcessor, Destination};
 use txscore::store::{
-    GroupOutcome, Keyspace, RedisStore, ScanCursor, StateStore, StoreError, Versioned, WriteGroup,
+    Claim, ClaimStep, GroupOutcome, Keyspace, RedisStore, ScanCursor, StateStore, StoreError,
+    Versioned, WriteGroup,
 };
 use txscore::synth::{generate, StreamSpec};
 
@@ -176,6 +177,10 @@ impl<S: StateStore> StateStore for Interleaving<S> {
         cursor: ScanCursor,
     ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
         self.inner.scan(pattern, cursor).await
+    }
+
+    async fn claim(&self, claims: &[Claim], step: ClaimStep) -> Result<Vec<i64>, StoreError> {
+        self.inner.claim(claims, step).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

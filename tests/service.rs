@@ -54,7 +54,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     std::fs::create_dir_all(&directory).unwrap();
     let config = directory.join("txscore.toml");
     let rules = directory.join("rules.toml");
-    std::fs::write(&rules, common::rules_toml()).unwrap();
+    std::fs::write(&rules, with_untouched_budget(&common::rules_toml())).unwrap();
     std::fs::write(
         &config,
         format!(
@@ -130,6 +130,15 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
                 && gauge("pending") == Some(total_pending as f64)
         })
     });
+    wait_until("the budget gauge", || {
+        get(&addr, "/metrics").is_some_and(|(_, body)| {
+            body.contains(
+                "txscore_campaign_budget_points{program=\"default\",campaign=\"untouched\",state=\"budget\"} 5000",
+            ) && body.contains(
+                "txscore_campaign_budget_points{program=\"default\",campaign=\"untouched\",state=\"drawn\"} 0",
+            )
+        })
+    });
     wait_until("consumer lag from librdkafka statistics", || {
         get(&addr, "/metrics").is_some_and(|(_, body)| body.contains("txscore_consumer_lag{"))
     });
@@ -151,6 +160,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         catalogue::LATE_SPENDS,
         catalogue::POINTS_OUTSTANDING,
         catalogue::MEMBERS,
+        catalogue::CAMPAIGN_BUDGET,
     ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
@@ -364,4 +374,31 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
         text.contains(&format!("outstanding now: {posted} posted")),
         "{text}"
     );
+}
+
+/// `rules` plus a budgeted campaign at a merchant the test stream never visits, so budget
+/// gauges are exported without changing what the stream earns.
+fn with_untouched_budget(rules: &str) -> String {
+    let mut rules: toml::Table = rules.parse().unwrap();
+    let campaigns = rules["programs"]["default"]["earning"]
+        .get("campaigns")
+        .cloned()
+        .unwrap_or(toml::Value::Array(Vec::new()));
+    let mut campaigns = campaigns.as_array().unwrap().clone();
+    campaigns.push(toml::Value::Table(
+        r#"id = "untouched"
+start = "2026-01-01T00:00:00Z"
+end = "2028-01-01T00:00:00Z"
+merchants = ["MER-NOWHERE"]
+bonus = 10
+budget = 5000
+"#
+        .parse()
+        .unwrap(),
+    ));
+    rules["programs"]["default"]["earning"]
+        .as_table_mut()
+        .unwrap()
+        .insert("campaigns".into(), toml::Value::Array(campaigns));
+    toml::to_string(&rules).unwrap()
 }

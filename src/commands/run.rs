@@ -29,6 +29,7 @@ pub async fn run(config_path: Option<&Path>) -> anyhow::Result<()> {
         tokio::spawn(liability::sample_periodically(
             store.clone(),
             Keyspace::new(&config.key_prefix),
+            rules.clone(),
             interval,
         ));
     }

@@ -39,6 +39,20 @@ pub struct Counted {
     pub qualifying: Decimal,
     #[serde(default)]
     pub qualifying_year: i32,
+    /// Points drawn from campaigns' budgets shared by all members (not a member counter).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub budget: BTreeMap<String, i64>,
+}
+
+impl Counted {
+    /// The share of `value` that `points` of `of` points represent, rounded toward zero.
+    pub fn share(value: i64, points: i64, of: i64) -> i64 {
+        if of == 0 {
+            0
+        } else {
+            (i128::from(value) * i128::from(points) / i128::from(of)) as i64
+        }
+    }
 }
 
 impl Counters {
@@ -66,13 +80,7 @@ impl Counters {
     /// spend) represent, never below zero: cap periods and campaigns by points, spend
     /// thresholds and qualifying totals by spend (or by points when they count points).
     pub fn take_back(&mut self, counted: &Counted, points: i64, of: i64, qualifying: Decimal) {
-        let share = |value: i64| {
-            if of == 0 {
-                0
-            } else {
-                (i128::from(value) * i128::from(points) / i128::from(of)) as i64
-            }
-        };
+        let share = |value: i64| Counted::share(value, points, of);
         for (key, counted_points) in &counted.periods {
             if let Some(total) = self.periods.get_mut(key) {
                 *total = (*total - share(*counted_points)).max(0);

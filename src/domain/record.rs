@@ -6,6 +6,7 @@ use super::lots::LotUse;
 use super::TxnKind;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Which downstream topic an output goes to; names resolve through configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,4 +68,15 @@ pub struct TxnRecord {
     /// Present for a redemption or transfer: what it took, and from which lots.
     #[serde(default)]
     pub debit: Option<super::command::Debit>,
+    /// What it drew from (or gave back to) campaign budgets, settled again on a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<BudgetDraws>,
+}
+
+/// Points a transaction drew from (positive) or gave back to (negative) the budgets its
+/// programme's campaigns share among all members.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BudgetDraws {
+    pub program_id: String,
+    pub campaigns: BTreeMap<String, i64>,
 }

@@ -5,8 +5,11 @@
 //! all owner groups are written in one round trip of compare-and-set scripts. A group whose
 //! state changed since it was read (another instance, another topic) is read and scored again;
 //! a transaction whose record already exists is a replay and re-emits its stored outputs.
-//! Processing the same batch twice therefore changes nothing the second time.
+//! Processing the same batch twice therefore changes nothing the second time. A transaction
+//! that draws on a campaign budget shared by all members costs a round more (see
+//! [`super::budgets`]).
 
+use super::budgets::{self, BudgetClaim, Grants};
 use super::documents::{CorruptDocument, Documents};
 use super::inputs::{CardLink, Input, ItemKeys};
 use super::report::encode_outputs;
@@ -16,8 +19,10 @@ use crate::domain::member_event::MemberEventKind;
 use crate::domain::record::OutputTopic;
 use crate::domain::{CardState, Earning, MemberState, TxnRecord};
 use crate::rules::{RuleBook, RulesFeed};
-use crate::scoring::{self, Accounts};
-use crate::store::{Append, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
+use crate::scoring::{self, Accounts, BudgetRoom};
+use crate::store::{
+    Append, ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup,
+};
 use crate::wire::{DlqRecord, SourcePosition};
 use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
@@ -89,6 +94,10 @@ struct OwnerGroup {
 struct GroupPlan {
     writes: WriteGroup,
     report: BatchReport,
+    /// Budget points to reserve before the group can be scored for real (nothing is written).
+    asks: Vec<BudgetClaim>,
+    /// Budget claims to settle once the group is written.
+    settles: Vec<BudgetClaim>,
 }
 
 impl<S: StateStore> BatchProcessor<S> {
@@ -182,7 +191,7 @@ impl<S: StateStore> BatchProcessor<S> {
     }
 
     /// Scores and writes owner groups until every one is applied, rescoring those that met a
-    /// concurrent writer.
+    /// concurrent writer or waited for campaign budget; then settles their budget claims.
     async fn apply_groups(
         &self,
         mut groups: Vec<OwnerGroup>,
@@ -190,37 +199,60 @@ impl<S: StateStore> BatchProcessor<S> {
         rules: &Books<'_>,
     ) -> Result<BatchReport, StoreError> {
         let mut report = BatchReport::default();
-        let mut round = 0;
+        let mut grants = Grants::default();
+        let mut settles = Vec::new();
+        let mut conflict_rounds = 0;
         while !groups.is_empty() {
-            round += 1;
-            let plans = self.plan(&groups, batch, rules).await?;
+            let plans = self.plan(&groups, batch, rules, &grants).await?;
+            let mut next = Vec::new();
+            let mut asks = Vec::new();
             let mut pending = Vec::new();
             let mut write_groups = Vec::new();
             for (group, plan) in groups.into_iter().zip(plans) {
-                if plan.writes.writes.is_empty() {
+                if !plan.asks.is_empty() {
+                    asks.extend(plan.asks);
+                    next.push(group);
+                } else if plan.writes.writes.is_empty() {
                     report.merge(plan.report);
+                    settles.extend(plan.settles);
                 } else {
-                    pending.push((group, plan.report));
+                    pending.push((group, plan.report, plan.settles));
                     write_groups.push(plan.writes);
                 }
             }
+            if !asks.is_empty() {
+                let claims = budgets::store_claims(&self.keys, &asks, self.settings.txn_record_ttl);
+                let granted =
+                    timed("budget", self.store.claim(&claims, ClaimStep::Reserve)).await?;
+                grants.extend(&asks, granted);
+            }
             let outcomes = timed("write", self.store.apply(&write_groups)).await?;
-            groups = Vec::new();
-            for ((group, planned), outcome) in pending.into_iter().zip(outcomes) {
+            let mut conflicted = false;
+            for ((group, planned, settled), outcome) in pending.into_iter().zip(outcomes) {
                 match outcome {
-                    GroupOutcome::Applied => report.merge(planned),
+                    GroupOutcome::Applied => {
+                        report.merge(planned);
+                        settles.extend(settled);
+                    }
                     GroupOutcome::Conflict { .. } => {
                         report.conflicts += 1;
-                        groups.push(group);
+                        conflicted = true;
+                        next.push(group);
                     }
                 }
             }
-            if !groups.is_empty() && round >= self.settings.max_conflict_rounds {
+            groups = next;
+            conflict_rounds += u32::from(conflicted);
+            if !groups.is_empty() && conflict_rounds >= self.settings.max_conflict_rounds {
                 return Err(StoreError::Protocol(format!(
-                    "{} owner groups still conflicting after {round} rounds",
+                    "{} owner groups still conflicting after {conflict_rounds} rounds",
                     groups.len()
                 )));
             }
+        }
+        if !settles.is_empty() {
+            let claims = budgets::store_claims(&self.keys, &settles, self.settings.txn_record_ttl);
+            timed("budget", self.store.claim(&claims, ClaimStep::Settle)).await?;
         }
         Ok(report)
     }
@@ -231,6 +263,7 @@ impl<S: StateStore> BatchProcessor<S> {
         groups: &[OwnerGroup],
         batch: &[Inbound<'_>],
         rules: &Books<'_>,
+        grants: &Grants,
     ) -> Result<Vec<GroupPlan>, StoreError> {
         let mut keys = Vec::new();
         let mut seen = HashSet::new();
@@ -246,7 +279,7 @@ impl<S: StateStore> BatchProcessor<S> {
         Ok(groups
             .iter()
             .map(|group| {
-                self.plan_group(group, &loaded, batch, rules)
+                self.plan_group(group, &loaded, batch, rules, grants)
                     .unwrap_or_else(|corrupt| {
                         let mut plan = GroupPlan::default();
                         for item in &group.items {
@@ -310,6 +343,7 @@ impl<S: StateStore> BatchProcessor<S> {
         loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
         batch: &[Inbound<'_>],
         books: &Books<'_>,
+        grants: &Grants,
     ) -> Result<GroupPlan, CorruptDocument> {
         let ttl = Some(self.settings.txn_record_ttl);
         let mut accounts = Documents::<MemberState>::new(None);
@@ -351,7 +385,19 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut plan = GroupPlan::default();
         let mut ledger_entries = Vec::new();
         for Item { index, input, keys } in &group.items {
+            let budget_txn = match input {
+                Input::Txn(txn) => Some(txn),
+                _ => None,
+            };
             if let Some(record) = records.get(&keys.record) {
+                if let Some(txn) = budget_txn {
+                    plan.settles.extend(budgets::settlements(
+                        &txn.txn_id,
+                        &grants.room(&txn.txn_id),
+                        &txn.program_id,
+                        record.budget.as_ref(),
+                    ));
+                }
                 plan.report.replayed += 1;
                 plan.report
                     .outbound
@@ -371,12 +417,14 @@ impl<S: StateStore> BatchProcessor<S> {
                 .map(|key| cards.get(key).cloned().unwrap_or_default());
             let at = input.event_time();
             let rules = books.live.in_force_at(at);
+            let room = budget_txn.map_or(BudgetRoom::Unreserved, |txn| grants.room(&txn.txn_id));
             let decided = match input {
                 Input::Txn(txn) => {
                     let state = Accounts {
                         member,
                         card: card.unwrap_or_default(),
                         original,
+                        budget: room.clone(),
                     };
                     let candidate = books.shadow.map(|book| book.in_force_at(at));
                     let shadow_state = candidate.and(member_id).map(|_| state.clone());
@@ -415,6 +463,22 @@ impl<S: StateStore> BatchProcessor<S> {
                     _ => scoring::member_events::apply(event, member, rules),
                 },
             };
+            let draws = decided
+                .as_ref()
+                .ok()
+                .and_then(|decision| decision.budget.as_ref());
+            if let Some(txn) = budget_txn {
+                let asks = budgets::asks(&room, &txn.txn_id, draws, rules);
+                if asks.is_empty() {
+                    plan.settles.extend(budgets::settlements(
+                        &txn.txn_id,
+                        &room,
+                        &txn.program_id,
+                        draws,
+                    ));
+                }
+                plan.asks.extend(asks);
+            }
             let decision = match decided {
                 Ok(decision) => decision,
                 Err(rejection) => {
@@ -471,6 +535,7 @@ impl<S: StateStore> BatchProcessor<S> {
                     outputs,
                     earning: decision.earning,
                     debit: decision.debit,
+                    budget: decision.budget,
                 },
             );
         }

@@ -123,6 +123,7 @@ impl<S: StateStore> ExpirySweep<'_, S> {
                     outputs: outputs.clone(),
                     earning: None,
                     debit: None,
+                    budget: None,
                 },
             );
             let mut group = WriteGroup {

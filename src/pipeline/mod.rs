@@ -2,6 +2,7 @@
 //!
 //! - [`batch`]: one batch through decode, load, score, compare-and-set: no Kafka here, so it is
 //!   tested directly against both stores.
+//! - `budgets`: campaign budgets all members draw from, claimed per transaction.
 //! - `inputs`: what each input topic's messages decode to, their owners and document keys.
 //! - `report`: outputs by destination and the report of how a batch's messages fared.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
@@ -10,6 +11,7 @@
 //!   acks, and only then store its offsets.
 
 pub mod batch;
+mod budgets;
 mod documents;
 pub mod expiry_sweep;
 mod inputs;

@@ -120,6 +120,9 @@ pub struct Campaign {
     pub per_member_cap: Option<i64>,
     /// Most points one member can get from it per calendar period (UTC event time).
     pub period_cap: Option<(Period, i64)>,
+    /// Most points it gives all members together, drawn from a shared counter (see
+    /// `pipeline::budgets`).
+    pub budget: Option<i64>,
     pub funded_by: String,
 }
 

@@ -87,6 +87,8 @@ struct CampaignFile {
     /// Most points per member per `period_cap_period` (day, month or year; default month).
     period_cap: Option<i64>,
     period_cap_period: Option<String>,
+    /// Most points the campaign gives all members together.
+    budget: Option<i64>,
     funded_by: Option<String>,
 }
 
@@ -333,6 +335,7 @@ fn validate_campaign(
                 cap,
             )),
         },
+        budget: positive_cap(&at("budget"), campaign.budget)?,
         funded_by: campaign
             .funded_by
             .unwrap_or_else(|| programme_funder.to_owned()),

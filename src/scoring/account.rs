@@ -1,7 +1,7 @@
 //! How one transaction moves a member's account, kind by kind, before it is applied.
 
 use super::earning::earn;
-use super::{points, Rejection};
+use super::{points, BudgetRoom, Rejection};
 use crate::domain::counters::Counted;
 use crate::domain::lots::Maturing;
 use crate::domain::{
@@ -49,11 +49,12 @@ pub(super) fn account_change(
     original: Option<Earning>,
     program: &Program,
     hold: Option<&Alert>,
+    budget: &BudgetRoom,
 ) -> Result<AccountChange, Rejection> {
     let original_id = || txn.original_txn_id.clone().unwrap_or_default();
     match txn.kind {
         TxnKind::Purchase | TxnKind::Authorization => {
-            let mut earned = earn(txn, base_amount, program, member)?;
+            let mut earned = earn(txn, base_amount, program, member, budget)?;
             let under_review = hold.filter(|_| txn.kind == TxnKind::Purchase);
             let event_type = match (txn.kind, under_review) {
                 (TxnKind::Authorization, _) => LedgerEventType::PointsPending,
@@ -139,7 +140,7 @@ pub(super) fn account_change(
                     }
                 )));
             }
-            let mut earned = earn(txn, base_amount, program, member)?;
+            let mut earned = earn(txn, base_amount, program, member, budget)?;
             let released = authorization.points - authorization.reversed_points;
             if released > 0 {
                 earned.breakdown.push(BreakdownLine {

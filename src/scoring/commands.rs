@@ -392,6 +392,7 @@ mod tests {
             outputs: Vec::new(),
             earning: None,
             debit,
+            budget: None,
         })
     }
 

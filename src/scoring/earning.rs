@@ -3,7 +3,7 @@
 //! within its per-member cap), rounding once, then the day, month and year caps. The lines add
 //! up exactly to the points credited, and each names who funds its points.
 
-use super::Rejection;
+use super::{BudgetRoom, Rejection};
 use crate::domain::counters::Counted;
 use crate::domain::{BreakdownLine, MemberState, Transaction};
 use crate::rules::earning::{Campaign, QualifyingBasis, Reward, Stacking};
@@ -31,12 +31,14 @@ fn line(rule: String, detail: String, points: Decimal, funded_by: &str) -> Break
     }
 }
 
-/// Earning for `txn` (worth `base_amount` in the programme's base currency) by `member`.
+/// Earning for `txn` (worth `base_amount` in the programme's base currency) by `member`, with
+/// budgeted campaigns limited to what `budget` grants.
 pub fn earn(
     txn: &Transaction,
     base_amount: Decimal,
     program: &Program,
     member: &MemberState,
+    budget: &BudgetRoom,
 ) -> Result<Earned, Rejection> {
     let rules = &program.earning;
     let nothing = |rule: &str, detail: String| Earned {
@@ -115,15 +117,14 @@ pub fn earn(
     }
 
     let mut counted = Counted::default();
-    let mut thresholds_reached = Vec::new();
-    let campaigns = campaign_awards(
+    let (campaigns, thresholds_reached) = campaign_awards(
         txn,
         base_amount,
         base_points,
         program,
         member,
+        budget,
         &mut counted,
-        &mut thresholds_reached,
     )?;
     for award in campaigns {
         counted
@@ -196,17 +197,19 @@ struct Award<'a> {
     detail: String,
 }
 
-/// The campaigns that reward this spend, after stacking and per-member caps.
+/// The campaigns that reward this spend, after stacking, per-member caps and budgets, and the
+/// spend thresholds it reached.
 fn campaign_awards<'p>(
     txn: &Transaction,
     base_amount: Decimal,
     base_points: Decimal,
     program: &'p Program,
     member: &MemberState,
+    budget: &BudgetRoom,
     counted: &mut Counted,
-    thresholds_reached: &mut Vec<String>,
-) -> Result<Vec<Award<'p>>, Rejection> {
+) -> Result<(Vec<Award<'p>>, Vec<String>), Rejection> {
     let rules = &program.earning;
+    let mut thresholds_reached = Vec::new();
     let mut multiplied = Vec::new();
     let mut fixed = Vec::new();
     for campaign in rules
@@ -304,6 +307,25 @@ fn campaign_awards<'p>(
             }
             None => (points, detail),
         };
+        let (points, detail) = match (campaign.budget, budget) {
+            (Some(total), BudgetRoom::Granted(granted)) => {
+                let room = Decimal::from(granted.get(&campaign.id).copied().unwrap_or(0));
+                if points > room {
+                    (
+                        room,
+                        format!("{detail}, cut to {room}: all that was left of the campaign's budget of {total}"),
+                    )
+                } else {
+                    (points, detail)
+                }
+            }
+            _ => (points, detail),
+        };
+        if campaign.budget.is_some() && points > Decimal::ZERO {
+            counted
+                .budget
+                .insert(campaign.id.clone(), whole(points.floor())?);
+        }
         if points > Decimal::ZERO {
             awards.push(Award {
                 campaign,
@@ -312,7 +334,7 @@ fn campaign_awards<'p>(
             });
         }
     }
-    Ok(awards)
+    Ok((awards, thresholds_reached))
 }
 
 /// Applies the stacking policy to the extra points of multiplier campaigns.

@@ -7,6 +7,7 @@
 //! - [`expiry`]: lots that expire as event time passes.
 //! - [`commands`]: redemptions, their cancellation, transfers.
 //! - [`member_events`]: bonuses, referrals, tier overrides, freezing.
+//! - [`budget`]: campaign budgets shared by all members.
 //! - [`shadow`]: a candidate rules version compared with the live one.
 //! - `account`: how each transaction kind moves an account; `entry`: ledger events.
 //! - [`fraud`]: fraud rules and how their findings combine into alerts.
@@ -14,6 +15,7 @@
 //! - this module: [`score`], which applies a transaction's kind to the account.
 
 mod account;
+pub mod budget;
 pub mod commands;
 pub mod earning;
 mod entry;
@@ -27,11 +29,13 @@ pub mod tiers;
 
 use crate::domain::alert::{Action, Mode};
 use crate::domain::command::{Command, CommandAction, Debit};
+use crate::domain::record::BudgetDraws;
 use crate::domain::shadow::ShadowComparison;
 use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind};
 use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
 use account::account_change;
+pub use budget::BudgetRoom;
 use entry::Entry;
 use time::OffsetDateTime;
 
@@ -80,6 +84,8 @@ pub struct Accounts {
     pub card: CardState,
     /// What the transaction named by `original_txn_id` earned, if it was applied.
     pub original: Option<Earning>,
+    /// What it may draw from campaign budgets.
+    pub budget: BudgetRoom,
 }
 
 /// Everything a transaction changes and publishes.
@@ -106,6 +112,8 @@ pub struct Decision {
     pub shadow: Option<ShadowComparison>,
     /// The member's account in another programme, changed by an exchange.
     pub counter_member: Option<MemberState>,
+    /// What it drew from and gave back to campaign budgets.
+    pub budget: Option<BudgetDraws>,
 }
 
 /// Scores one transaction. `member_id` is the account to credit (the message's, or the card's
@@ -172,7 +180,16 @@ pub fn score(
     if let Some(entry) = tiers::settle_tier(program, &mut member, &txn.txn_id, txn.timestamp) {
         ledger.push(entry.into_event(member_id, &member, program, rules));
     }
-    let change = account_change(txn, spend.amount, &member, accounts.original, program, hold)?;
+    let change = account_change(
+        txn,
+        spend.amount,
+        &member,
+        accounts.original,
+        program,
+        hold,
+        &accounts.budget,
+    )?;
+    let budget = budget::draws(&txn.program_id, &change);
 
     if change.points > 0 {
         let lot = change
@@ -246,6 +263,7 @@ pub fn score(
         original: change.original,
         late,
         commands: referral.into_iter().collect(),
+        budget,
         ..Decision::default()
     })
 }
@@ -292,6 +310,6 @@ fn program<'r>(rules: &'r RuleSet, id: &str) -> Result<&'r Program, Rejection> {
 }
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,8 @@
 //! {prefix}:{c:<card_token>}:link                   the member a card belongs to (CardLink JSON)
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
+//! {prefix}:{b:<program>:<campaign>}:budget          points drawn from a campaign's budget (integer)
+//! {prefix}:{b:<program>:<campaign>}:claim:<txn_id>  one transaction's draw on it (integer)
 //! ```
 //!
 //! A card with no known member is owned by itself (`{c:<card_token>}`).
@@ -108,6 +110,19 @@ impl Keyspace {
 
     pub fn program_of_account(key: &str) -> Option<&str> {
         key.rsplit_once(":account:").map(|(_, program)| program)
+    }
+
+    /// Points drawn so far from a campaign's budget, shared by all members.
+    pub fn campaign_budget(&self, program_id: &str, campaign: &str) -> String {
+        format!("{}:{{b:{program_id}:{campaign}}}:budget", self.prefix)
+    }
+
+    /// One transaction's claim on a campaign's budget, beside the budget's counter.
+    pub fn budget_claim(&self, program_id: &str, campaign: &str, txn_id: &str) -> String {
+        format!(
+            "{}:{{b:{program_id}:{campaign}}}:claim:{txn_id}",
+            self.prefix
+        )
     }
 
     /// Index entry naming the owner whose tag holds `card_token`'s state.

@@ -1,7 +1,9 @@
 //! An in-process store with the same compare-and-set semantics as Redis. Used by the embedded
 //! demo and by `replay`; documents never expire here.
 
-use super::{GroupOutcome, ScanCursor, StateStore, StoreError, Versioned, WriteGroup};
+use super::{
+    Claim, ClaimStep, GroupOutcome, ScanCursor, StateStore, StoreError, Versioned, WriteGroup,
+};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
@@ -110,6 +112,33 @@ impl StateStore for MemoryStore {
                 .collect(),
             None,
         ))
+    }
+
+    /// Counters and claims are values, as in Redis (claims never expire here).
+    async fn claim(&self, claims: &[Claim], step: ClaimStep) -> Result<Vec<i64>, StoreError> {
+        let mut values = self.values.lock().expect("store lock");
+        let number = |values: &HashMap<String, String>, key: &str| {
+            values.get(key).and_then(|value| value.parse::<i64>().ok())
+        };
+        Ok(claims
+            .iter()
+            .map(|claim| {
+                let claimed = number(&values, &claim.claim);
+                let amount = match (step, claimed) {
+                    (ClaimStep::Reserve, Some(granted)) => return granted,
+                    (ClaimStep::Reserve, None) => {
+                        let used = number(&values, &claim.counter).unwrap_or(0);
+                        claim.amount.min(claim.limit - used).max(0)
+                    }
+                    (ClaimStep::Settle, _) => claim.amount,
+                };
+                let counter =
+                    number(&values, &claim.counter).unwrap_or(0) + amount - claimed.unwrap_or(0);
+                values.insert(claim.counter.clone(), counter.to_string());
+                values.insert(claim.claim.clone(), amount.to_string());
+                amount
+            })
+            .collect())
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -9,10 +9,11 @@
 //!
 //! - [`keys`]: the key layout.
 //! - [`redis`]: Redis, one server ([`redis_node`]) or a cluster ([`redis_cluster`]), with the
-//!   compare-and-set script in [`cas`].
+//!   compare-and-set script in [`cas`] and the shared-counter script in [`claims`].
 //! - [`memory`]: the same semantics in process, for the embedded demo and replays.
 
 pub mod cas;
+pub mod claims;
 pub mod keys;
 pub mod memory;
 pub mod redis;
@@ -22,6 +23,7 @@ pub mod redis_node;
 use std::future::Future;
 use std::time::Duration;
 
+pub use claims::{Claim, ClaimStep};
 pub use keys::{Keyspace, Owner};
 pub use memory::MemoryStore;
 pub use redis::RedisStore;
@@ -128,6 +130,14 @@ pub trait StateStore: Send + Sync + 'static {
         pattern: &str,
         cursor: ScanCursor,
     ) -> impl Future<Output = Result<(Vec<String>, Option<ScanCursor>), StoreError>> + Send;
+
+    /// Reserves or settles claims on shared counters (see [`claims`]), all in one round trip
+    /// per node; the amount each claim holds afterwards.
+    fn claim(
+        &self,
+        claims: &[Claim],
+        step: ClaimStep,
+    ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
 
     /// Checks the store answers, for readiness.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -2,10 +2,16 @@
 //! script (`cas.lua`); `redis-cli HGETALL <key>` shows a document's version and its JSON. One
 //! server ([`super::redis_node`]) or a Redis Cluster ([`super::redis_cluster`]), as configured.
 
+use super::claims::{self, Claim, ClaimStep, CLAIMS_SCRIPT};
 use super::redis_cluster::ClusterStore;
 use super::redis_node::NodeStore;
 use super::{GroupOutcome, ScanCursor, StateStore, StoreError, Versioned, WriteGroup};
+use futures_util::future::try_join_all;
+use std::sync::LazyLock;
 use std::time::Duration;
+
+/// The claims script, hashed once.
+static CLAIMS: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(CLAIMS_SCRIPT));
 
 #[derive(Clone)]
 pub enum RedisStore {
@@ -87,6 +93,28 @@ impl StateStore for RedisStore {
             RedisStore::Node(store) => store.scan(pattern, cursor).await,
             RedisStore::Cluster(store) => store.scan(pattern, cursor).await,
         }
+    }
+
+    /// One script call per claim, sent together: a multiplexed connection pipelines them, and
+    /// a cluster routes each to its counter's node.
+    async fn claim(&self, claims: &[Claim], step: ClaimStep) -> Result<Vec<i64>, StoreError> {
+        let calls = claims.iter().map(|claim| {
+            let (keys, args) = claims::script_call(claim, step);
+            let mut invocation = CLAIMS.prepare_invoke();
+            invocation.key(&keys[..]).arg(&args[..]);
+            async move {
+                let amount: i64 = match self {
+                    RedisStore::Node(store) => {
+                        invocation.invoke_async(&mut store.connection()).await?
+                    }
+                    RedisStore::Cluster(store) => {
+                        invocation.invoke_async(&mut store.connection()).await?
+                    }
+                };
+                Ok::<_, StoreError>(amount)
+            }
+        });
+        try_join_all(calls).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -22,6 +22,7 @@ pub const REBALANCES: &str = "txscore_rebalances_total";
 pub const LAST_PROGRESS: &str = "txscore_last_progress_timestamp_seconds";
 pub const POINTS_OUTSTANDING: &str = "txscore_points_outstanding";
 pub const MEMBERS: &str = "txscore_members";
+pub const CAMPAIGN_BUDGET: &str = "txscore_campaign_budget_points";
 pub const RULES_INFO: &str = "txscore_rules_info";
 pub const RULES_RELOADS: &str = "txscore_rules_reloads_total";
 pub const BUILD_INFO: &str = "txscore_build_info";
@@ -136,6 +137,11 @@ pub fn describe() {
         MEMBERS,
         Unit::Count,
         "Member accounts at the last liability scan, by program and tier."
+    );
+    describe_gauge!(
+        CAMPAIGN_BUDGET,
+        Unit::Count,
+        "Campaign budgets shared by all members, by program, campaign and state (budget, drawn)."
     );
     describe_gauge!(
         RULES_INFO,

@@ -111,6 +111,17 @@ pub fn rebalance(kind: &'static str) {
     counter!(REBALANCES, "kind" => kind).increment(1);
 }
 
+/// Campaign budgets were read: each one's size and what has been drawn.
+pub fn campaign_budgets(uses: &[crate::liability::BudgetUse]) {
+    for budget in uses {
+        for (state, points) in [("budget", budget.budget), ("drawn", budget.drawn)] {
+            gauge!(CAMPAIGN_BUDGET, "program" => budget.program.clone(),
+                "campaign" => budget.campaign.clone(), "state" => state)
+            .set(points as f64);
+        }
+    }
+}
+
 /// A liability scan finished: what members hold, by programme.
 pub fn liability(totals: &std::collections::BTreeMap<String, crate::liability::ProgramTotals>) {
     for (program, total) in totals {

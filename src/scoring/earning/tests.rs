@@ -5,6 +5,7 @@ use crate::domain::counters::Counters;
 use crate::rules::earning::Period;
 use crate::rules::RuleSet;
 use crate::scoring::fixtures::purchase;
+use crate::scoring::BudgetRoom;
 use time::macros::datetime;
 
 /// A programme using every earning rule. 2026-11-22 is a Sunday, 2026-11-23 a Monday.
@@ -131,7 +132,7 @@ fn the_rule_book() {
             ..MemberState::new("standard")
         };
         (case.change)(&mut txn, &mut member);
-        let earned = earn(&txn, txn.amount, program, &member).unwrap();
+        let earned = earn(&txn, txn.amount, program, &member, &BudgetRoom::Unreserved).unwrap();
         let lines: Vec<&str> = earned.breakdown.iter().map(|l| l.rule.as_str()).collect();
         assert_eq!(
             earned.points, case.points,
@@ -164,6 +165,7 @@ fn each_line_names_who_funds_it() {
         txn.amount,
         &rules.programs["default"],
         &MemberState::new("standard"),
+        &BudgetRoom::Unreserved,
     )
     .unwrap();
     let funders: Vec<(&str, Option<&str>)> = earned
@@ -213,9 +215,15 @@ fn campaigns_stack_as_the_programme_declares() {
     let member = MemberState::new("standard");
     let points = |stacking: &str| {
         let rules = stacking_programme(stacking);
-        earn(&txn, txn.amount, &rules.programs["default"], &member)
-            .unwrap()
-            .points
+        earn(
+            &txn,
+            txn.amount,
+            &rules.programs["default"],
+            &member,
+            &BudgetRoom::Unreserved,
+        )
+        .unwrap()
+        .points
     };
     assert_eq!(points(""), 100 + 100 + 200, "add: every extra counts");
     assert_eq!(

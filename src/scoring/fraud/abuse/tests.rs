@@ -215,6 +215,7 @@ fn transfers_in_from_three_members_make_a_ring() {
                 outputs: Vec::new(),
                 earning: None,
                 debit: Some(sent),
+                budget: None,
             }),
             None,
             &rules(),

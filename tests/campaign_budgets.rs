@@ -1,0 +1,171 @@
+//! A campaign budget shared by all members, on a real redis-server and on the in-memory store:
+//! two instances racing for it never overspend it, redelivery draws nothing twice, and a
+//! refund gives its share back for later members.
+
+mod common;
+
+use common::{inbound, processor_settings, redis};
+use std::collections::BTreeMap;
+use txscore::pipeline::{BatchProcessor, BatchReport, Destination};
+use txscore::rules::{RuleBook, RuleSet};
+use txscore::store::{Keyspace, MemoryStore, RedisStore, StateStore};
+use txscore::synth::SyntheticMessage;
+
+/// 50 bonus points on every purchase in November, 1,000 for all members together.
+fn rules() -> RuleBook {
+    RuleSet::from_toml(
+        r#"version = "budget-1"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1" }
+[[programs.default.earning.campaigns]]
+id = "launch"
+start = "2026-11-01T00:00:00Z"
+end = "2026-12-01T00:00:00Z"
+bonus = 50
+budget = 1000
+"#,
+    )
+    .expect("valid rules")
+    .into()
+}
+
+const BUDGET_KEY: &str = "txscore:{b:default:launch}:budget";
+
+fn message(json: String, member: &str) -> SyntheticMessage {
+    SyntheticMessage {
+        key: member.into(),
+        payload: json.into_bytes(),
+    }
+}
+
+/// A 100 CNY purchase by `member` (earning 100 base points).
+fn purchase(txn_id: &str, member: &str, minute: u32) -> SyntheticMessage {
+    message(
+        format!(
+            r#"{{"txn_id":"{txn_id}","type":"purchase","card_token":"tok-{member}","member_id":"{member}",
+            "amount":"100","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
+            "timestamp":"2026-11-22T10:{minute:02}:00Z"}}"#
+        ),
+        member,
+    )
+}
+
+fn refund(txn_id: &str, of: &str, member: &str) -> SyntheticMessage {
+    message(
+        format!(
+            r#"{{"txn_id":"{txn_id}","type":"refund","card_token":"tok-{member}","member_id":"{member}",
+            "amount":"100","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
+            "original_txn_id":"{of}","timestamp":"2026-11-22T11:00:00Z"}}"#
+        ),
+        member,
+    )
+}
+
+/// Campaign points each member's ledger events were credited, by member.
+fn campaign_points(reports: &[&BatchReport]) -> BTreeMap<String, i64> {
+    let mut points = BTreeMap::new();
+    for outbound in reports.iter().flat_map(|report| &report.outbound) {
+        assert_ne!(
+            outbound.destination,
+            Destination::Dlq,
+            "{}",
+            outbound.payload
+        );
+        if outbound.destination != Destination::Ledger {
+            continue;
+        }
+        let event: serde_json::Value = serde_json::from_str(&outbound.payload).unwrap();
+        let campaign: i64 = event["breakdown"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|line| line["rule"] == "campaign:launch")
+            .map(|line| line["points"].as_str().unwrap().parse::<i64>().unwrap())
+            .sum();
+        *points
+            .entry(event["member_id"].as_str().unwrap().to_owned())
+            .or_default() += campaign;
+    }
+    points
+}
+
+async fn drawn<S: StateStore>(store: &S) -> i64 {
+    store
+        .get_value(BUDGET_KEY)
+        .await
+        .unwrap()
+        .map_or(0, |value| value.parse().unwrap())
+}
+
+fn processor<S: StateStore>(store: S) -> BatchProcessor<S> {
+    BatchProcessor::new(store, Keyspace::new("txscore"), processor_settings())
+}
+
+/// Two processors (instances) score 15 members each at once; the budget covers 20 bonuses.
+async fn race_for_the_budget<S: StateStore>(first: &BatchProcessor<S>, second: &BatchProcessor<S>) {
+    let rules = rules();
+    let halves: [Vec<SyntheticMessage>; 2] = [0, 1].map(|half| {
+        (0..15)
+            .map(|n| {
+                let member = format!("M-{half}{n:02}");
+                purchase(&format!("T-{half}{n:02}"), &member, n)
+            })
+            .collect()
+    });
+    let (a, b) = (inbound(&halves[0]), inbound(&halves[1]));
+    let (one, two) = tokio::join!(first.process(&a, &rules), second.process(&b, &rules));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    let points = campaign_points(&[&one, &two]);
+    assert_eq!(points.len(), 30, "every member earned");
+    assert_eq!(
+        points.values().sum::<i64>(),
+        1000,
+        "the bonuses add up to the budget exactly: {points:?}"
+    );
+    assert!(points.values().all(|p| [0, 50].contains(p)), "{points:?}");
+    assert_eq!(drawn(first.store()).await, 1000);
+
+    let (again_one, again_two) =
+        tokio::join!(first.process(&a, &rules), second.process(&b, &rules));
+    let (again_one, again_two) = (again_one.unwrap(), again_two.unwrap());
+    assert_eq!(again_one.replayed + again_two.replayed, 30);
+    assert_eq!(campaign_points(&[&again_one, &again_two]), points);
+    assert_eq!(
+        drawn(first.store()).await,
+        1000,
+        "a redelivery draws nothing"
+    );
+
+    // A member with the bonus refunds in full: its 50 go back, and the next newcomer gets them.
+    let (lucky, _) = points.iter().find(|(_, p)| **p == 50).unwrap();
+    let sale = format!("T-{}", &lucky[2..]);
+    let refunded = [refund("R-1", &sale, lucky)];
+    first.process(&inbound(&refunded), &rules).await.unwrap();
+    assert_eq!(drawn(first.store()).await, 950);
+    let newcomer = [purchase("T-new", "M-new", 30)];
+    let report = second.process(&inbound(&newcomer), &rules).await.unwrap();
+    assert_eq!(campaign_points(&[&report])["M-new"], 50);
+    let late = [purchase("T-late", "M-late", 31)];
+    let report = first.process(&inbound(&late), &rules).await.unwrap();
+    assert_eq!(campaign_points(&[&report])["M-late"], 0);
+    assert_eq!(drawn(first.store()).await, 1000);
+}
+
+#[tokio::test]
+async fn two_instances_share_a_redis_budget_without_overspending_it() {
+    let server = redis();
+    let url = server.url();
+    let connect = || RedisStore::connect(&url, std::time::Duration::from_secs(2));
+    let first = processor(connect().await.unwrap());
+    let second = processor(connect().await.unwrap());
+    race_for_the_budget(&first, &second).await;
+}
+
+#[tokio::test]
+async fn the_in_memory_store_keeps_budgets_the_same_way() {
+    let shared = processor(MemoryStore::new());
+    race_for_the_budget(&shared, &shared).await;
+}
