@@ -139,6 +139,7 @@ mod tests {
             breakdown: lines,
             rules_version: "v".into(),
             occurred_at: datetime!(2026-11-10 10:00 UTC),
+            expiring: None,
         }
     }
 

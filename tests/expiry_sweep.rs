@@ -1,5 +1,6 @@
 //! The expiry sweep on real Redis: it expires what is due for members with no events, leaves
-//! the rest alone, and running it again re-emits the same events and expires nothing twice.
+//! the rest alone, and running it again re-emits the same events and expires nothing twice; it
+//! announces lots coming within the shipped rules' 30-day notice, once.
 
 mod common;
 
@@ -35,6 +36,7 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
     let messages = [
         purchase("OLD", "M-OLD", "2024-10-15T10:00:00Z"),
         purchase("NEW", "M-NEW", "2026-10-15T10:00:00Z"),
+        purchase("SOON", "M-SOON", "2024-12-10T10:00:00Z"),
     ];
     processor
         .process(&inbound(&messages), &rules)
@@ -51,7 +53,7 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
         record_ttl: Duration::from_secs(3600),
     };
     let first = sweep.run(datetime!(2026-12-01 0:00 UTC)).await.unwrap();
-    assert_eq!((first.accounts_scanned, first.accounts_expired), (2, 1));
+    assert_eq!((first.accounts_scanned, first.accounts_expired), (3, 1));
     assert_eq!(first.points_expired, before[&accounts[0]].0);
     assert_eq!(first.outbound.len(), 1);
     let event: serde_json::Value = serde_json::from_str(&first.outbound[0].payload).unwrap();
@@ -84,4 +86,18 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
         "the same events, re-emitted"
     );
     assert_eq!(balances(&store, &accounts).await, after);
+
+    let next_day = sweep.run(datetime!(2026-12-02 0:00 UTC)).await.unwrap();
+    assert_eq!(next_day.outbound.len(), 1, "{:?}", next_day.outbound);
+    let notice: serde_json::Value = serde_json::from_str(&next_day.outbound[0].payload).unwrap();
+    assert_eq!(notice["event_type"], "points_expiring");
+    assert_eq!(notice["member_id"], "M-SOON");
+    assert_eq!(notice["points"], 0);
+    assert_eq!(
+        notice["expiring"],
+        serde_json::json!({"lot": "2024-12", "points": 100, "expires_at": "2027-01-01T00:00:00Z"}),
+        "30 days before the lot expires, not 31"
+    );
+    let day_after = sweep.run(datetime!(2026-12-03 0:00 UTC)).await.unwrap();
+    assert!(day_after.outbound.is_empty(), "announced once");
 }

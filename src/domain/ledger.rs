@@ -26,6 +26,9 @@ pub enum LedgerEventType {
     TierChanged,
     /// A lot of points reached its expiry.
     PointsExpired,
+    /// Advance notice that a lot will expire (`expiring` says which, how many, when); no
+    /// points move.
+    PointsExpiring,
     /// Points spent on a reward.
     PointsRedeemed,
     /// A redemption refused (balance too low); no points move.
@@ -56,7 +59,7 @@ pub enum LedgerEventType {
 
 impl LedgerEventType {
     /// Every event type, for metric series known in advance.
-    pub const ALL: [LedgerEventType; 22] = [
+    pub const ALL: [LedgerEventType; 23] = [
         LedgerEventType::PointsEarned,
         LedgerEventType::PointsPending,
         LedgerEventType::PendingCancelled,
@@ -66,6 +69,7 @@ impl LedgerEventType {
         LedgerEventType::HoldRejected,
         LedgerEventType::TierChanged,
         LedgerEventType::PointsExpired,
+        LedgerEventType::PointsExpiring,
         LedgerEventType::PointsRedeemed,
         LedgerEventType::RedemptionRejected,
         LedgerEventType::RedemptionCancelled,
@@ -93,6 +97,7 @@ impl LedgerEventType {
             LedgerEventType::HoldRejected => "hold_rejected",
             LedgerEventType::TierChanged => "tier_changed",
             LedgerEventType::PointsExpired => "points_expired",
+            LedgerEventType::PointsExpiring => "points_expiring",
             LedgerEventType::PointsRedeemed => "points_redeemed",
             LedgerEventType::RedemptionRejected => "redemption_rejected",
             LedgerEventType::RedemptionCancelled => "redemption_cancelled",
@@ -146,4 +151,7 @@ pub struct LedgerEvent {
     /// Event time of the transaction that caused it.
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
+    /// For `points_expiring`: the lot, its points and when they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiring: Option<super::lots::LotUse>,
 }

@@ -16,6 +16,9 @@ pub struct Lot {
     /// When the lot's points expire; never when absent.
     #[serde(with = "time::serde::rfc3339::option")]
     pub expires_at: Option<OffsetDateTime>,
+    /// Whether members were told it is about to expire (`points_expiring`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub announced: bool,
 }
 
 /// Points taken from (or given back to) one lot.
@@ -59,6 +62,7 @@ impl MemberState {
                     id: used.lot.clone(),
                     points: used.points,
                     expires_at: used.expires_at,
+                    announced: false,
                 }),
             }
         }
@@ -108,6 +112,21 @@ impl MemberState {
         self.lots = kept;
         self.balance -= expired.iter().map(|lot| lot.points).sum::<i64>();
         expired
+    }
+
+    /// Marks the lots expiring after `from` and by `until` not announced before as announced,
+    /// and returns them.
+    pub fn announce_expiring(&mut self, from: OffsetDateTime, until: OffsetDateTime) -> Vec<Lot> {
+        self.lots
+            .iter_mut()
+            .filter(|lot| {
+                !lot.announced && lot.expires_at.is_some_and(|at| from < at && at <= until)
+            })
+            .map(|lot| {
+                lot.announced = true;
+                lot.clone()
+            })
+            .collect()
     }
 
     /// Points expiring after `from` and by `until`.

@@ -398,7 +398,8 @@ fn positive_cap(field: &str, cap: Option<i64>) -> Result<Option<i64>, RulesError
     }
 }
 
-/// `[programs.<id>.expiry]`: `months = 24`, or `yearly_on = "12-31"` with `after_years`.
+/// `[programs.<id>.expiry]`: `months = 24`, or `yearly_on = "12-31"` with `after_years`; and
+/// `notice_days` for an advance notice.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ExpiryFile {
@@ -406,17 +407,23 @@ pub(super) struct ExpiryFile {
     yearly_on: Option<String>,
     #[serde(default = "one")]
     after_years: i32,
+    notice_days: Option<u32>,
 }
 
 fn one() -> i32 {
     1
 }
 
+/// The expiry policy, and how long before expiry members are told.
 pub(super) fn validate_expiry(
     file: ExpiryFile,
     field: &dyn Fn(&str) -> String,
-) -> Result<Expiry, RulesError> {
-    match (file.months, file.yearly_on) {
+) -> Result<(Expiry, Option<time::Duration>), RulesError> {
+    let notice = match file.notice_days {
+        Some(0) => return Err(invalid(field("expiry.notice_days"), "must be positive")),
+        days => days.map(|days| time::Duration::days(days.into())),
+    };
+    let expiry = match (file.months, file.yearly_on) {
         (Some(months), None) if months > 0 => Ok(Expiry::Months(months)),
         (None, Some(text)) => {
             let parsed = text.split_once('-').and_then(|(month, day)| {
@@ -444,5 +451,6 @@ pub(super) fn validate_expiry(
             field("expiry"),
             "give months (at least 1) or yearly_on, not both",
         )),
-    }
+    }?;
+    Ok((expiry, notice))
 }

@@ -213,6 +213,7 @@ impl ProgramFile {
             .expiry
             .map(|expiry| earning_file::validate_expiry(expiry, &field))
             .transpose()?;
+        let (expiry, expiry_notice) = (expiry.map(|(e, _)| e), expiry.and_then(|(_, n)| n));
         let bonuses = {
             let b = self.bonuses;
             for (name, points) in [
@@ -249,6 +250,7 @@ impl ProgramFile {
             fraud,
             earning,
             expiry,
+            expiry_notice,
             max_transfer_points: self.max_transfer_points,
             settlement_window: self
                 .settlement_days

@@ -106,6 +106,8 @@ pub struct Program {
     pub earning: earning::EarningRules,
     /// When earned points expire; never when `None`.
     pub expiry: Option<earning::Expiry>,
+    /// How long before its points expire a lot is announced (`points_expiring`).
+    pub expiry_notice: Option<time::Duration>,
     /// Most points one transfer may move.
     pub max_transfer_points: Option<i64>,
     /// How long a single-message sale's points stay pending before they post.

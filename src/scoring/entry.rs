@@ -45,6 +45,7 @@ impl Entry<'_> {
             breakdown: self.breakdown,
             rules_version: rules.version.clone(),
             occurred_at: self.at,
+            expiring: None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Time passing on an account, lazily on the member's next event (or by the `txscore expire`
 //! sweep): sales whose settlement window has ended post their pending points
-//! (`points_posted`), then lots whose expiry has come are removed (`points_expired`).
+//! (`points_posted`), lots whose expiry has come are removed (`points_expired`), and, with an
+//! expiry notice, lots expiring within it are announced once (`points_expiring`).
 
 use super::entry::Entry;
 use crate::domain::lots::LotUse;
@@ -35,7 +36,8 @@ pub fn sweep(
     Ok((!events.is_empty()).then_some((swept, events)))
 }
 
-/// Everything due on the account by `at`: matured sales posted, then due lots expired.
+/// Everything due on the account by `at`: matured sales posted, due lots expired, then lots
+/// soon to expire announced.
 pub(super) fn pass_time(
     member: &mut MemberState,
     member_id: &str,
@@ -46,7 +48,56 @@ pub(super) fn pass_time(
 ) -> Vec<LedgerEvent> {
     let mut events = post_matured(member, member_id, trigger, at, program, rules);
     events.extend(expire_due(member, member_id, trigger, at, program, rules));
+    events.extend(announce_expiring(
+        member, member_id, trigger, at, program, rules,
+    ));
     events
+}
+
+/// Announces each lot expiring within the programme's notice period from `at`, once.
+fn announce_expiring(
+    member: &mut MemberState,
+    member_id: &str,
+    trigger: &str,
+    at: OffsetDateTime,
+    program: &Program,
+    rules: &RuleSet,
+) -> Vec<LedgerEvent> {
+    let Some(notice) = program.expiry_notice else {
+        return Vec::new();
+    };
+    member
+        .announce_expiring(at, at + notice)
+        .into_iter()
+        .map(|lot| {
+            let expires_at = lot.expires_at.map_or(String::new(), |t| t.to_string());
+            let entry = Entry {
+                event_type: LedgerEventType::PointsExpiring,
+                txn_id: trigger,
+                qualifier: Some(lot.id.clone()),
+                points: 0,
+                pending_points: 0,
+                breakdown: vec![BreakdownLine {
+                    rule: "expiry_notice".into(),
+                    detail: format!(
+                        "{} points earned in {} expire at {expires_at} unless spent",
+                        lot.points, lot.id
+                    ),
+                    points: Decimal::ZERO,
+                    funded_by: None,
+                }],
+                at,
+            };
+            LedgerEvent {
+                expiring: Some(LotUse {
+                    lot: lot.id,
+                    points: lot.points,
+                    expires_at: lot.expires_at,
+                }),
+                ..entry.into_event(member_id, member, program, rules)
+            }
+        })
+        .collect()
 }
 
 /// Posts the pending points of every sale whose settlement window ended by `at`.
@@ -177,6 +228,60 @@ mod tests {
         assert_eq!(expired.event_id, "T-3/points_expired:2026-01");
         assert_eq!((expired.points, expired.balance_after), (-100, 0));
         assert_eq!(after.ledger[1].balance_after, 10);
+    }
+
+    #[test]
+    fn a_lot_is_announced_once_when_its_expiry_comes_within_the_notice_period() {
+        let rules = with_expiry("months = 1\nnotice_days = 10");
+        let november = at("T-1", "100", datetime!(2026-11-15 10:00 UTC));
+        let earned = next(None, &november, &rules);
+        assert_eq!(earned.ledger.len(), 1, "nothing to announce yet");
+
+        let too_early = next(
+            earned.member.clone(),
+            &at("T-2", "10", datetime!(2026-12-21 23:59 UTC)),
+            &rules,
+        );
+        assert_eq!(
+            too_early.ledger.len(),
+            1,
+            "11 days before, outside the notice"
+        );
+
+        let within = next(
+            earned.member,
+            &at("T-3", "10", datetime!(2026-12-22 0:00 UTC)),
+            &rules,
+        );
+        let notice = &within.ledger[0];
+        assert_eq!(notice.event_type, LedgerEventType::PointsExpiring);
+        assert_eq!(notice.event_id, "T-3/points_expiring:2026-11");
+        assert_eq!((notice.points, notice.balance_after), (0, 100));
+        let expiring = notice.expiring.as_ref().unwrap();
+        assert_eq!(
+            (expiring.lot.as_str(), expiring.points, expiring.expires_at),
+            ("2026-11", 100, Some(datetime!(2027-01-01 0:00 UTC)))
+        );
+        assert!(notice.breakdown[0]
+            .detail
+            .contains("100 points earned in 2026-11 expire"));
+        let json = serde_json::to_value(notice).unwrap();
+        assert_eq!(json["expiring"]["expires_at"], "2027-01-01T00:00:00Z");
+
+        let again = next(
+            within.member,
+            &at("T-4", "10", datetime!(2026-12-30 0:00 UTC)),
+            &rules,
+        );
+        assert!(
+            again
+                .ledger
+                .iter()
+                .all(|e| e.event_type != LedgerEventType::PointsExpiring),
+            "announced once; the December lot is not due within 10 days yet"
+        );
+        let error = RuleSet::from_toml(&text("months = 1\nnotice_days = 0")).unwrap_err();
+        assert!(error.to_string().contains("expiry.notice_days"), "{error}");
     }
 
     #[test]
