@@ -97,6 +97,6 @@ async fn later_events_announce_then_expire_what_is_left_of_a_lot() {
     assert_eq!(expired["points"], -70, "what the redemption left");
     assert_eq!(expired["breakdown"][0]["rule"], "expiry");
     assert_eq!(expired["balance_after"], 20, "T-2 and T-3 earned in 2026");
-    let account = "txscore:{m:M-1}:account:default".to_owned();
-    assert_eq!(balances(&store, &[account.clone()]).await[&account].0, 30);
+    let accounts = ["txscore:{m:M-1}:account:default".to_owned()];
+    assert_eq!(balances(&store, &accounts).await[&accounts[0]].0, 30);
 }
