@@ -47,10 +47,11 @@ pub struct Expiring {
     pub days_90: i64,
 }
 
-/// How far a member is toward the next tier this calendar year.
+/// How far a member is toward the next tier in the current qualifying period.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TierProgress {
-    pub year: i32,
+    /// The calendar year, or `the 12 months to 2026-11` under rolling qualification.
+    pub period: String,
     pub qualifying: Decimal,
     /// `spend` (in the base currency) or `points`.
     pub basis: String,
@@ -61,7 +62,6 @@ pub struct TierProgress {
 impl AccountView {
     fn new(program_id: String, state: MemberState, program: Option<&Program>) -> AccountView {
         let now = OffsetDateTime::now_utc();
-        let year = now.year();
         let within = |days| state.expiring_between(now, now + time::Duration::days(days));
         let expiring = Expiring {
             days_30: within(30),
@@ -71,10 +71,10 @@ impl AccountView {
         let tier_progress = program
             .and_then(|program| program.earning.tier_qualification.as_ref())
             .map(|qualification| {
-                let qualifying = state.counters.qualifying_in(year);
+                let qualifying = qualification.current_total(&state.counters, now);
                 let next = qualification.next_after(&state.tier);
                 TierProgress {
-                    year,
+                    period: qualification.period.describe(now),
                     qualifying,
                     basis: match qualification.basis {
                         QualifyingBasis::Spend => "spend",

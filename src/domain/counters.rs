@@ -21,7 +21,9 @@ pub struct Counters {
     /// Spend-threshold bonuses already given, as `<campaign>@<period>`.
     #[serde(default)]
     pub thresholds_reached: BTreeSet<String>,
-    /// Tier-qualifying total per calendar year (this year and last are kept).
+    /// Tier-qualifying total per period: calendar year, or month number under rolling
+    /// qualification (see `QualifyingPeriod::key`); only the periods the tier depends on are
+    /// kept.
     #[serde(default)]
     pub qualifying: BTreeMap<i32, Decimal>,
 }
@@ -37,8 +39,9 @@ pub struct Counted {
     pub threshold_spend: BTreeMap<String, Decimal>,
     #[serde(default)]
     pub qualifying: Decimal,
-    #[serde(default)]
-    pub qualifying_year: i32,
+    /// The `qualifying` key it counted under.
+    #[serde(default, alias = "qualifying_year")]
+    pub qualifying_period: i32,
     /// Points drawn from campaigns' budgets shared by all members (not a member counter).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub budget: BTreeMap<String, i64>,
@@ -56,11 +59,6 @@ impl Counted {
 }
 
 impl Counters {
-    /// The tier-qualifying total counted in `year`.
-    pub fn qualifying_in(&self, year: i32) -> Decimal {
-        self.qualifying.get(&year).copied().unwrap_or_default()
-    }
-
     pub fn add(&mut self, counted: &Counted) {
         for (key, points) in &counted.periods {
             *self.periods.entry(key.clone()).or_default() += points;
@@ -72,7 +70,10 @@ impl Counters {
             *self.threshold_spend.entry(key.clone()).or_default() += spend;
         }
         if !counted.qualifying.is_zero() {
-            *self.qualifying.entry(counted.qualifying_year).or_default() += counted.qualifying;
+            *self
+                .qualifying
+                .entry(counted.qualifying_period)
+                .or_default() += counted.qualifying;
         }
     }
 
@@ -101,14 +102,14 @@ impl Counters {
                 *total = (*total - spend * fraction).max(Decimal::ZERO);
             }
         }
-        if let Some(total) = self.qualifying.get_mut(&counted.qualifying_year) {
+        if let Some(total) = self.qualifying.get_mut(&counted.qualifying_period) {
             *total = (*total - qualifying).max(Decimal::ZERO);
         }
     }
 
     /// Forgets periods other than `current` (the period keys of the member's latest event)
-    /// and qualifying years before `year - 1`, so the counters stay small.
-    pub fn prune(&mut self, current: &[String], year: i32) {
+    /// and qualifying totals before `oldest_qualifying`, so the counters stay small.
+    pub fn prune(&mut self, current: &[String], oldest_qualifying: i32) {
         let is_current = |key: &str| {
             let period = key.rsplit(['@', ':']).next().unwrap_or_default();
             current.iter().any(|now| now == period)
@@ -117,6 +118,6 @@ impl Counters {
         self.threshold_spend.retain(|key, _| is_current(key));
         self.thresholds_reached.retain(|key| is_current(key));
         self.qualifying
-            .retain(|qualifying_year, _| *qualifying_year >= year - 1);
+            .retain(|period, _| *period >= oldest_qualifying);
     }
 }

@@ -1,6 +1,7 @@
 //! A programme's earning rules beyond the base rate, validated: special rates, exclusions,
 //! campaigns and how they stack, caps, and tier qualification.
 
+use crate::domain::counters::Counters;
 use crate::domain::Transaction;
 use rust_decimal::Decimal;
 use std::collections::BTreeSet;
@@ -190,17 +191,74 @@ pub enum QualifyingBasis {
     Points,
 }
 
-/// Tiers earned by qualifying spend or points in a calendar year: a member moves up as soon as
-/// a threshold is crossed, keeps the tier through the following year, and moves down at the
-/// start of a year to what the year before earned.
+/// The span a qualifying total covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QualifyingPeriod {
+    /// A calendar year (UTC): a tier earned is kept through the following year.
+    CalendarYear,
+    /// The last `n` calendar months (UTC), the current one included: the tier follows the
+    /// total as months leave the window.
+    RollingMonths(u32),
+}
+
+impl QualifyingPeriod {
+    /// What amounts counted at `at` are totalled under: the year, or the month's number
+    /// (`year * 12 + month - 1`).
+    pub fn key(self, at: OffsetDateTime) -> i32 {
+        match self {
+            QualifyingPeriod::CalendarYear => at.year(),
+            QualifyingPeriod::RollingMonths(_) => {
+                at.year() * 12 + i32::from(u8::from(at.month())) - 1
+            }
+        }
+    }
+
+    /// The oldest key the tier at `at` still depends on.
+    pub fn oldest_needed(self, at: OffsetDateTime) -> i32 {
+        match self {
+            QualifyingPeriod::CalendarYear => at.year() - 1,
+            QualifyingPeriod::RollingMonths(months) => self.key(at) - (months as i32 - 1),
+        }
+    }
+
+    /// How the current period is named in receipts and the query API.
+    pub fn describe(self, at: OffsetDateTime) -> String {
+        match self {
+            QualifyingPeriod::CalendarYear => at.year().to_string(),
+            QualifyingPeriod::RollingMonths(months) => {
+                format!("the {months} months to {}", Period::Month.key(at))
+            }
+        }
+    }
+}
+
+/// Tiers earned by qualifying spend or points over a period. A member moves up as soon as a
+/// threshold is crossed. Over calendar years the tier is kept through the following year and
+/// a member moves down at the start of a year to what the year before earned; over rolling
+/// months the tier is what the window's total reaches, so it moves down as months leave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TierQualification {
     pub basis: QualifyingBasis,
+    pub period: QualifyingPeriod,
     /// Thresholds by tier, lowest first; the programme's default tier needs none.
     pub thresholds: Vec<(String, Decimal)>,
 }
 
 impl TierQualification {
+    /// The qualifying total of the period containing `at`.
+    pub fn current_total(&self, counters: &Counters, at: OffsetDateTime) -> Decimal {
+        let key = self.period.key(at);
+        let from = match self.period {
+            QualifyingPeriod::CalendarYear => key,
+            QualifyingPeriod::RollingMonths(_) => self.period.oldest_needed(at),
+        };
+        counters
+            .qualifying
+            .range(from..=key)
+            .map(|(_, total)| total)
+            .sum()
+    }
+
     /// The highest tier `qualifying` reaches, if any.
     pub fn tier_for(&self, qualifying: Decimal) -> Option<&str> {
         self.thresholds

@@ -105,8 +105,10 @@ struct CapsFile {
 struct TierQualificationFile {
     /// spend | points.
     basis: String,
-    /// Qualifying total per calendar year that earns each tier.
+    /// Qualifying total over the period that earns each tier.
     thresholds: BTreeMap<String, Decimal>,
+    /// Count the last N calendar months instead of calendar years.
+    rolling_months: Option<u32>,
 }
 
 /// Validates a programme's earning rules. `field` prefixes field names (`programs.<id>.`),
@@ -230,7 +232,21 @@ pub(super) fn validate(
                 }
             }
             thresholds.sort_by_key(|(_, threshold)| *threshold);
-            Ok(TierQualification { basis, thresholds })
+            let period = match qualification.rolling_months {
+                None => QualifyingPeriod::CalendarYear,
+                Some(months @ 1..=36) => QualifyingPeriod::RollingMonths(months),
+                Some(_) => {
+                    return Err(invalid(
+                        field("tier_qualification.rolling_months"),
+                        "must be from 1 to 36",
+                    ))
+                }
+            };
+            Ok(TierQualification {
+                basis,
+                period,
+                thresholds,
+            })
         })
         .transpose()?;
     Ok(EarningRules {

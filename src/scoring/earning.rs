@@ -180,7 +180,7 @@ pub fn earn(
             QualifyingBasis::Spend => base_amount,
             QualifyingBasis::Points => Decimal::from(points),
         };
-        counted.qualifying_year = at.year();
+        counted.qualifying_period = qualification.period.key(at);
     }
     Ok(Earned {
         points,

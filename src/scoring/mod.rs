@@ -166,9 +166,16 @@ pub fn score(
     let latest = member
         .last_event_at
         .map_or(txn.timestamp, |t| t.max(txn.timestamp));
+    let oldest_qualifying = program
+        .earning
+        .tier_qualification
+        .as_ref()
+        .map_or(latest.year() - 1, |qualification| {
+            qualification.period.oldest_needed(latest)
+        });
     member
         .counters
-        .prune(&current_periods(latest), latest.year());
+        .prune(&current_periods(latest), oldest_qualifying);
     let mut ledger = expiry::pass_time(
         &mut member,
         member_id,

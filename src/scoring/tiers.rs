@@ -1,38 +1,36 @@
-//! Tier qualification: a member holds the highest of the programme's default tier, the tier
-//! last calendar year's qualifying total earned (kept through this year) and the tier this
-//! year's total has reached so far. So an upgrade happens as soon as a threshold is crossed,
-//! a downgrade at the first event of a year that did not keep the tier, and a refund that
-//! takes the year's total back under a threshold undoes the upgrade it made.
+//! Tier qualification. Over calendar years, a member holds the highest of the programme's
+//! default tier, the tier last year's qualifying total earned (kept through this year) and the
+//! tier this year's total has reached so far: an upgrade happens as soon as a threshold is
+//! crossed, a downgrade at the first event of a year that did not keep the tier. Over rolling
+//! months, a member holds the tier the window's total reaches: up as soon as it is crossed,
+//! down at the first event after enough of it has left the window. Either way a refund that
+//! takes the total back under a threshold undoes the upgrade it made.
 
 use super::entry::Entry;
 use crate::domain::{BreakdownLine, LedgerEventType, MemberState};
-use crate::rules::earning::{QualifyingBasis, TierQualification};
+use crate::rules::earning::{QualifyingBasis, QualifyingPeriod, TierQualification};
 use crate::rules::Program;
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
-/// The tier `member` holds in `year` under the programme's qualification rules; their current
+/// The tier `member` holds at `at` under the programme's qualification rules; their current
 /// tier when the programme has none.
-pub fn tier_in(program: &Program, member: &MemberState, year: i32) -> String {
+pub fn tier_at(program: &Program, member: &MemberState, at: OffsetDateTime) -> String {
     if let Some(tier) = &member.tier_override {
         return tier.clone();
     }
     let Some(qualification) = &program.earning.tier_qualification else {
         return member.tier.clone();
     };
-    let total = |year: i32| {
-        member
-            .counters
-            .qualifying
-            .get(&year)
-            .copied()
-            .unwrap_or_default()
+    let current = qualification.current_total(&member.counters, at);
+    let kept = match qualification.period {
+        QualifyingPeriod::CalendarYear => {
+            let last_year = member.counters.qualifying.get(&(at.year() - 1));
+            last_year.and_then(|total| qualification.tier_for(*total))
+        }
+        QualifyingPeriod::RollingMonths(_) => None,
     };
-    let earned = [
-        qualification.tier_for(total(year - 1)),
-        qualification.tier_for(total(year)),
-    ];
-    earned
+    [kept, qualification.tier_for(current)]
         .into_iter()
         .flatten()
         .max_by_key(|tier| rank(qualification, tier))
@@ -48,7 +46,8 @@ fn rank(qualification: &TierQualification, tier: &str) -> usize {
         .map_or(0, |position| position + 1)
 }
 
-/// Why `member` qualifies for `tier` at `at`, with both years' totals.
+/// Why `member` qualifies for `tier` at `at`: the period's total (and last year's, over
+/// calendar years).
 fn qualified(
     program: &Program,
     qualification: &TierQualification,
@@ -60,14 +59,21 @@ fn qualified(
         QualifyingBasis::Spend => program.base_currency.as_str(),
         QualifyingBasis::Points => "points",
     };
-    let total = |year: i32| member.counters.qualifying_in(year).normalize();
+    let current = qualification
+        .current_total(&member.counters, at)
+        .normalize();
+    let last_year = match qualification.period {
+        QualifyingPeriod::CalendarYear => {
+            let total = member.counters.qualifying.get(&(at.year() - 1));
+            let total = total.copied().unwrap_or_default().normalize();
+            format!(", {total} {unit} in {}", at.year() - 1)
+        }
+        QualifyingPeriod::RollingMonths(_) => String::new(),
+    };
     format!(
-        "tier {} -> {tier}: qualifying {} {unit} in {}, {} {unit} in {} (thresholds: {})",
+        "tier {} -> {tier}: qualifying {current} {unit} in {}{last_year} (thresholds: {})",
         member.tier,
-        total(at.year()),
-        at.year(),
-        total(at.year() - 1),
-        at.year() - 1,
+        qualification.period.describe(at),
         qualification
             .thresholds
             .iter()
@@ -84,7 +90,7 @@ pub(super) fn settle_tier<'a>(
     txn_id: &'a str,
     at: OffsetDateTime,
 ) -> Option<Entry<'a>> {
-    let tier = tier_in(program, member, at.year());
+    let tier = tier_at(program, member, at);
     if tier == member.tier {
         return None;
     }

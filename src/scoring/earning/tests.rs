@@ -289,7 +289,7 @@ fn counters_keep_only_current_periods() {
     let now = datetime!(2026-11-23 10:00 UTC);
     counters.prune(
         &[Period::Day, Period::Month, Period::Year].map(|p| p.key(now)),
-        2026,
+        2025,
     );
     assert_eq!(
         counters.periods.keys().collect::<Vec<_>>(),

@@ -180,3 +180,80 @@ fn a_refund_undoes_the_upgrade_and_rolls_back_caps_and_campaign_use() {
         ]
     );
 }
+
+#[test]
+fn over_rolling_months_the_tier_follows_the_window_total() {
+    let rules = RuleSet::from_toml(
+        &PROGRAMME.replace("basis = \"spend\"", "basis = \"spend\"\nrolling_months = 3"),
+    )
+    .unwrap();
+    let next = |member: Option<MemberState>, id: &str, amount: &str, when| {
+        let accounts = Accounts {
+            member,
+            ..Accounts::default()
+        };
+        score(&at(id, amount, when), Some("M-1"), accounts, &rules).unwrap()
+    };
+    let december = next(None, "T-1", "600", datetime!(2025-12-10 10:00 UTC));
+    let january = next(
+        december.member,
+        "T-2",
+        "500",
+        datetime!(2026-01-20 10:00 UTC),
+    );
+    let change = &january.ledger[1];
+    assert_eq!(
+        change.event_id, "T-2/tier_changed:silver",
+        "no year boundary resets it"
+    );
+    assert!(
+        change.breakdown[0]
+            .detail
+            .contains("qualifying 1100 CNY in the 3 months to 2026-01 (thresholds"),
+        "{}",
+        change.breakdown[0].detail
+    );
+    let february = next(january.member, "T-3", "10", datetime!(2026-02-28 10:00 UTC));
+    assert_eq!(
+        february.member.as_ref().unwrap().tier,
+        "silver",
+        "December still counts"
+    );
+
+    let march = next(
+        february.member,
+        "T-4",
+        "10",
+        datetime!(2026-03-01 10:00 UTC),
+    );
+    assert_eq!(
+        types(&march),
+        [
+            (
+                "T-4/tier_changed:standard".to_owned(),
+                LedgerEventType::TierChanged
+            ),
+            (
+                "T-4/points_earned".to_owned(),
+                LedgerEventType::PointsEarned
+            ),
+        ],
+        "December left the window (510 CNY is below silver) before T-4 earns"
+    );
+    let member = march.member.unwrap();
+    assert_eq!(
+        member.counters.qualifying.len(),
+        3,
+        "only the window's months are kept"
+    );
+    let error = RuleSet::from_toml(
+        &PROGRAMME.replace("basis = \"spend\"", "basis = \"spend\"\nrolling_months = 0"),
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("tier_qualification.rolling_months"),
+        "{error}"
+    );
+}
