@@ -203,14 +203,13 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut settles = Vec::new();
         let mut conflict_rounds = 0;
         while !groups.is_empty() {
-            let plans = self.plan(&groups, batch, rules, &grants).await?;
+            let plans = self.plan(&groups, batch, rules, &mut grants).await?;
             let mut next = Vec::new();
-            let mut asks = Vec::new();
             let mut pending = Vec::new();
             let mut write_groups = Vec::new();
             for (group, plan) in groups.into_iter().zip(plans) {
                 if !plan.asks.is_empty() {
-                    asks.extend(plan.asks);
+                    // Its state moved it onto a budget its first scoring did not reach.
                     next.push(group);
                 } else if plan.writes.writes.is_empty() {
                     report.merge(plan.report);
@@ -219,12 +218,6 @@ impl<S: StateStore> BatchProcessor<S> {
                     pending.push((group, plan.report, plan.settles));
                     write_groups.push(plan.writes);
                 }
-            }
-            if !asks.is_empty() {
-                let claims = budgets::store_claims(&self.keys, &asks, self.settings.txn_record_ttl);
-                let granted =
-                    timed("budget", self.store.claim(&claims, ClaimStep::Reserve)).await?;
-                grants.extend(&asks, granted);
             }
             let outcomes = timed("write", self.store.apply(&write_groups)).await?;
             let mut conflicted = false;
@@ -257,13 +250,15 @@ impl<S: StateStore> BatchProcessor<S> {
         Ok(report)
     }
 
-    /// Loads every document the groups need in one round trip and scores each group.
+    /// Loads every document the groups need in one round trip and scores each group. Groups
+    /// that reach a campaign budget are scored again, against the same documents, once what
+    /// they draw is reserved.
     async fn plan(
         &self,
         groups: &[OwnerGroup],
         batch: &[Inbound<'_>],
         rules: &Books<'_>,
-        grants: &Grants,
+        grants: &mut Grants,
     ) -> Result<Vec<GroupPlan>, StoreError> {
         let mut keys = Vec::new();
         let mut seen = HashSet::new();
@@ -276,24 +271,35 @@ impl<S: StateStore> BatchProcessor<S> {
         }
         let loaded = timed("read", self.store.get_many(&keys)).await?;
         let loaded: HashMap<&str, _> = keys.iter().map(String::as_str).zip(&loaded).collect();
-        Ok(groups
-            .iter()
-            .map(|group| {
-                self.plan_group(group, &loaded, batch, rules, grants)
-                    .unwrap_or_else(|corrupt| {
-                        let mut plan = GroupPlan::default();
-                        for item in &group.items {
-                            self.dead_letter(
-                                &mut plan.report,
-                                &batch[item.index],
-                                "corrupt_state",
-                                corrupt.to_string(),
-                            );
-                        }
-                        plan
-                    })
-            })
-            .collect())
+        let plan_one = |group: &OwnerGroup, grants: &Grants| {
+            self.plan_group(group, &loaded, batch, rules, grants)
+                .unwrap_or_else(|corrupt| {
+                    let mut plan = GroupPlan::default();
+                    for item in &group.items {
+                        self.dead_letter(
+                            &mut plan.report,
+                            &batch[item.index],
+                            "corrupt_state",
+                            corrupt.to_string(),
+                        );
+                    }
+                    plan
+                })
+        };
+        let mut plans: Vec<GroupPlan> =
+            groups.iter().map(|group| plan_one(group, grants)).collect();
+        let asks: Vec<BudgetClaim> = plans.iter().flat_map(|plan| plan.asks.clone()).collect();
+        if !asks.is_empty() {
+            let claims = budgets::store_claims(&self.keys, &asks, self.settings.txn_record_ttl);
+            let granted = timed("budget", self.store.claim(&claims, ClaimStep::Reserve)).await?;
+            grants.extend(&asks, granted);
+            for (group, plan) in groups.iter().zip(&mut plans) {
+                if !plan.asks.is_empty() {
+                    *plan = plan_one(group, grants);
+                }
+            }
+        }
+        Ok(plans)
     }
 
     /// Gives transactions without a member_id the member their card is linked to, and, with

@@ -6,7 +6,8 @@
 //!    its group is not written, and those amounts are reserved (cut to what the budget has
 //!    left; a claim made before answers what it was granted, so every rescoring, redelivery or
 //!    second instance sees the same grant);
-//! 2. the group is scored again within the grants, and written;
+//! 2. the group is scored again within the grants, against the documents already read, and
+//!    written;
 //! 3. once written, each claim that differs is settled to what the transaction finally drew
 //!    (less than the grant when its state had moved, nothing when it was rejected; negative
 //!    for a refund giving points back). The record keeps the draws, so a replay settles them
