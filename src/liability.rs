@@ -1,5 +1,5 @@
-//! What members hold, per programme: posted, pending and held points, shortfall, and members
-//! per tier. Read by scanning every account in the store, so it is exact at the moment of
+//! What members hold, per programme: posted, pending and held points, shortfall, posted points
+//! per funding party, and members per tier. Read by scanning every account in the store, so it is exact at the moment of
 //! the scan; `txscore run` refreshes the `txscore_points_outstanding` and `txscore_members`
 //! gauges from it periodically, and `txscore_campaign_budget_points` from the campaign
 //! budgets' counters.
@@ -21,6 +21,9 @@ pub struct ProgramTotals {
     pub held: i64,
     pub shortfall: i64,
     pub members_by_tier: BTreeMap<String, u64>,
+    /// Posted points by the party funding them (from the lots; `unattributed` for points
+    /// credited before funders were tracked).
+    pub balance_by_funder: BTreeMap<String, i64>,
 }
 
 /// Scans every account and adds them up by programme. Accounts that do not decode are
@@ -51,6 +54,16 @@ pub async fn snapshot<S: StateStore>(
             entry.held += account.held;
             entry.shortfall += account.shortfall;
             *entry.members_by_tier.entry(account.tier).or_default() += 1;
+            for lot in &account.lots {
+                let funder = match lot.funded_by.as_str() {
+                    "" => "unattributed",
+                    funder => funder,
+                };
+                *entry
+                    .balance_by_funder
+                    .entry(funder.to_owned())
+                    .or_default() += lot.points;
+            }
         }
     }
     Ok(totals)

@@ -1,19 +1,31 @@
-//! Settlement between institutions: from the ledger, the points each funding party issued and
-//! what each programme's members redeemed, let expire and had reversed over a period. Events
-//! are counted once by `event_id` (the ledger topic may carry a duplicate), by event time.
+//! Settlement between institutions: from the ledger, what each funding party's points did over
+//! a period (issued, redeemed, expired) and what each programme's members redeemed, let expire
+//! and had reversed. Events are counted once by `event_id` (the ledger topic may carry a
+//! duplicate), by event time. Points are attributed to funders as the lots they sit in are:
+//! earning by the same split as its lots, redemptions and expiry by the lots they consumed.
 
-use crate::domain::{LedgerEvent, LedgerEventType};
+use crate::domain::ledger::funder_shares;
+use crate::domain::{BreakdownLine, LedgerEvent, LedgerEventType};
 use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
 use std::collections::{BTreeMap, HashSet};
 use time::OffsetDateTime;
+
+/// What one funding party's points did over the period.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FunderFlows {
+    /// Posted by earning, bonuses, the end of a settlement window or a review's release.
+    pub issued: i64,
+    /// Redeemed, net of cancelled redemptions.
+    pub redeemed: i64,
+    pub expired: i64,
+}
 
 /// One programme's flows over the period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProgramFlows {
-    /// Points posted by earning and bonuses, by the party funding them (from the breakdown).
-    pub issued_by_funder: BTreeMap<String, i64>,
-    /// Held points posted after a review (funded as their purchase's lines said).
+    /// By funding party (`unattributed` for points without one).
+    pub funders: BTreeMap<String, FunderFlows>,
+    /// Held points posted after a review.
     pub released: i64,
     /// Redeemed, net of cancelled redemptions.
     pub redeemed: i64,
@@ -29,6 +41,8 @@ pub struct Settlement {
     pub programs: BTreeMap<String, ProgramFlows>,
     seen: HashSet<String>,
 }
+
+const UNATTRIBUTED: &str = "unattributed";
 
 impl Settlement {
     pub fn new(from: OffsetDateTime, to: OffsetDateTime) -> Settlement {
@@ -47,61 +61,50 @@ impl Settlement {
             return;
         }
         let flows = self.programs.entry(event.program_id.clone()).or_default();
+        let funders = &mut flows.funders;
         match event.event_type {
             LedgerEventType::PointsEarned | LedgerEventType::BonusEarned => {
-                for (funder, points) in funded_shares(event) {
-                    *flows.issued_by_funder.entry(funder).or_default() += points;
+                for (name, points) in funder_shares(&event.breakdown, event.points, UNATTRIBUTED) {
+                    funders.entry(name).or_default().issued += points;
                 }
             }
-            LedgerEventType::PointsReleased => flows.released += event.points,
-            LedgerEventType::PointsRedeemed | LedgerEventType::RedemptionCancelled => {
-                flows.redeemed -= event.points
+            LedgerEventType::PointsPosted | LedgerEventType::PointsReleased => {
+                for (name, points) in lot_lines(&event.breakdown) {
+                    funders.entry(name).or_default().issued += points;
+                }
+                if event.event_type == LedgerEventType::PointsReleased {
+                    flows.released += event.points;
+                }
             }
-            LedgerEventType::PointsExpired => flows.expired -= event.points,
+            LedgerEventType::PointsRedeemed | LedgerEventType::RedemptionCancelled => {
+                for (name, points) in lot_lines(&event.breakdown) {
+                    funders.entry(name).or_default().redeemed -= points;
+                }
+                flows.redeemed -= event.points;
+            }
+            LedgerEventType::PointsExpired => {
+                for (name, points) in lot_lines(&event.breakdown) {
+                    funders.entry(name).or_default().expired -= points;
+                }
+                flows.expired -= event.points;
+            }
             LedgerEventType::PointsReversed => flows.reversed -= event.points,
             _ => {}
         }
     }
 }
 
-/// An earning event's posted points split by funder: each funded line's share, rounded down,
-/// with the points rounding left over going to the largest fractions, so the shares add up to
-/// the event's points.
-fn funded_shares(event: &LedgerEvent) -> Vec<(String, i64)> {
-    let mut by_funder: BTreeMap<&str, Decimal> = BTreeMap::new();
-    for line in &event.breakdown {
-        if let Some(funder) = &line.funded_by {
-            *by_funder.entry(funder).or_default() += line.points;
-        }
-    }
-    if by_funder.is_empty() {
-        return if event.points == 0 {
-            Vec::new()
-        } else {
-            vec![("unattributed".into(), event.points)]
-        };
-    }
-    let mut shares: Vec<(String, i64, Decimal)> = by_funder
+/// The points of an event's lot lines (whole points, signed) by the funder they name.
+fn lot_lines(breakdown: &[BreakdownLine]) -> Vec<(String, i64)> {
+    let mut by_funder: BTreeMap<String, i64> = BTreeMap::new();
+    for line in breakdown
         .iter()
-        .map(|(funder, points)| {
-            let whole = points.floor();
-            (
-                (*funder).to_owned(),
-                whole.to_i64().unwrap_or(0),
-                *points - whole,
-            )
-        })
-        .collect();
-    let left = event.points - shares.iter().map(|(_, points, _)| points).sum::<i64>();
-    let mut order: Vec<usize> = (0..shares.len()).collect();
-    order.sort_by(|a, b| shares[*b].2.cmp(&shares[*a].2));
-    for index in order.into_iter().cycle().take(left.unsigned_abs() as usize) {
-        shares[index].1 += left.signum();
+        .filter(|line| line.rule.starts_with("lot:") || line.rule == "expiry")
+    {
+        let name = line.funded_by.as_deref().unwrap_or(UNATTRIBUTED);
+        *by_funder.entry(name.to_owned()).or_default() += line.points.to_i64().unwrap_or(0);
     }
-    shares
-        .into_iter()
-        .map(|(funder, points, _)| (funder, points))
-        .collect()
+    by_funder.into_iter().collect()
 }
 
 #[cfg(test)]
@@ -144,7 +147,7 @@ mod tests {
     }
 
     #[test]
-    fn issuance_is_split_by_funder_and_other_flows_add_up_once() {
+    fn each_funders_points_are_followed_from_issue_to_redemption_and_expiry_once() {
         let mut settlement = Settlement::new(
             datetime!(2026-11-01 0:00 UTC),
             datetime!(2026-12-01 0:00 UTC),
@@ -165,19 +168,31 @@ mod tests {
             "C-1/points_redeemed",
             LedgerEventType::PointsRedeemed,
             -300,
-            vec![],
+            vec![
+                line("lot:2026-11", "-250", Some("merchant:MER-77")),
+                line("lot:2026-11", "-50", Some("issuer")),
+            ],
         ));
         settlement.add(&event(
             "C-2/redemption_cancelled",
             LedgerEventType::RedemptionCancelled,
             100,
-            vec![],
+            vec![line("lot:2026-11", "100", Some("merchant:MER-77"))],
         ));
         settlement.add(&event(
             "E/points_expired:2024-10",
             LedgerEventType::PointsExpired,
             -50,
-            vec![],
+            vec![line("expiry", "-50", None)],
+        ));
+        settlement.add(&event(
+            "T-2/points_posted:T-0",
+            LedgerEventType::PointsPosted,
+            0,
+            vec![
+                line("lot:2026-11", "30", Some("issuer")),
+                line("settlement_window", "-30", None),
+            ],
         ));
         let mut late = event(
             "T-9/points_earned",
@@ -189,13 +204,37 @@ mod tests {
         settlement.add(&late);
 
         let flows = &settlement.programs["default"];
-        assert_eq!(flows.issued_by_funder["merchant:MER-77"], 500);
-        assert_eq!(flows.issued_by_funder["issuer"], 100);
+        let merchant = &flows.funders["merchant:MER-77"];
+        let issuer = &flows.funders["issuer"];
+        assert_eq!((merchant.issued, merchant.redeemed), (500, 150));
+        assert_eq!((issuer.issued, issuer.redeemed), (100 + 30, 50));
+        assert_eq!(flows.funders["unattributed"].expired, 50);
         assert_eq!((flows.redeemed, flows.expired), (200, 50));
         assert_eq!(
-            flows.issued_by_funder.values().sum::<i64>(),
-            600,
+            flows.funders.values().map(|f| f.issued).sum::<i64>(),
+            630,
             "counted once, in period"
+        );
+    }
+
+    #[test]
+    fn a_capped_earning_is_cut_from_every_funder_alike() {
+        let lines = [
+            line("base_rate", "100", Some("issuer")),
+            line("campaign:partner", "500", Some("merchant:MER-1")),
+            line("cap_day", "-400", Some("issuer")),
+        ];
+        assert_eq!(
+            funder_shares(&lines, 200, UNATTRIBUTED),
+            [
+                ("issuer".to_owned(), 33),
+                ("merchant:MER-1".to_owned(), 167)
+            ],
+            "a third of each, the odd point to the larger fraction"
+        );
+        assert_eq!(
+            funder_shares(&[], 7, UNATTRIBUTED),
+            [(UNATTRIBUTED.to_owned(), 7)]
         );
     }
 }

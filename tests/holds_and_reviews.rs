@@ -138,7 +138,17 @@ async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
         ),
         (Some(100), Some(100))
     );
-    assert!(released["breakdown"][0]["detail"]
+    let lines = released["breakdown"].as_array().unwrap();
+    assert_eq!(
+        (
+            &lines[0]["rule"],
+            &lines[0]["points"],
+            &lines[0]["funded_by"]
+        ),
+        (&"lot:2026-11".into(), &"100".into(), &"issuer".into()),
+        "the released points' lot and funder"
+    );
+    assert!(lines[1]["detail"]
         .as_str()
         .unwrap()
         .contains("RV-1 by analyst-7 approved"));

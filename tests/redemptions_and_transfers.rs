@@ -131,6 +131,7 @@ async fn redemptions_cancellations_and_transfers_move_points_exactly_once() {
     );
     let redeemed = &events["C-1/points_redeemed"];
     assert_eq!(redeemed["breakdown"][0]["rule"], "lot:2026-11");
+    assert_eq!(redeemed["breakdown"][0]["funded_by"], "issuer");
     assert_eq!(events["C-2/redemption_rejected"]["points"], 0);
     assert_eq!(events["C-5/credit/transfer_received"]["balance_after"], 300);
 

@@ -356,7 +356,16 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
             .and_then(|value| value.parse().ok())
             .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
     };
-    assert_eq!(reported("issued, funded by issuer"), issued);
+    let issuer: Vec<i64> = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("issuer "))
+        .unwrap_or_else(|| panic!("no issuer row in:\n{text}"))
+        .split_whitespace()
+        .skip(1)
+        .map(|value| value.parse().unwrap())
+        .collect();
+    let (issued_by_issuer, held_for_issuer) = (issuer[0], issuer[3]);
+    assert_eq!(issued_by_issuer, issued, "{text}");
     let reversed: i64 = reference
         .ledger_points
         .iter()
@@ -373,6 +382,10 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
     assert!(
         text.contains(&format!("outstanding now: {posted} posted")),
         "{text}"
+    );
+    assert_eq!(
+        held_for_issuer, posted,
+        "the issuer funds every point of these rules"
     );
 }
 

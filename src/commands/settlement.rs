@@ -1,6 +1,6 @@
-//! `txscore settlement --from --to`: what each funding party issued and what each programme's
-//! members redeemed, let expire and had reversed over a period (read from the ledger topic),
-//! with every programme's outstanding liability now (a scan of the store).
+//! `txscore settlement --from --to`: per programme and funding party, the points issued,
+//! redeemed and expired over a period (read from the ledger topic) and outstanding now (a scan
+//! of the store), with what the programme's members had reversed.
 
 use super::shared::connect_store;
 use crate::config::Config;
@@ -47,10 +47,25 @@ pub async fn settlement(args: SettlementArgs) -> anyhow::Result<()> {
         args.from.format(&Rfc3339)?,
         args.to.format(&Rfc3339)?
     );
+    let none = liability::ProgramTotals::default();
     for (program, flows) in &report.programs {
+        let now = outstanding.get(program).unwrap_or(&none);
         println!("programme {program}");
-        for (funder, points) in &flows.issued_by_funder {
-            println!("  issued, funded by {funder:<24} {points:>14}");
+        println!(
+            "  {:<32} {:>12} {:>12} {:>12} {:>16}",
+            "funded by", "issued", "redeemed", "expired", "outstanding now"
+        );
+        let mut funders: Vec<&String> = flows.funders.keys().collect();
+        funders.extend(now.balance_by_funder.keys());
+        funders.sort();
+        funders.dedup();
+        for funder in funders {
+            let moved = flows.funders.get(funder).cloned().unwrap_or_default();
+            let held = now.balance_by_funder.get(funder).copied().unwrap_or(0);
+            println!(
+                "  {funder:<32} {:>12} {:>12} {:>12} {held:>16}",
+                moved.issued, moved.redeemed, moved.expired
+            );
         }
         println!("  released after review             {:>14}", flows.released);
         println!("  redeemed (net of cancellations)   {:>14}", flows.redeemed);

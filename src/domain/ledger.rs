@@ -2,6 +2,7 @@
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use time::OffsetDateTime;
 
 /// What happened to the points.
@@ -154,4 +155,53 @@ pub struct LedgerEvent {
     /// For `points_expiring`: the lot, its points and when they expire.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expiring: Option<super::lots::LotUse>,
+}
+
+/// `points` split among the parties funding `breakdown`'s lines, in proportion to the points
+/// each party's lines add: what caps and rounding take away is taken from every party alike.
+/// All of it goes to `fallback` when no line names a party that adds points.
+pub fn funder_shares(
+    breakdown: &[BreakdownLine],
+    points: i64,
+    fallback: &str,
+) -> Vec<(String, i64)> {
+    let mut by_funder: BTreeMap<String, Decimal> = BTreeMap::new();
+    for line in breakdown.iter().filter(|line| line.points > Decimal::ZERO) {
+        if let Some(funder) = &line.funded_by {
+            *by_funder.entry(funder.clone()).or_default() += line.points;
+        }
+    }
+    if by_funder.is_empty() {
+        by_funder.insert(fallback.to_owned(), Decimal::ONE);
+    }
+    proportional_shares(by_funder, points)
+}
+
+/// `points` (positive) split in proportion to `weights` (positive): each share rounded down,
+/// the points left over given one by one to the largest fractions. The shares add up to
+/// `points`; zero shares are left out.
+pub fn proportional_shares(weights: BTreeMap<String, Decimal>, points: i64) -> Vec<(String, i64)> {
+    let total: Decimal = weights.values().sum();
+    if points <= 0 || total <= Decimal::ZERO {
+        return Vec::new();
+    }
+    let mut shares: Vec<(String, i64, Decimal)> = weights
+        .into_iter()
+        .map(|(name, weight)| {
+            let exact = weight * Decimal::from(points) / total;
+            let whole = exact.floor();
+            (name, i64::try_from(whole).unwrap_or(0), exact - whole)
+        })
+        .collect();
+    let left = points - shares.iter().map(|(_, share, _)| share).sum::<i64>();
+    let mut order: Vec<usize> = (0..shares.len()).collect();
+    order.sort_by(|a, b| shares[*b].2.cmp(&shares[*a].2));
+    for index in order.into_iter().cycle().take(left.max(0) as usize) {
+        shares[index].1 += 1;
+    }
+    shares
+        .into_iter()
+        .filter(|(_, share, _)| *share > 0)
+        .map(|(name, share, _)| (name, share))
+        .collect()
 }

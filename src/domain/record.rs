@@ -51,9 +51,10 @@ pub struct Earning {
     /// What the earning counted toward caps, campaigns and tiers, for refunds to roll back.
     #[serde(default)]
     pub counted: Counted,
-    /// The lot its points went (or will go, once posted) to, for take-backs to prefer.
+    /// The lots its points went (or will go, once posted) to, one per funder, for take-backs
+    /// to prefer.
     #[serde(default)]
-    pub lot: Option<LotUse>,
+    pub lots: Vec<LotUse>,
     /// For a sale held by the settlement window: when its points post.
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub posts_at: Option<time::OffsetDateTime>,

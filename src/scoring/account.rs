@@ -1,8 +1,9 @@
 //! How one transaction moves a member's account, kind by kind, before it is applied.
 
-use super::earning::earn;
+use super::earning::{earn, Earned};
 use super::{points, BudgetRoom, Rejection};
 use crate::domain::counters::Counted;
+use crate::domain::ledger::funder_shares;
 use crate::domain::lots::Maturing;
 use crate::domain::{
     Alert, BreakdownLine, Earning, LedgerEventType, MemberState, Transaction, TxnKind,
@@ -83,8 +84,7 @@ pub(super) fn account_change(
             } else {
                 (earned.points, 0)
             };
-            let mut earning =
-                new_earning(txn, program, earned.points, held, earned.counted.clone());
+            let mut earning = new_earning(txn, program, &earned, held);
             earning.under_review = under_review.is_some();
             let maturing = match (txn.kind, under_review, program.settlement_window) {
                 (TxnKind::Purchase, None, Some(window)) => {
@@ -100,7 +100,7 @@ pub(super) fn account_change(
                         txn_id: txn.txn_id.clone(),
                         points: earned.points,
                         posts_at,
-                        lot: super::expiry::lot_for(program, txn.timestamp, earned.points),
+                        lots: earning.lots.clone(),
                     })
                 }
                 _ => None,
@@ -159,6 +159,7 @@ pub(super) fn account_change(
                 of: authorization.points,
                 qualifying: authorization.counted.qualifying,
             };
+            let earning = new_earning(txn, program, &earned, false);
             authorization.held = false;
             authorization.reversed_points = authorization.points;
             Ok(AccountChange {
@@ -168,13 +169,7 @@ pub(super) fn account_change(
                 held_points: 0,
                 shortfall: 0,
                 breakdown: earned.breakdown,
-                earning: Some(new_earning(
-                    txn,
-                    program,
-                    earned.points,
-                    false,
-                    earned.counted.clone(),
-                )),
+                earning: Some(earning),
                 original: Some(authorization),
                 counted: earned.counted,
                 uncounted: Some(uncounted),
@@ -230,25 +225,21 @@ pub(super) fn account_change(
     }
 }
 
-fn new_earning(
-    txn: &Transaction,
-    program: &Program,
-    points: i64,
-    held: bool,
-    counted: Counted,
-) -> Earning {
+/// The record of what `earned` gives, its points in one lot per funder's share.
+fn new_earning(txn: &Transaction, program: &Program, earned: &Earned, held: bool) -> Earning {
+    let shares = funder_shares(&earned.breakdown, earned.points, &program.earning.funded_by);
     Earning {
         kind: txn.kind,
         program_id: txn.program_id.clone(),
         amount: txn.amount,
         currency: txn.currency.clone(),
-        points,
+        points: earned.points,
         held,
         under_review: false,
         reversed_points: 0,
         reversed_amount: Decimal::ZERO,
-        counted,
-        lot: Some(super::expiry::lot_for(program, txn.timestamp, points)),
+        counted: earned.counted.clone(),
+        lots: super::expiry::lots_for(program, txn.timestamp, shares),
         posts_at: None,
     }
 }

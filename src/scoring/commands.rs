@@ -63,7 +63,7 @@ pub fn apply(
                     vec![refusal],
                 ));
             } else {
-                let lots = member.debit(*points, None);
+                let lots = member.debit(*points, &[]);
                 let lines = lot_lines(&lots, -1, &format!("redeemed for {reward}"));
                 ledger.push(event(
                     &member,
@@ -121,7 +121,7 @@ pub fn apply(
                     vec![refusal],
                 ));
             } else {
-                let lots = member.debit(*points, None);
+                let lots = member.debit(*points, &[]);
                 let lines = lot_lines(&lots, -1, &format!("transferred to {to_member_id}"));
                 ledger.push(event(
                     &member,
@@ -212,7 +212,7 @@ pub fn apply(
                     vec![refusal],
                 ));
             } else {
-                let lots = member.debit(*points, None);
+                let lots = member.debit(*points, &[]);
                 let lines = lot_lines(
                     &lots,
                     -1,
@@ -225,8 +225,7 @@ pub fn apply(
                     lines,
                 ));
                 let mut other = counter.unwrap_or_else(|| MemberState::new(&target.default_tier));
-                let lot = expiry::lot_for(target, command.timestamp, received);
-                other.credit(received, &lot.lot, lot.expires_at);
+                other.credit(&expiry::programme_lots(target, command.timestamp, received));
                 other.last_event_at = other.last_event_at.max(Some(command.timestamp));
                 let line = BreakdownLine {
                     rule: format!("exchange:{}", command.program_id),
@@ -266,8 +265,7 @@ pub fn apply(
             }
             let bonus = program.bonuses.referral;
             if bonus > 0 {
-                let lot = expiry::lot_for(program, command.timestamp, bonus);
-                member.credit(bonus, &lot.lot, lot.expires_at);
+                member.credit(&expiry::programme_lots(program, command.timestamp, bonus));
                 member.lifetime_earned += bonus;
                 let line = BreakdownLine {
                     rule: "bonus:referral".into(),
@@ -363,7 +361,7 @@ fn lot_lines(lots: &[LotUse], sign: i64, what: &str) -> Vec<BreakdownLine> {
                     .map_or(String::new(), |at| format!(" (expiring {at})"))
             ),
             points: Decimal::from(sign * lot.points),
-            funded_by: None,
+            funded_by: (!lot.funded_by.is_empty()).then(|| lot.funded_by.clone()),
         })
         .collect()
 }
@@ -381,8 +379,17 @@ mod tests {
     /// 100 points earned in January and 50 in March 2026.
     fn member() -> MemberState {
         let mut member = MemberState::new("standard");
-        member.credit(100, "2026-01", Some(datetime!(2027-02-01 0:00 UTC)));
-        member.credit(50, "2026-03", Some(datetime!(2027-04-01 0:00 UTC)));
+        for (lot, points, expires_at) in [
+            ("2026-01", 100, datetime!(2027-02-01 0:00 UTC)),
+            ("2026-03", 50, datetime!(2027-04-01 0:00 UTC)),
+        ] {
+            member.credit(&[LotUse {
+                lot: lot.into(),
+                points,
+                expires_at: Some(expires_at),
+                funded_by: "issuer".into(),
+            }]);
+        }
         member
     }
 

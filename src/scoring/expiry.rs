@@ -4,20 +4,36 @@
 //! expiry notice, lots expiring within it are announced once (`points_expiring`).
 
 use super::entry::Entry;
-use crate::domain::lots::LotUse;
+use crate::domain::lots::{self, Lot, LotUse};
 use crate::domain::{BreakdownLine, LedgerEvent, LedgerEventType, MemberState};
 use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
 
-/// The lot points earned at `at` go to, with their expiry under the programme's policy.
-pub fn lot_for(program: &Program, at: OffsetDateTime, points: i64) -> LotUse {
-    LotUse {
-        lot: Period::Month.key(at),
-        points,
-        expires_at: program.expiry.map(|expiry| expiry.expires_at(at)),
-    }
+/// The lots points earned at `at` go to, one per funder's share, with their expiry under the
+/// programme's policy.
+pub fn lots_for(program: &Program, at: OffsetDateTime, shares: Vec<(String, i64)>) -> Vec<LotUse> {
+    shares
+        .into_iter()
+        .filter(|(_, points)| *points > 0)
+        .map(|(funded_by, points)| LotUse {
+            lot: Period::Month.key(at),
+            points,
+            expires_at: program.expiry.map(|expiry| expiry.expires_at(at)),
+            funded_by,
+        })
+        .collect()
+}
+
+/// The lots of `points` earned at `at` that the programme's own funder pays for (bonuses,
+/// points received from an exchange).
+pub fn programme_lots(program: &Program, at: OffsetDateTime, points: i64) -> Vec<LotUse> {
+    lots_for(
+        program,
+        at,
+        vec![(program.earning.funded_by.clone(), points)],
+    )
 }
 
 /// The expiry sweep for one account: expires what is due by `at` (an account with nothing due
@@ -54,7 +70,8 @@ pub(super) fn pass_time(
     events
 }
 
-/// Announces each lot expiring within the programme's notice period from `at`, once.
+/// Announces each earning month's lots expiring within the programme's notice period from
+/// `at`, once.
 fn announce_expiring(
     member: &mut MemberState,
     member_id: &str,
@@ -69,19 +86,19 @@ fn announce_expiring(
     member
         .announce_expiring(at, at + notice)
         .into_iter()
-        .map(|lot| {
-            let expires_at = lot.expires_at.map_or(String::new(), |t| t.to_string());
+        .map(|month| {
+            let expires_at = month.expires_at.map_or(String::new(), |t| t.to_string());
             let entry = Entry {
                 event_type: LedgerEventType::PointsExpiring,
                 txn_id: trigger,
-                qualifier: Some(lot.id.clone()),
+                qualifier: Some(month.lot.clone()),
                 points: 0,
                 pending_points: 0,
                 breakdown: vec![BreakdownLine {
                     rule: "expiry_notice".into(),
                     detail: format!(
                         "{} points earned in {} expire at {expires_at} unless spent",
-                        lot.points, lot.id
+                        month.points, month.lot
                     ),
                     points: Decimal::ZERO,
                     funded_by: None,
@@ -89,11 +106,7 @@ fn announce_expiring(
                 at,
             };
             LedgerEvent {
-                expiring: Some(LotUse {
-                    lot: lot.id,
-                    points: lot.points,
-                    expires_at: lot.expires_at,
-                }),
+                expiring: Some(month),
                 ..entry.into_event(member_id, member, program, rules)
             }
         })
@@ -116,24 +129,24 @@ fn post_matured(
     due.into_iter()
         .filter(|sale| sale.points > 0)
         .map(|sale| {
+            let lots = match lots::scaled(&sale.lots, sale.points) {
+                lots if lots.is_empty() => programme_lots(program, sale.posts_at, sale.points),
+                lots => lots,
+            };
             member.pending -= sale.points;
-            member.credit(sale.points, &sale.lot.lot, sale.lot.expires_at);
+            member.credit(&lots);
             member.lifetime_earned += sale.points;
+            let why = format!(
+                "{} pending points of {} posted: its settlement window ended at {}",
+                sale.points, sale.txn_id, sale.posts_at
+            );
             let entry = Entry {
                 event_type: LedgerEventType::PointsPosted,
                 txn_id: trigger,
                 qualifier: Some(sale.txn_id.clone()),
                 points: sale.points,
                 pending_points: -sale.points,
-                breakdown: vec![BreakdownLine {
-                    rule: "settlement_window".into(),
-                    detail: format!(
-                        "{} points of {} posted: its settlement window ended at {}",
-                        sale.points, sale.txn_id, sale.posts_at
-                    ),
-                    points: Decimal::ZERO,
-                    funded_by: None,
-                }],
+                breakdown: posting_lines("settlement_window", why, &lots),
                 at,
             };
             entry.into_event(member_id, member, program, rules)
@@ -141,8 +154,31 @@ fn post_matured(
         .collect()
 }
 
-/// Expires every lot due by `at`: one ledger event per lot, each with the balance right after
-/// it, named after `trigger` (the input that brought event time past it).
+/// Lines of pending points posting to `lots`: one per funder's lot, and the pending points
+/// they leave, so the lines add up to the event's (zero) net change.
+pub(super) fn posting_lines(rule: &str, why: String, lots: &[LotUse]) -> Vec<BreakdownLine> {
+    let posted: i64 = lots.iter().map(|lot| lot.points).sum();
+    let mut lines: Vec<BreakdownLine> = lots
+        .iter()
+        .map(|lot| BreakdownLine {
+            rule: format!("lot:{}", lot.lot),
+            detail: format!("{} points posted to lot {}", lot.points, lot.lot),
+            points: Decimal::from(lot.points),
+            funded_by: (!lot.funded_by.is_empty()).then(|| lot.funded_by.clone()),
+        })
+        .collect();
+    lines.push(BreakdownLine {
+        rule: rule.to_owned(),
+        detail: why,
+        points: -Decimal::from(posted),
+        funded_by: None,
+    });
+    lines
+}
+
+/// Expires every lot due by `at`: one ledger event per earning month, with a line per funder's
+/// lot and the balance right after it, named after `trigger` (the input that brought event
+/// time past it).
 fn expire_due(
     member: &mut MemberState,
     member_id: &str,
@@ -153,17 +189,21 @@ fn expire_due(
 ) -> Vec<LedgerEvent> {
     let expired = member.take_expired(at);
     member.balance += expired.iter().map(|lot| lot.points).sum::<i64>();
-    expired
+    let mut months: Vec<Vec<Lot>> = Vec::new();
+    for lot in expired {
+        match months.last_mut() {
+            Some(month) if month[0].id == lot.id => month.push(lot),
+            _ => months.push(vec![lot]),
+        }
+    }
+    months
         .into_iter()
-        .map(|lot| {
-            member.balance -= lot.points;
-            let entry = Entry {
-                event_type: LedgerEventType::PointsExpired,
-                txn_id: trigger,
-                qualifier: Some(lot.id.clone()),
-                points: -lot.points,
-                pending_points: 0,
-                breakdown: vec![BreakdownLine {
+        .map(|lots| {
+            let points: i64 = lots.iter().map(|lot| lot.points).sum();
+            member.balance -= points;
+            let breakdown = lots
+                .iter()
+                .map(|lot| BreakdownLine {
                     rule: "expiry".into(),
                     detail: format!(
                         "{} points earned in {} expired at {}",
@@ -172,8 +212,16 @@ fn expire_due(
                         lot.expires_at.map_or(String::new(), |t| t.to_string())
                     ),
                     points: -Decimal::from(lot.points),
-                    funded_by: None,
-                }],
+                    funded_by: (!lot.funded_by.is_empty()).then(|| lot.funded_by.clone()),
+                })
+                .collect();
+            let entry = Entry {
+                event_type: LedgerEventType::PointsExpired,
+                txn_id: trigger,
+                qualifier: Some(lots[0].id.clone()),
+                points: -points,
+                pending_points: 0,
+                breakdown,
                 at,
             };
             entry.into_event(member_id, member, program, rules)

@@ -122,8 +122,11 @@ pub fn apply(
     };
     if let Some(entry) = earned {
         if entry.points > 0 {
-            let lot = expiry::lot_for(program, event.timestamp, entry.points);
-            member.credit(entry.points, &lot.lot, lot.expires_at);
+            member.credit(&expiry::programme_lots(
+                program,
+                event.timestamp,
+                entry.points,
+            ));
             member.lifetime_earned += entry.points;
         }
         ledger.push(entry.into_event(&event.member_id, &member, program, rules));

@@ -29,6 +29,7 @@ pub mod tiers;
 
 use crate::domain::alert::{Action, Mode};
 use crate::domain::command::{Command, CommandAction, Debit};
+use crate::domain::lots;
 use crate::domain::record::BudgetDraws;
 use crate::domain::shadow::ShadowComparison;
 use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind};
@@ -199,18 +200,18 @@ pub fn score(
     let budget = budget::draws(&txn.program_id, &change);
 
     if change.points > 0 {
-        let lot = change
-            .earning
-            .as_ref()
-            .and_then(|earning| earning.lot.clone())
-            .unwrap_or_else(|| expiry::lot_for(program, txn.timestamp, change.points));
-        member.credit(change.points, &lot.lot, lot.expires_at);
+        let lots = match &change.earning {
+            Some(earning) => lots::scaled(&earning.lots, change.points),
+            None => expiry::programme_lots(program, txn.timestamp, change.points),
+        };
+        member.credit(&lots);
     } else if change.points < 0 {
         let earned_in = change
             .original
             .as_ref()
-            .and_then(|original| original.lot.as_ref());
-        member.debit(-change.points, earned_in.map(|lot| lot.lot.as_str()));
+            .map(|original| lots::scaled(&original.lots, -change.points))
+            .unwrap_or_default();
+        member.debit(-change.points, &earned_in);
     }
     member.pending += change.pending_points;
     member.maturing.extend(change.maturing);

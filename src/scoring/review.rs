@@ -36,24 +36,26 @@ pub fn review(
         .reviewer
         .as_deref()
         .map_or(String::new(), |reviewer| format!(" by {reviewer}"));
-    let (event_type, points, line) = match review.verdict {
-        Verdict::Approve => (
-            LedgerEventType::PointsReleased,
-            outstanding,
-            BreakdownLine {
-                rule: "review_approved".into(),
-                detail: format!(
-                    "review {}{by} approved: {outstanding} held points moved from pending to the balance",
-                    review.review_id
-                ),
-                points: Decimal::ZERO,
-                funded_by: None,
-            },
-        ),
+    let (event_type, points, breakdown) = match review.verdict {
+        Verdict::Approve => {
+            let lots = match crate::domain::lots::scaled(&earning.lots, outstanding) {
+                lots if lots.is_empty() => {
+                    super::expiry::programme_lots(program, review.timestamp, outstanding)
+                }
+                lots => lots,
+            };
+            member.credit(&lots);
+            let detail = format!(
+                "review {}{by} approved: {outstanding} held points moved from pending to the balance",
+                review.review_id
+            );
+            let lines = super::expiry::posting_lines("review_approved", detail, &lots);
+            (LedgerEventType::PointsReleased, outstanding, lines)
+        }
         Verdict::Reject => (
             LedgerEventType::HoldRejected,
             0,
-            BreakdownLine {
+            vec![BreakdownLine {
                 rule: "review_rejected".into(),
                 detail: format!(
                     "review {}{by} rejected: {outstanding} held points will not be credited",
@@ -61,18 +63,11 @@ pub fn review(
                 ),
                 points: -Decimal::from(outstanding),
                 funded_by: None,
-            },
+            }],
         ),
     };
     member.pending -= outstanding;
     member.held -= outstanding;
-    if points > 0 {
-        let lot = earning
-            .lot
-            .clone()
-            .unwrap_or_else(|| super::expiry::lot_for(program, review.timestamp, points));
-        member.credit(points, &lot.lot, lot.expires_at);
-    }
     member.lifetime_earned += points;
     member.last_event_at = member.last_event_at.max(Some(review.timestamp));
     earning.held = false;
@@ -86,7 +81,7 @@ pub fn review(
         qualifier: None,
         points,
         pending_points: -outstanding,
-        breakdown: vec![line],
+        breakdown,
         at: review.timestamp,
     }
     .into_event(&review.member_id, &member, program, rules);

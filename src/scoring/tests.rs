@@ -398,3 +398,53 @@ proptest! {
         prop_assert_eq!(first, second);
     }
 }
+
+#[test]
+fn each_funders_share_of_an_earning_has_its_own_lot_and_a_refund_takes_back_from_each() {
+    let rules = super::fixtures::programme(
+        r#"[programs.default.expiry]
+months = 24
+[[programs.default.earning.campaigns]]
+id = "partner"
+start = "2026-11-01T00:00:00Z"
+end = "2026-12-01T00:00:00Z"
+multiplier = "3"
+funded_by = "merchant:MER-1"
+"#,
+    );
+    let sale = score(
+        &purchase("T-1", "100"),
+        Some("M-1"),
+        Accounts::default(),
+        &rules,
+    )
+    .unwrap();
+    let member = sale.member.clone().unwrap();
+    let lots: Vec<(&str, i64)> = member
+        .lots
+        .iter()
+        .map(|lot| (lot.funded_by.as_str(), lot.points))
+        .collect();
+    assert_eq!(lots, [("issuer", 100), ("merchant:MER-1", 200)]);
+
+    let refund = txn("R-1", TxnKind::Refund, "30", Some("T-1"));
+    let accounts = Accounts {
+        member: Some(member),
+        original: sale.earning.clone(),
+        ..Accounts::default()
+    };
+    let refunded = score(&refund, Some("M-1"), accounts, &rules).unwrap();
+    let lots: Vec<(&str, i64)> = refunded
+        .member
+        .as_ref()
+        .unwrap()
+        .lots
+        .iter()
+        .map(|lot| (lot.funded_by.as_str(), lot.points))
+        .collect();
+    assert_eq!(
+        lots,
+        [("issuer", 70), ("merchant:MER-1", 140)],
+        "90 points back, 30 and 60"
+    );
+}

@@ -193,6 +193,7 @@ fn transfers_in_from_three_members_make_a_ring() {
                 lot: "2026-11".into(),
                 points: 10,
                 expires_at: None,
+                funded_by: "issuer".into(),
             }],
             to_member_id: Some("M-1".into()),
             cancelled: false,
