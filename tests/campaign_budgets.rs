@@ -1,6 +1,6 @@
 //! A campaign budget shared by all members, on a real redis-server and on the in-memory store:
-//! two instances racing for it never overspend it, redelivery draws nothing twice, and a
-//! refund gives its share back for later members.
+//! two instances racing for it never overspend it, redelivery (after a crash too) draws nothing
+//! twice, and a refund gives its share back for later members.
 
 mod common;
 
@@ -8,7 +8,10 @@ use common::{inbound, processor_settings, redis};
 use std::collections::BTreeMap;
 use txscore::pipeline::{BatchProcessor, BatchReport, Destination};
 use txscore::rules::{RuleBook, RuleSet};
-use txscore::store::{Keyspace, MemoryStore, RedisStore, StateStore};
+use txscore::store::{
+    Claim, ClaimStep, GroupOutcome, Keyspace, MemoryStore, RedisStore, ScanCursor, StateStore,
+    StoreError, Versioned, WriteGroup,
+};
 use txscore::synth::SyntheticMessage;
 
 /// 50 bonus points on every purchase in November, 1,000 for all members together.
@@ -168,4 +171,66 @@ async fn two_instances_share_a_redis_budget_without_overspending_it() {
 async fn the_in_memory_store_keeps_budgets_the_same_way() {
     let shared = processor(MemoryStore::new());
     race_for_the_budget(&shared, &shared).await;
+}
+
+/// A store whose writes fail: an instance that dies after reserving budget, before writing.
+struct WritesFail<S>(S);
+
+impl<S: StateStore> StateStore for WritesFail<S> {
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Versioned>>, StoreError> {
+        self.0.get_many(keys).await
+    }
+
+    async fn apply(&self, _: &[WriteGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
+        Err(StoreError::Protocol("the instance died".into()))
+    }
+
+    async fn get_value(&self, key: &str) -> Result<Option<String>, StoreError> {
+        self.0.get_value(key).await
+    }
+
+    async fn list_head(&self, key: &str, count: usize) -> Result<Vec<String>, StoreError> {
+        self.0.list_head(key, count).await
+    }
+
+    async fn scan(
+        &self,
+        pattern: &str,
+        cursor: ScanCursor,
+    ) -> Result<(Vec<String>, Option<ScanCursor>), StoreError> {
+        self.0.scan(pattern, cursor).await
+    }
+
+    async fn claim(&self, claims: &[Claim], step: ClaimStep) -> Result<Vec<i64>, StoreError> {
+        self.0.claim(claims, step).await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.0.ping().await
+    }
+}
+
+#[tokio::test]
+async fn a_redelivery_after_a_crash_between_reserving_and_writing_draws_once() {
+    let server = redis();
+    let url = server.url();
+    let connect = || RedisStore::connect(&url, std::time::Duration::from_secs(2));
+    let rules = rules();
+    let purchases: Vec<SyntheticMessage> = (0..8)
+        .map(|n| purchase(&format!("T-{n}"), &format!("M-{n}"), n))
+        .collect();
+    let batch = inbound(&purchases);
+    let dying = processor(WritesFail(connect().await.unwrap()));
+    assert!(dying.process(&batch, &rules).await.is_err());
+    assert_eq!(drawn(dying.store()).await, 400, "reserved, never written");
+
+    let survivor = processor(connect().await.unwrap());
+    let report = survivor.process(&batch, &rules).await.unwrap();
+    let points = campaign_points(&[&report]);
+    assert_eq!(points.values().sum::<i64>(), 400);
+    assert_eq!(
+        drawn(survivor.store()).await,
+        400,
+        "the redelivered purchases found their grants"
+    );
 }
