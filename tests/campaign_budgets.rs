@@ -5,6 +5,7 @@
 mod common;
 
 use common::{inbound, processor_settings, redis};
+use proptest::prelude::*;
 use std::collections::BTreeMap;
 use txscore::pipeline::{BatchProcessor, BatchReport, Destination};
 use txscore::rules::{RuleBook, RuleSet};
@@ -233,4 +234,102 @@ async fn a_redelivery_after_a_crash_between_reserving_and_writing_draws_once() {
         400,
         "the redelivered purchases found their grants"
     );
+}
+
+/// One step of a random stream: a purchase by one of six members, or a full refund of an
+/// earlier purchase (by index; a second refund of one takes nothing back).
+#[derive(Debug, Clone)]
+enum Step {
+    Buy { member: u8, amount: u32 },
+    Refund { of: usize },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0u8..6, 1u32..500).prop_map(|(member, amount)| Step::Buy { member, amount }),
+        1 => (0usize..64).prop_map(|of| Step::Refund { of }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn the_budget_counter_is_what_unrefunded_purchases_drew_and_never_more_than_the_budget(
+        steps in proptest::collection::vec(step(), 1..60),
+        batch_size in 1usize..12,
+    ) {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime.block_on(async {
+            let shared = processor(MemoryStore::new());
+            let rules = rules();
+            let mut purchases: Vec<(String, String)> = Vec::new();
+            let mut refund_of: BTreeMap<String, String> = BTreeMap::new();
+            let mut messages = Vec::new();
+            for (index, step) in steps.iter().enumerate() {
+                match step {
+                    Step::Buy { member, amount } => {
+                        let (txn, member) = (format!("T-{index}"), format!("M-{member}"));
+                        let mut message = purchase(&txn, &member, 0);
+                        message.payload = String::from_utf8(message.payload)
+                            .unwrap()
+                            .replace("\"amount\":\"100\"", &format!("\"amount\":\"{amount}\""))
+                            .into_bytes();
+                        messages.push(message);
+                        purchases.push((txn, member));
+                    }
+                    Step::Refund { of } if !purchases.is_empty() => {
+                        let (sale, member) = &purchases[of % purchases.len()];
+                        let amount = match &steps[sale[2..].parse::<usize>().unwrap()] {
+                            Step::Buy { amount, .. } => *amount,
+                            Step::Refund { .. } => unreachable!("sales are purchases"),
+                        };
+                        let id = format!("R-{index}");
+                        let mut message = refund(&id, sale, member);
+                        refund_of.insert(id, sale.clone());
+                        message.payload = String::from_utf8(message.payload)
+                            .unwrap()
+                            .replace("\"amount\":\"100\"", &format!("\"amount\":\"{amount}\""))
+                            .into_bytes();
+                        messages.push(message);
+                    }
+                    Step::Refund { .. } => {}
+                }
+            }
+            let mut drew: BTreeMap<String, i64> = BTreeMap::new();
+            let mut refunded = std::collections::BTreeSet::new();
+            for chunk in messages.chunks(batch_size) {
+                let report = shared.process(&inbound(chunk), &rules).await.unwrap();
+                for outbound in report.outbound.iter().filter(|o| o.destination == Destination::Ledger) {
+                    let event: serde_json::Value = serde_json::from_str(&outbound.payload).unwrap();
+                    let txn = event["txn_id"].as_str().unwrap().to_owned();
+                    if event["event_type"] == "points_reversed" {
+                        refunded.insert(txn);
+                        continue;
+                    }
+                    let bonus: i64 = event["breakdown"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|line| line["rule"] == "campaign:launch")
+                        .map(|line| line["points"].as_str().unwrap().parse::<i64>().unwrap())
+                        .sum();
+                    drew.insert(txn, bonus);
+                }
+                let counter = drawn(shared.store()).await;
+                prop_assert!(counter <= 1000, "{}", counter);
+            }
+            let refunded_sales: std::collections::BTreeSet<&str> = refunded
+                .iter()
+                .map(|refund| refund_of[refund].as_str())
+                .collect();
+            let kept: i64 = drew
+                .iter()
+                .filter(|(txn, _)| !refunded_sales.contains(txn.as_str()))
+                .map(|(_, bonus)| bonus)
+                .sum();
+            prop_assert_eq!(drawn(shared.store()).await, kept);
+            Ok(())
+        })?;
+    }
 }

@@ -205,3 +205,30 @@ pub fn proportional_shares(weights: BTreeMap<String, Decimal>, points: i64) -> V
         .map(|(name, share, _)| (name, share))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn shares_add_up_and_stay_within_a_point_of_the_exact_split(
+            weights in proptest::collection::vec(1u32..100_000, 1..5),
+            points in 1i64..1_000_000,
+        ) {
+            let weights: BTreeMap<String, Decimal> = weights
+                .iter()
+                .enumerate()
+                .map(|(index, weight)| (format!("funder-{index}"), Decimal::from(*weight)))
+                .collect();
+            let total: Decimal = weights.values().sum();
+            let shares = proportional_shares(weights.clone(), points);
+            prop_assert_eq!(shares.iter().map(|(_, share)| share).sum::<i64>(), points);
+            for (name, share) in shares {
+                let exact = weights[&name] * Decimal::from(points) / total;
+                prop_assert!((Decimal::from(share) - exact).abs() < Decimal::ONE);
+            }
+        }
+    }
+}
