@@ -13,9 +13,10 @@ use time::OffsetDateTime;
 /// What one funding party's points did over the period.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FunderFlows {
-    /// Posted by earning, bonuses, the end of a settlement window or a review's release.
+    /// Posted by earning, bonuses, the end of a settlement window, a review's release, or
+    /// received by exchange from another programme.
     pub issued: i64,
-    /// Redeemed, net of cancelled redemptions.
+    /// Redeemed (rewards, and exchanges into another programme), net of cancellations.
     pub redeemed: i64,
     pub expired: i64,
 }
@@ -27,7 +28,7 @@ pub struct ProgramFlows {
     pub funders: BTreeMap<String, FunderFlows>,
     /// Held points posted after a review.
     pub released: i64,
-    /// Redeemed, net of cancelled redemptions.
+    /// Redeemed (rewards, and exchanges into another programme), net of cancellations.
     pub redeemed: i64,
     pub expired: i64,
     pub reversed: i64,
@@ -63,7 +64,9 @@ impl Settlement {
         let flows = self.programs.entry(event.program_id.clone()).or_default();
         let funders = &mut flows.funders;
         match event.event_type {
-            LedgerEventType::PointsEarned | LedgerEventType::BonusEarned => {
+            LedgerEventType::PointsEarned
+            | LedgerEventType::BonusEarned
+            | LedgerEventType::ExchangeReceived => {
                 for (name, points) in funder_shares(&event.breakdown, event.points, UNATTRIBUTED) {
                     funders.entry(name).or_default().issued += points;
                 }
@@ -76,7 +79,9 @@ impl Settlement {
                     flows.released += event.points;
                 }
             }
-            LedgerEventType::PointsRedeemed | LedgerEventType::RedemptionCancelled => {
+            LedgerEventType::PointsRedeemed
+            | LedgerEventType::RedemptionCancelled
+            | LedgerEventType::PointsExchanged => {
                 for (name, points) in lot_lines(&event.breakdown) {
                     funders.entry(name).or_default().redeemed -= points;
                 }
@@ -215,6 +220,34 @@ mod tests {
             630,
             "counted once, in period"
         );
+    }
+
+    #[test]
+    fn an_exchange_is_a_redemption_in_one_programme_and_an_issue_in_the_other() {
+        let mut settlement = Settlement::new(
+            datetime!(2026-11-01 0:00 UTC),
+            datetime!(2026-12-01 0:00 UTC),
+        );
+        settlement.add(&event(
+            "X-1/points_exchanged",
+            LedgerEventType::PointsExchanged,
+            -200,
+            vec![line("lot:2026-11", "-200", Some("issuer"))],
+        ));
+        let mut received = event(
+            "X-1/exchange_received",
+            LedgerEventType::ExchangeReceived,
+            100,
+            vec![line("exchange:default", "100", Some("airline"))],
+        );
+        received.program_id = "miles".into();
+        settlement.add(&received);
+        let default = &settlement.programs["default"];
+        assert_eq!(
+            (default.redeemed, default.funders["issuer"].redeemed),
+            (200, 200)
+        );
+        assert_eq!(settlement.programs["miles"].funders["airline"].issued, 100);
     }
 
     #[test]

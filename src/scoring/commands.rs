@@ -231,7 +231,7 @@ pub fn apply(
                     rule: format!("exchange:{}", command.program_id),
                     detail: format!("{points} {} points at {rate} per point", command.program_id),
                     points: Decimal::from(received),
-                    funded_by: None,
+                    funded_by: Some(target.earning.funded_by.clone()),
                 };
                 let entry = Entry {
                     event_type: LedgerEventType::ExchangeReceived,
