@@ -7,22 +7,15 @@
 //! a transaction whose record already exists is a replay and re-emits its stored outputs.
 //! Processing the same batch twice therefore changes nothing the second time. A transaction
 //! that draws on a campaign budget shared by all members costs a round more (see
-//! [`super::budgets`]).
+//! [`super::budgets`]). How one owner group is scored is in `plan`.
+
+mod plan;
 
 use super::budgets::{self, BudgetClaim, Grants};
-use super::documents::{CorruptDocument, Documents};
 use super::inputs::{CardLink, Input, ItemKeys};
-use super::report::encode_outputs;
 pub use super::report::{BatchReport, Destination, Outbound};
-use crate::domain::command::Debit;
-use crate::domain::member_event::MemberEventKind;
-use crate::domain::record::OutputTopic;
-use crate::domain::{CardState, Earning, MemberState, TxnRecord};
 use crate::rules::{RuleBook, RulesFeed};
-use crate::scoring::{self, Accounts, BudgetRoom};
-use crate::store::{
-    Append, ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup,
-};
+use crate::store::{ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{DlqRecord, SourcePosition};
 use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
@@ -343,224 +336,6 @@ impl<S: StateStore> BatchProcessor<S> {
         Ok(())
     }
 
-    fn plan_group(
-        &self,
-        group: &OwnerGroup,
-        loaded: &HashMap<&str, &Option<crate::store::Versioned>>,
-        batch: &[Inbound<'_>],
-        books: &Books<'_>,
-        grants: &Grants,
-    ) -> Result<GroupPlan, CorruptDocument> {
-        let ttl = Some(self.settings.txn_record_ttl);
-        let mut accounts = Documents::<MemberState>::new(None);
-        let mut cards = Documents::<CardState>::new(None);
-        let mut records = Documents::<TxnRecord>::new(ttl);
-        let mut links = Documents::<CardLink>::new(None);
-        let stored = |key: &String| loaded[key.as_str()].as_ref();
-        for ItemKeys {
-            record,
-            card,
-            account,
-            original,
-            link,
-            counter_account,
-        } in group.items.iter().map(|item| &item.keys)
-        {
-            if let Some(account) = counter_account {
-                accounts.insert_loaded(account, stored(account))?;
-            }
-            if let Some(link) = link {
-                links.insert_loaded(link, stored(link))?;
-            }
-            records.insert_loaded(record, stored(record))?;
-            if let Some(card) = card {
-                cards.insert_loaded(card, stored(card))?;
-            }
-            if let Some(account) = account {
-                accounts.insert_loaded(account, stored(account))?;
-            }
-            if let Some(original) = original {
-                records.insert_loaded(original, stored(original))?;
-            }
-        }
-
-        let member_id = match &group.owner {
-            Owner::Member(id) => Some(id.as_str()),
-            Owner::Card(_) => None,
-        };
-        let mut plan = GroupPlan::default();
-        let mut ledger_entries = Vec::new();
-        for Item { index, input, keys } in &group.items {
-            let budget_txn = match input {
-                Input::Txn(txn) => Some(txn),
-                _ => None,
-            };
-            if let Some(record) = records.get(&keys.record) {
-                if let Some(txn) = budget_txn {
-                    plan.settles.extend(budgets::settlements(
-                        &txn.txn_id,
-                        &grants.room(&txn.txn_id),
-                        &txn.program_id,
-                        record.budget.as_ref(),
-                    ));
-                }
-                plan.report.replayed += 1;
-                plan.report
-                    .outbound
-                    .extend(record.outputs.iter().map(Outbound::from));
-                continue;
-            }
-            let member = keys
-                .account
-                .as_ref()
-                .and_then(|key| accounts.get(key))
-                .cloned();
-            let original_record = keys.original.as_ref().and_then(|key| records.get(key));
-            let original = original_record.and_then(|record| record.earning.clone());
-            let card = keys
-                .card
-                .as_ref()
-                .map(|key| cards.get(key).cloned().unwrap_or_default());
-            let at = input.event_time();
-            let rules = books.live.in_force_at(at);
-            let room = budget_txn.map_or(BudgetRoom::Unreserved, |txn| grants.room(&txn.txn_id));
-            let decided = match input {
-                Input::Txn(txn) => {
-                    let state = Accounts {
-                        member,
-                        card: card.unwrap_or_default(),
-                        original,
-                        budget: room.clone(),
-                    };
-                    let candidate = books.shadow.map(|book| book.in_force_at(at));
-                    let shadow_state = candidate.and(member_id).map(|_| state.clone());
-                    scoring::score(txn, member_id, state, rules).map(|mut decision| {
-                        if let (Some(candidate), Some(state), Some(member_id)) =
-                            (candidate, shadow_state, member_id)
-                        {
-                            decision.shadow = Some(scoring::shadow::compare(
-                                txn, member_id, state, &decision, rules, candidate,
-                            ));
-                        }
-                        decision
-                    })
-                }
-                Input::Review(review) => scoring::review::review(review, member, original, rules),
-                Input::Command(command) => {
-                    let counter = keys
-                        .counter_account
-                        .as_ref()
-                        .and_then(|key| accounts.get(key))
-                        .cloned();
-                    let earlier = original_record.cloned();
-                    scoring::commands::apply(command, member, earlier, counter, rules)
-                }
-                Input::MemberEvent(event) => match (&event.kind, &keys.link) {
-                    (MemberEventKind::CardLinked { pool, .. }, Some(link)) => {
-                        links.set(
-                            link,
-                            CardLink {
-                                member_id: event.member_id.clone(),
-                                pool: *pool,
-                            },
-                        );
-                        Ok(scoring::Decision::default())
-                    }
-                    _ => scoring::member_events::apply(event, member, rules),
-                },
-            };
-            let draws = decided
-                .as_ref()
-                .ok()
-                .and_then(|decision| decision.budget.as_ref());
-            if let Some(txn) = budget_txn {
-                let asks = budgets::asks(&room, &txn.txn_id, draws, rules);
-                if asks.is_empty() {
-                    plan.settles.extend(budgets::settlements(
-                        &txn.txn_id,
-                        &room,
-                        &txn.program_id,
-                        draws,
-                    ));
-                }
-                plan.asks.extend(asks);
-            }
-            let decision = match decided {
-                Ok(decision) => decision,
-                Err(rejection) => {
-                    self.dead_letter(
-                        &mut plan.report,
-                        &batch[*index],
-                        rejection.kind(),
-                        rejection.to_string(),
-                    );
-                    continue;
-                }
-            };
-
-            let outputs = encode_outputs(&decision);
-            ledger_entries.extend(
-                outputs
-                    .iter()
-                    .filter(|output| output.topic == OutputTopic::Ledger)
-                    .map(|output| output.payload.clone()),
-            );
-            plan.report.record_applied(at, &decision);
-            plan.report
-                .outbound
-                .extend(outputs.iter().map(Outbound::from));
-            if let (Some(key), Some(member)) = (&keys.account, decision.member) {
-                accounts.set(key, member);
-            }
-            if let (Some(key), Some(member)) = (&keys.counter_account, decision.counter_member) {
-                accounts.set(key, member);
-            }
-            if let (Input::Txn(txn), Some(key)) = (input, &keys.card) {
-                if txn.kind.is_spend() {
-                    if cards.is_new(key) {
-                        plan.writes
-                            .index
-                            .push((self.keys.card_owner(&txn.card_token), group.owner.tag()));
-                    }
-                    cards.set(key, decision.card);
-                }
-            }
-            if let Some(key) = &keys.original {
-                if decision.original.is_some() || decision.original_debit.is_some() {
-                    update_original(
-                        &mut records,
-                        key,
-                        decision.original,
-                        decision.original_debit,
-                    );
-                }
-            }
-            records.set(
-                &keys.record,
-                TxnRecord {
-                    outputs,
-                    earning: decision.earning,
-                    debit: decision.debit,
-                    budget: decision.budget,
-                },
-            );
-        }
-        plan.writes.writes = accounts
-            .writes()
-            .chain(cards.writes())
-            .chain(records.writes())
-            .chain(links.writes())
-            .collect();
-        if !ledger_entries.is_empty() && self.settings.ledger_retention > 0 {
-            plan.writes.appends.push(Append {
-                key: self.keys.ledger(&group.owner),
-                entries: ledger_entries,
-                keep: self.settings.ledger_retention,
-            });
-        }
-        Ok(plan)
-    }
-
     fn dead_letter(
         &self,
         report: &mut BatchReport,
@@ -600,24 +375,4 @@ async fn timed<T>(
     let result = call.await;
     crate::telemetry::events::store_call(operation, started.elapsed(), result.is_ok());
     result
-}
-
-/// Writes back what a later input changed in the record it acted on.
-fn update_original(
-    records: &mut Documents<TxnRecord>,
-    key: &str,
-    earning: Option<Earning>,
-    debit: Option<Debit>,
-) {
-    let mut record = records
-        .get(key)
-        .cloned()
-        .expect("an original that was changed was loaded");
-    if earning.is_some() {
-        record.earning = earning;
-    }
-    if debit.is_some() {
-        record.debit = debit;
-    }
-    records.set(key, record);
 }
