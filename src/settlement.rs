@@ -1,6 +1,5 @@
 //! Settlement between institutions: from the ledger, what each funding party's points did over
-//! a period (issued, redeemed, expired) and what each programme's members redeemed, let expire
-//! and had reversed. Events are counted once by `event_id` (the ledger topic may carry a
+//! a period (issued, redeemed, expired, reversed) and the same per programme. Events are counted once by `event_id` (the ledger topic may carry a
 //! duplicate), by event time. Points are attributed to funders as the lots they sit in are:
 //! earning by the same split as its lots, redemptions and expiry by the lots they consumed.
 
@@ -19,6 +18,8 @@ pub struct FunderFlows {
     /// Redeemed (rewards, and exchanges into another programme), net of cancellations.
     pub redeemed: i64,
     pub expired: i64,
+    /// Taken back by refunds, reversals and chargebacks.
+    pub reversed: i64,
 }
 
 /// One programme's flows over the period.
@@ -93,7 +94,12 @@ impl Settlement {
                 }
                 flows.expired -= event.points;
             }
-            LedgerEventType::PointsReversed => flows.reversed -= event.points,
+            LedgerEventType::PointsReversed => {
+                for (name, points) in lot_lines(&event.breakdown) {
+                    funders.entry(name).or_default().reversed -= points;
+                }
+                flows.reversed -= event.points;
+            }
             _ => {}
         }
     }
@@ -102,10 +108,9 @@ impl Settlement {
 /// The points of an event's lot lines (whole points, signed) by the funder they name.
 fn lot_lines(breakdown: &[BreakdownLine]) -> Vec<(String, i64)> {
     let mut by_funder: BTreeMap<String, i64> = BTreeMap::new();
-    for line in breakdown
-        .iter()
-        .filter(|line| line.rule.starts_with("lot:") || line.rule == "expiry")
-    {
+    for line in breakdown.iter().filter(|line| {
+        line.rule.starts_with("lot:") || line.rule == "expiry" || line.rule == "negative_balance"
+    }) {
         let name = line.funded_by.as_deref().unwrap_or(UNATTRIBUTED);
         *by_funder.entry(name.to_owned()).or_default() += line.points.to_i64().unwrap_or(0);
     }
@@ -191,6 +196,16 @@ mod tests {
             vec![line("expiry", "-50", None)],
         ));
         settlement.add(&event(
+            "R-1/points_reversed",
+            LedgerEventType::PointsReversed,
+            -40,
+            vec![
+                line("refund", "0", None),
+                line("lot:2026-11", "-30", Some("merchant:MER-77")),
+                line("lot:2026-11", "-10", Some("issuer")),
+            ],
+        ));
+        settlement.add(&event(
             "T-2/points_posted:T-0",
             LedgerEventType::PointsPosted,
             0,
@@ -211,8 +226,15 @@ mod tests {
         let flows = &settlement.programs["default"];
         let merchant = &flows.funders["merchant:MER-77"];
         let issuer = &flows.funders["issuer"];
-        assert_eq!((merchant.issued, merchant.redeemed), (500, 150));
-        assert_eq!((issuer.issued, issuer.redeemed), (100 + 30, 50));
+        assert_eq!(
+            (merchant.issued, merchant.redeemed, merchant.reversed),
+            (500, 150, 30)
+        );
+        assert_eq!(
+            (issuer.issued, issuer.redeemed, issuer.reversed),
+            (100 + 30, 50, 10)
+        );
+        assert_eq!(flows.reversed, 40);
         assert_eq!(flows.funders["unattributed"].expired, 50);
         assert_eq!((flows.redeemed, flows.expired), (200, 50));
         assert_eq!(

@@ -351,7 +351,7 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
         .sum();
     let reported = |label: &str| -> i64 {
         text.lines()
-            .find(|line| line.contains(label))
+            .find(|line| line.trim_start().starts_with(label))
             .and_then(|line| line.split_whitespace().last())
             .and_then(|value| value.parse().ok())
             .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
@@ -364,8 +364,13 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
         .skip(1)
         .map(|value| value.parse().unwrap())
         .collect();
-    let (issued_by_issuer, held_for_issuer) = (issuer[0], issuer[3]);
+    let (issued_by_issuer, held_for_issuer) = (issuer[0], issuer[4]);
     assert_eq!(issued_by_issuer, issued, "{text}");
+    assert_eq!(
+        issuer[0] - issuer[1] - issuer[2] - issuer[3],
+        issuer[4],
+        "the stream starts in the period, so its flows reconcile to what is outstanding: {text}"
+    );
     let reversed: i64 = reference
         .ledger_points
         .iter()

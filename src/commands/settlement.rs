@@ -1,6 +1,6 @@
 //! `txscore settlement --from --to`: per programme and funding party, the points issued,
-//! redeemed and expired over a period (read from the ledger topic) and outstanding now (a scan
-//! of the store), with what the programme's members had reversed.
+//! redeemed, expired and reversed over a period (read from the ledger topic) and outstanding
+//! now (a scan of the store).
 
 use super::shared::connect_store;
 use crate::config::Config;
@@ -52,8 +52,8 @@ pub async fn settlement(args: SettlementArgs) -> anyhow::Result<()> {
         let now = outstanding.get(program).unwrap_or(&none);
         println!("programme {program}");
         println!(
-            "  {:<32} {:>12} {:>12} {:>12} {:>16}",
-            "funded by", "issued", "redeemed", "expired", "outstanding now"
+            "  {:<32} {:>12} {:>12} {:>12} {:>12} {:>16}",
+            "funded by", "issued", "redeemed", "expired", "reversed", "outstanding now"
         );
         let mut funders: Vec<&String> = flows.funders.keys().collect();
         funders.extend(now.balance_by_funder.keys());
@@ -63,8 +63,8 @@ pub async fn settlement(args: SettlementArgs) -> anyhow::Result<()> {
             let moved = flows.funders.get(funder).cloned().unwrap_or_default();
             let held = now.balance_by_funder.get(funder).copied().unwrap_or(0);
             println!(
-                "  {funder:<32} {:>12} {:>12} {:>12} {held:>16}",
-                moved.issued, moved.redeemed, moved.expired
+                "  {funder:<32} {:>12} {:>12} {:>12} {:>12} {held:>16}",
+                moved.issued, moved.redeemed, moved.expired, moved.reversed
             );
         }
         println!("  released after review             {:>14}", flows.released);

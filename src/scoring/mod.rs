@@ -188,7 +188,7 @@ pub fn score(
     if let Some(entry) = tiers::settle_tier(program, &mut member, &txn.txn_id, txn.timestamp) {
         ledger.push(entry.into_event(member_id, &member, program, rules));
     }
-    let change = account_change(
+    let mut change = account_change(
         txn,
         spend.amount,
         &member,
@@ -211,7 +211,10 @@ pub fn score(
             .as_ref()
             .map(|original| lots::scaled(&original.lots, -change.points))
             .unwrap_or_default();
-        member.debit(-change.points, &earned_in);
+        let uses = member.debit(-change.points, &earned_in);
+        change
+            .breakdown
+            .extend(points::lot_lines(&uses, -change.points));
     }
     member.pending += change.pending_points;
     member.maturing.extend(change.maturing);

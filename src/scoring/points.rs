@@ -1,8 +1,10 @@
 //! What a refund, reversal or chargeback takes back: the share of the original's points that
-//! the amount returned represents. The result's breakdown lines add up to the points it moves.
+//! the amount returned represents. The result's breakdown lines add up to the pending points it
+//! moves; posted points are explained by [`lot_lines`], once the lots they came from are known.
 
 use super::earning::{checked, whole};
 use super::Rejection;
+use crate::domain::lots::LotUse;
 use crate::domain::{BreakdownLine, Earning, LedgerEventType, MemberState, Transaction};
 use crate::rules::Program;
 use rust_decimal::Decimal;
@@ -59,7 +61,11 @@ pub fn take_back(
             "{} {} of {} {} returned on {original_id}: {owed} of its {} points taken back",
             txn.amount, txn.currency, original.amount, original.currency, original.points
         ),
-        points: -Decimal::from(owed),
+        points: if original.held {
+            -Decimal::from(owed)
+        } else {
+            Decimal::ZERO
+        },
         funded_by: None,
     }];
 
@@ -86,7 +92,7 @@ pub fn take_back(
                 "balance was {}: {shortfall} points could not be taken back and are recorded as shortfall",
                 member.balance
             ),
-            points: Decimal::from(shortfall),
+            points: Decimal::ZERO,
             funded_by: None,
         });
     }
@@ -98,4 +104,28 @@ pub fn take_back(
         breakdown,
         original,
     })
+}
+
+/// The lines of posted points taken back: one per lot they came from, naming its funder, and
+/// what no lot held (a balance allowed below zero). They add up to `-points`.
+pub fn lot_lines(uses: &[LotUse], points: i64) -> Vec<BreakdownLine> {
+    let mut lines: Vec<BreakdownLine> = uses
+        .iter()
+        .map(|used| BreakdownLine {
+            rule: format!("lot:{}", used.lot),
+            detail: format!("{} points taken back from lot {}", used.points, used.lot),
+            points: -Decimal::from(used.points),
+            funded_by: (!used.funded_by.is_empty()).then(|| used.funded_by.clone()),
+        })
+        .collect();
+    let beyond = points - uses.iter().map(|used| used.points).sum::<i64>();
+    if beyond > 0 {
+        lines.push(BreakdownLine {
+            rule: "negative_balance".into(),
+            detail: format!("{beyond} points taken below a zero balance"),
+            points: -Decimal::from(beyond),
+            funded_by: None,
+        });
+    }
+    lines
 }

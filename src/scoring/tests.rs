@@ -447,4 +447,19 @@ funded_by = "merchant:MER-1"
         [("issuer", 70), ("merchant:MER-1", 140)],
         "90 points back, 30 and 60"
     );
+    let reversed = &refunded.ledger[0];
+    let lines: Vec<(&str, Decimal, Option<&str>)> = reversed
+        .breakdown
+        .iter()
+        .map(|line| (line.rule.as_str(), line.points, line.funded_by.as_deref()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("refund", Decimal::ZERO, None),
+            ("lot:2026-11", Decimal::from(-30), Some("issuer")),
+            ("lot:2026-11", Decimal::from(-60), Some("merchant:MER-1")),
+        ]
+    );
+    assert_eq!(sum_of_lines(reversed), Decimal::from(reversed.points));
 }
