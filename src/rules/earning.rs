@@ -44,6 +44,9 @@ pub struct Rate {
     pub id: String,
     pub criteria: Criteria,
     pub points_per_unit: Decimal,
+    /// Most points the rate gives one member per calendar period; spend beyond earns the
+    /// base rate.
+    pub period_cap: Option<(Period, i64)>,
     /// Who pays for the points this rate gives.
     pub funded_by: String,
 }

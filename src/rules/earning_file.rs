@@ -31,6 +31,9 @@ pub(super) struct EarningFile {
 struct RateFile {
     id: String,
     points_per_unit: Decimal,
+    /// Most points per member per `period_cap_period` (day, month or year; default month).
+    period_cap: Option<i64>,
+    period_cap_period: Option<String>,
     funded_by: Option<String>,
     #[serde(default)]
     mccs: Vec<String>,
@@ -141,10 +144,18 @@ pub(super) fn validate(
         if rate.points_per_unit.is_sign_negative() {
             return Err(invalid(at("points_per_unit"), "must not be negative"));
         }
+        let cap = period_cap(&at, rate.period_cap, rate.period_cap_period)?;
+        if cap.is_some() && rate.points_per_unit.is_zero() {
+            return Err(invalid(
+                at("period_cap"),
+                "a rate of 0 points has nothing to cap",
+            ));
+        }
         rates.push(Rate {
             id: rate.id,
             criteria: criteria(&at, rate.mccs, rate.merchants, rate.channels, rate.products)?,
             points_per_unit: rate.points_per_unit,
+            period_cap: cap,
             funded_by: rate.funded_by.unwrap_or_else(|| programme_funder.clone()),
         });
     }
@@ -341,16 +352,7 @@ fn validate_campaign(
         )?,
         tiers: campaign.tiers.into_iter().collect(),
         per_member_cap: positive_cap(&at("per_member_cap"), campaign.per_member_cap)?,
-        period_cap: match positive_cap(&at("period_cap"), campaign.period_cap)? {
-            None => None,
-            Some(cap) => Some((
-                parse_period(
-                    &at("period_cap_period"),
-                    campaign.period_cap_period.as_deref().unwrap_or("month"),
-                )?,
-                cap,
-            )),
-        },
+        period_cap: period_cap(at, campaign.period_cap, campaign.period_cap_period)?,
         budget: positive_cap(&at("budget"), campaign.budget)?,
         funded_by: campaign
             .funded_by
@@ -405,6 +407,22 @@ fn parse_period(field: &str, text: &str) -> Result<Period, RulesError> {
             format!("`{other}` is not one of day, month, year"),
         )),
     }
+}
+
+/// A `period_cap` with its `period_cap_period` (default month).
+fn period_cap(
+    at: &dyn Fn(&str) -> String,
+    cap: Option<i64>,
+    period: Option<String>,
+) -> Result<Option<(Period, i64)>, RulesError> {
+    let Some(cap) = positive_cap(&at("period_cap"), cap)? else {
+        return Ok(None);
+    };
+    let period = parse_period(
+        &at("period_cap_period"),
+        period.as_deref().unwrap_or("month"),
+    )?;
+    Ok(Some((period, cap)))
 }
 
 fn positive_cap(field: &str, cap: Option<i64>) -> Result<Option<i64>, RulesError> {

@@ -65,42 +65,9 @@ pub fn earn(
         ));
     }
 
-    let (rule, rate, funder) = match rules.rates.iter().find(|r| r.criteria.matches(txn)) {
-        Some(rate) => (
-            format!("rate:{}", rate.id),
-            rate.points_per_unit,
-            &rate.funded_by,
-        ),
-        None => (
-            "base_rate".to_owned(),
-            program.points_per_unit,
-            &rules.funded_by,
-        ),
-    };
-    let base_points = checked(base_amount.checked_mul(rate))?;
-    let converted = if txn.currency == program.base_currency {
-        String::new()
-    } else {
-        format!(
-            "{} {} at {} {}/{} = ",
-            txn.amount,
-            txn.currency,
-            program.fx[&txn.currency],
-            program.base_currency,
-            txn.currency
-        )
-    };
-    let mut breakdown = vec![line(
-        rule,
-        format!(
-            "{converted}{} {} x {rate} points per {}",
-            base_amount.normalize(),
-            program.base_currency,
-            program.base_currency
-        ),
-        base_points,
-        funder,
-    )];
+    let mut counted = Counted::default();
+    let (base_points, mut breakdown) =
+        base_earning(txn, base_amount, program, member, &mut counted)?;
     let mut total = base_points;
 
     let tier = &member.tier;
@@ -116,7 +83,6 @@ pub fn earn(
         total += extra;
     }
 
-    let mut counted = Counted::default();
     let (campaigns, thresholds_reached) = campaign_awards(
         txn,
         base_amount,
@@ -188,6 +154,81 @@ pub fn earn(
         counted,
         thresholds_reached,
     })
+}
+
+/// The points a spend earns before its tier and campaigns, with their lines: the first
+/// matching rate's, within the rate's per-member period cap (spend beyond it earns the base
+/// rate), or else the base rate's.
+fn base_earning(
+    txn: &Transaction,
+    base_amount: Decimal,
+    program: &Program,
+    member: &MemberState,
+    counted: &mut Counted,
+) -> Result<(Decimal, Vec<BreakdownLine>), Rejection> {
+    let rules = &program.earning;
+    let currency = &program.base_currency;
+    let converted = if txn.currency == *currency {
+        String::new()
+    } else {
+        format!(
+            "{} {} at {} {currency}/{} = ",
+            txn.amount, txn.currency, program.fx[&txn.currency], txn.currency
+        )
+    };
+    let base_line = |amount: Decimal, why: &str| -> Result<BreakdownLine, Rejection> {
+        let rate = program.points_per_unit;
+        Ok(line(
+            "base_rate".into(),
+            format!(
+                "{converted}{} {currency} x {rate} points per {currency}{why}",
+                amount.normalize()
+            ),
+            checked(amount.checked_mul(rate))?,
+            &rules.funded_by,
+        ))
+    };
+    let Some(rate) = rules.rates.iter().find(|rate| rate.criteria.matches(txn)) else {
+        let line = base_line(base_amount, "")?;
+        return Ok((line.points, vec![line]));
+    };
+    let per_unit = rate.points_per_unit;
+    let points = checked(base_amount.checked_mul(per_unit))?;
+    let rate_line = |points: Decimal, amount: Decimal, why: String| {
+        line(
+            format!("rate:{}", rate.id),
+            format!(
+                "{converted}{} {currency} x {per_unit} points per {currency}{why}",
+                amount.normalize()
+            ),
+            points,
+            &rate.funded_by,
+        )
+    };
+    let Some((period, cap)) = rate.period_cap else {
+        return Ok((points, vec![rate_line(points, base_amount, String::new())]));
+    };
+    let key = format!("rate:{}@{}", rate.id, period.key(txn.timestamp));
+    let used = member.counters.periods.get(&key).copied().unwrap_or(0);
+    let room = Decimal::from((cap - used).max(0));
+    if points <= room {
+        counted.periods.insert(key, whole(points.floor())?);
+        return Ok((points, vec![rate_line(points, base_amount, String::new())]));
+    }
+    counted.periods.insert(key, whole(room)?);
+    let covered = (room / per_unit).round_dp(2).min(base_amount);
+    let why = format!(
+        " (its cap of {cap} points a {} reached, {used} used before)",
+        period.as_str()
+    );
+    let mut lines = vec![rate_line(room, covered, why)];
+    let rest = base_line(
+        base_amount - covered,
+        &format!(" beyond the {} cap", rate.id),
+    )?;
+    let total = room + rest.points;
+    lines.push(rest);
+    Ok((total, lines))
 }
 
 /// One campaign's contribution to a spend.

@@ -207,10 +207,11 @@ pub fn redis() -> LocalRedis {
 
 /// The rules the pipeline tests run: the shipped rules without the earning rules whose result
 /// depends on the order of one member's transactions (first-purchase and spend-threshold
-/// bonuses, per-member campaign caps, period caps, tier qualification), nor those whose result
-/// depends on the order of all members' (campaign budgets). A member's cards sit on different
-/// partitions, so the pipeline applies them in an interleaving that a serial reference run
-/// cannot predict; those rules are tested in the core, in order, and budgets on their own.
+/// bonuses, per-member campaign caps, rate and campaign period caps, tier qualification), nor
+/// those whose result depends on the order of all members' (campaign budgets). A member's cards
+/// sit on different partitions, so the pipeline applies them in an interleaving that a serial
+/// reference run cannot predict; those rules are tested in the core, in order, and budgets on
+/// their own.
 pub fn rules_toml() -> String {
     let mut rules: toml::Table = txscore::rules::DEFAULT_RULES
         .parse()
@@ -225,6 +226,11 @@ pub fn rules_toml() -> String {
         };
         earning.remove("caps");
         earning.remove("tier_qualification");
+        if let Some(rates) = earning.get_mut("rates").and_then(toml::Value::as_array_mut) {
+            for rate in rates.iter_mut().filter_map(toml::Value::as_table_mut) {
+                rate.remove("period_cap");
+            }
+        }
         if let Some(campaigns) = earning
             .get_mut("campaigns")
             .and_then(toml::Value::as_array_mut)
@@ -234,6 +240,7 @@ pub fn rules_toml() -> String {
                 (has("multiplier") || has("bonus"))
                     && !has("threshold_spend")
                     && !has("per_member_cap")
+                    && !has("period_cap")
                     && !has("budget")
             });
         }

@@ -27,6 +27,7 @@ funded_by = "merchant:MER-77"
 id = "dining"
 mccs = ["5811-5814"]
 points_per_unit = "3"
+period_cap = 900
 [[programs.default.earning.rates]]
 id = "contactless"
 channels = ["contactless"]
@@ -99,6 +100,7 @@ const CASES: &[Case] = &[
     Case { rule: "spend under the 5 CNY minimum earns nothing", amount: "4.99", change: no_change, points: 0, lines: &["minimum_spend"] },
     Case { rule: "cash advances (MCC 6010-6011) earn nothing", amount: "500", change: |t, _| t.merchant.mcc = "6011".into(), points: 0, lines: &["exclusion"] },
     Case { rule: "dining (MCC 5811-5814) earns 3 per CNY", amount: "100", change: |t, _| t.merchant.mcc = "5812".into(), points: 300, lines: &["rate:dining"] },
+    Case { rule: "dining gives at most 900 points a month; the rest of the spend earns the base rate", amount: "100", change: |t, m| { t.merchant.mcc = "5812".into(); m.counters.periods.insert("rate:dining@2026-11".into(), 750); }, points: 150 + 50, lines: &["rate:dining", "base_rate"] },
     Case { rule: "the first matching rate wins: the partner merchant's 5 beats dining's 3, and its promotion stops at its per-member cap", amount: "100", change: |t, _| { t.merchant.id = "MER-77".into(); t.merchant.mcc = "5812".into(); }, points: 600, lines: &["rate:partner_mart", "campaign:mart_promo"] },
     Case { rule: "a promotion whose per-member cap is used up gives nothing more", amount: "100", change: |t, m| { t.merchant.id = "MER-77".into(); m.counters.campaigns.insert("mart_promo".into(), 100); }, points: 500, lines: &["rate:partner_mart"] },
     Case { rule: "contactless earns 2 per CNY", amount: "100", change: |t, _| t.channel = "contactless".into(), points: 200, lines: &["rate:contactless"] },
@@ -297,4 +299,54 @@ fn counters_keep_only_current_periods() {
     );
     assert!(counters.threshold_spend.is_empty());
     assert_eq!(counters.qualifying.keys().collect::<Vec<_>>(), [&2025]);
+}
+
+#[test]
+fn a_capped_rate_counts_what_it_gave_toward_its_cap() {
+    let rules = RuleSet::from_toml(RULE_BOOK).unwrap();
+    let program = &rules.programs["default"];
+    let dinner = Transaction {
+        timestamp: datetime!(2026-11-23 10:00 UTC),
+        merchant: crate::domain::Merchant {
+            mcc: "5812".into(),
+            ..purchase("T-1", "1").merchant
+        },
+        ..purchase("T-1", "100")
+    };
+    let mut member = MemberState {
+        txn_count: 1,
+        ..MemberState::new("standard")
+    };
+    let counted = |member: &MemberState| {
+        let earned = earn(
+            &dinner,
+            dinner.amount,
+            program,
+            member,
+            &BudgetRoom::Unreserved,
+        );
+        earned.unwrap().counted.periods["rate:dining@2026-11"]
+    };
+    assert_eq!(counted(&member), 300);
+    member
+        .counters
+        .periods
+        .insert("rate:dining@2026-11".into(), 750);
+    assert_eq!(
+        counted(&member),
+        150,
+        "only what the rate gave, up to its cap"
+    );
+
+    let error = RuleSet::from_toml(&RULE_BOOK.replace(
+        "period_cap = 900",
+        "period_cap = 900\nperiod_cap_period = \"week\"",
+    ))
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("programs.default.earning.rates[1].period_cap_period"),
+        "{error}"
+    );
 }
