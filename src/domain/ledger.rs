@@ -185,6 +185,9 @@ pub fn proportional_shares(weights: BTreeMap<String, Decimal>, points: i64) -> V
     if points <= 0 || total <= Decimal::ZERO {
         return Vec::new();
     }
+    if weights.len() == 1 {
+        return weights.into_keys().map(|name| (name, points)).collect();
+    }
     let mut shares: Vec<(String, i64, Decimal)> = weights
         .into_iter()
         .map(|(name, weight)| {

@@ -48,6 +48,9 @@ impl LotUse {
 /// One earning's lots (one per funder) scaled to hold `points` in all, each funder keeping its
 /// share: what posts when part of a pending earning was cancelled.
 pub fn scaled(lots: &[LotUse], points: i64) -> Vec<LotUse> {
+    if lots.iter().map(|lot| lot.points).sum::<i64>() == points {
+        return lots.to_vec();
+    }
     let weights = lots
         .iter()
         .map(|lot| (lot.funded_by.clone(), Decimal::from(lot.points)))
