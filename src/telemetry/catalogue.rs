@@ -91,7 +91,7 @@ pub fn describe() {
     describe_histogram!(
         STORE_DURATION,
         Unit::Seconds,
-        "Duration of one state-store round trip, by operation (read, write)."
+        "Duration of one state-store round trip, by operation (read, write, budget)."
     );
     describe_counter!(
         STORE_ERRORS,
