@@ -116,6 +116,27 @@ budget = 120
     }
 
     #[test]
+    fn a_fractional_bonus_draws_its_whole_points_rounded_up() {
+        let rules = programme(
+            r#"[[programs.default.earning.campaigns]]
+id = "half_more"
+start = "2026-11-01T00:00:00Z"
+end = "2026-12-01T00:00:00Z"
+multiplier = "1.5"
+budget = 1000
+"#,
+        );
+        let decision = score(
+            &purchase("T-1", "33"),
+            Some("M-1"),
+            Accounts::default(),
+            &rules,
+        );
+        let decision = decision.unwrap();
+        assert_eq!(drawn(&decision), [("half_more", 17)], "16.5 points given");
+    }
+
+    #[test]
     fn a_refund_gives_back_its_share_of_what_the_sale_drew() {
         let sale = scored(&purchase("T-1", "100"), Accounts::default());
         let refund = Transaction {

@@ -363,9 +363,11 @@ fn campaign_awards<'p>(
             _ => (points, detail),
         };
         if campaign.budget.is_some() && points > Decimal::ZERO {
+            // Whole points drawn, rounded up: never less than the line gives (a grant is whole,
+            // so a cut line still fits it).
             counted
                 .budget
-                .insert(campaign.id.clone(), whole(points.floor())?);
+                .insert(campaign.id.clone(), whole(points.ceil())?);
         }
         if points > Decimal::ZERO {
             awards.push(Award {
