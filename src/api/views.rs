@@ -3,7 +3,6 @@
 use super::error::masked;
 use super::{ApiError, QueryApi};
 use crate::domain::{CardState, MemberState};
-use crate::rules::earning::QualifyingBasis;
 use crate::rules::Program;
 use crate::store::{Owner, StateStore, Versioned};
 use rust_decimal::Decimal;
@@ -53,7 +52,10 @@ pub struct TierProgress {
     /// The calendar year, or `the 12 months to 2026-11` under rolling qualification.
     pub period: String,
     pub qualifying: Decimal,
-    /// `spend` (in the base currency) or `points`.
+    /// With a combined basis: the points counted beside spend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qualifying_points: Option<Decimal>,
+    /// `spend` (in the base currency), `points`, `spend_or_points` or `spend_and_points`.
     pub basis: String,
     pub next_tier: Option<String>,
     pub needed: Option<Decimal>,
@@ -71,16 +73,14 @@ impl AccountView {
         let tier_progress = program
             .and_then(|program| program.earning.tier_qualification.as_ref())
             .map(|qualification| {
-                let qualifying = qualification.current_total(&state.counters, now);
+                let current = qualification.current(&state.counters, now);
+                let qualifying = current.total;
                 let next = qualification.next_after(&state.tier);
                 TierProgress {
                     period: qualification.period.describe(now),
+                    qualifying_points: qualification.basis.is_combined().then_some(current.points),
                     qualifying,
-                    basis: match qualification.basis {
-                        QualifyingBasis::Spend => "spend",
-                        QualifyingBasis::Points => "points",
-                    }
-                    .to_owned(),
+                    basis: qualification.basis.as_str().to_owned(),
                     next_tier: next.map(|(tier, _)| tier.to_owned()),
                     needed: next.map(|(_, threshold)| (threshold - qualifying).max(Decimal::ZERO)),
                 }

@@ -26,6 +26,9 @@ pub struct Counters {
     /// kept.
     #[serde(default)]
     pub qualifying: BTreeMap<i32, Decimal>,
+    /// Qualifying points per period, when a programme counts them beside spend.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub qualifying_points: BTreeMap<i32, Decimal>,
 }
 
 /// What one transaction's earning added to [`Counters`].
@@ -42,6 +45,9 @@ pub struct Counted {
     /// The `qualifying` key it counted under.
     #[serde(default, alias = "qualifying_year")]
     pub qualifying_period: i32,
+    /// Qualifying points, when the programme counts them beside spend.
+    #[serde(default, skip_serializing_if = "Decimal::is_zero")]
+    pub qualifying_points: Decimal,
     /// Points drawn from campaigns' budgets shared by all members (not a member counter).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub budget: BTreeMap<String, i64>,
@@ -75,6 +81,12 @@ impl Counters {
                 .entry(counted.qualifying_period)
                 .or_default() += counted.qualifying;
         }
+        if !counted.qualifying_points.is_zero() {
+            *self
+                .qualifying_points
+                .entry(counted.qualifying_period)
+                .or_default() += counted.qualifying_points;
+        }
     }
 
     /// Takes back the share of `counted` that `points` of its `of` points (and `spend` of its
@@ -105,6 +117,14 @@ impl Counters {
         if let Some(total) = self.qualifying.get_mut(&counted.qualifying_period) {
             *total = (*total - qualifying).max(Decimal::ZERO);
         }
+        if let Some(total) = self.qualifying_points.get_mut(&counted.qualifying_period) {
+            let share = if of == 0 {
+                Decimal::ZERO
+            } else {
+                counted.qualifying_points * Decimal::from(points) / Decimal::from(of)
+            };
+            *total = (*total - share).max(Decimal::ZERO);
+        }
     }
 
     /// Forgets periods other than `current` (the period keys of the member's latest event)
@@ -118,6 +138,8 @@ impl Counters {
         self.threshold_spend.retain(|key, _| is_current(key));
         self.thresholds_reached.retain(|key| is_current(key));
         self.qualifying
+            .retain(|period, _| *period >= oldest_qualifying);
+        self.qualifying_points
             .retain(|period, _| *period >= oldest_qualifying);
     }
 }

@@ -192,6 +192,34 @@ pub enum QualifyingBasis {
     Spend,
     /// Points earned.
     Points,
+    /// Spend and points, each with its thresholds: reaching either earns the tier.
+    SpendOrPoints,
+    /// Spend and points, each with its thresholds: the tier needs both.
+    SpendAndPoints,
+}
+
+impl QualifyingBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QualifyingBasis::Spend => "spend",
+            QualifyingBasis::Points => "points",
+            QualifyingBasis::SpendOrPoints => "spend_or_points",
+            QualifyingBasis::SpendAndPoints => "spend_and_points",
+        }
+    }
+
+    /// Whether the main qualifying total counts spend (else points).
+    pub fn counts_spend(self) -> bool {
+        self != QualifyingBasis::Points
+    }
+
+    /// Whether points are counted beside spend.
+    pub fn is_combined(self) -> bool {
+        matches!(
+            self,
+            QualifyingBasis::SpendOrPoints | QualifyingBasis::SpendAndPoints
+        )
+    }
 }
 
 /// The span a qualifying total covers.
@@ -235,40 +263,81 @@ impl QualifyingPeriod {
     }
 }
 
-/// Tiers earned by qualifying spend or points over a period. A member moves up as soon as a
-/// threshold is crossed. Over calendar years the tier is kept through the following year and
+/// Tiers earned by qualifying spend, points, or both over a period. A member moves up as soon
+/// as a threshold is crossed. Over calendar years the tier is kept through the following year and
 /// a member moves down at the start of a year to what the year before earned; over rolling
 /// months the tier is what the window's total reaches, so it moves down as months leave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TierQualification {
     pub basis: QualifyingBasis,
     pub period: QualifyingPeriod,
-    /// Thresholds by tier, lowest first; the programme's default tier needs none.
+    /// Thresholds by tier of the main total (spend, or points with `basis = points`), lowest
+    /// first; the programme's default tier needs none.
     pub thresholds: Vec<(String, Decimal)>,
+    /// With a combined basis: the points thresholds of the same tiers, lowest first.
+    pub points_thresholds: Vec<(String, Decimal)>,
+}
+
+/// A member's qualifying totals over one period: the main one (spend, or points with
+/// `basis = points`) and, with a combined basis, points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Qualifying {
+    pub total: Decimal,
+    pub points: Decimal,
 }
 
 impl TierQualification {
-    /// The qualifying total of the period containing `at`.
-    pub fn current_total(&self, counters: &Counters, at: OffsetDateTime) -> Decimal {
+    /// The qualifying totals of the period containing `at`.
+    pub fn current(&self, counters: &Counters, at: OffsetDateTime) -> Qualifying {
         let key = self.period.key(at);
         let from = match self.period {
             QualifyingPeriod::CalendarYear => key,
             QualifyingPeriod::RollingMonths(_) => self.period.oldest_needed(at),
         };
-        counters
-            .qualifying
-            .range(from..=key)
-            .map(|(_, total)| total)
-            .sum()
+        Qualifying {
+            total: counters.qualifying.range(from..=key).map(|(_, t)| t).sum(),
+            points: counters
+                .qualifying_points
+                .range(from..=key)
+                .map(|(_, t)| t)
+                .sum(),
+        }
+    }
+
+    /// The qualifying totals counted under `key` alone (a past calendar year).
+    pub fn counted_in(&self, counters: &Counters, key: i32) -> Qualifying {
+        Qualifying {
+            total: counters.qualifying.get(&key).copied().unwrap_or_default(),
+            points: counters
+                .qualifying_points
+                .get(&key)
+                .copied()
+                .unwrap_or_default(),
+        }
     }
 
     /// The highest tier `qualifying` reaches, if any.
-    pub fn tier_for(&self, qualifying: Decimal) -> Option<&str> {
-        self.thresholds
-            .iter()
-            .rev()
-            .find(|(_, threshold)| qualifying >= *threshold)
-            .map(|(tier, _)| tier.as_str())
+    pub fn tier_for(&self, qualifying: Qualifying) -> Option<&str> {
+        fn reached(thresholds: &[(String, Decimal)], total: Decimal) -> Vec<&str> {
+            thresholds
+                .iter()
+                .filter(|(_, threshold)| total >= *threshold)
+                .map(|(tier, _)| tier.as_str())
+                .collect()
+        }
+        let by_total = reached(&self.thresholds, qualifying.total);
+        let by_points = reached(&self.points_thresholds, qualifying.points);
+        let rank = |tier: &&str| self.thresholds.iter().position(|(name, _)| name == tier);
+        match self.basis {
+            QualifyingBasis::Spend | QualifyingBasis::Points => by_total.last().copied(),
+            QualifyingBasis::SpendOrPoints => {
+                by_total.into_iter().chain(by_points).max_by_key(rank)
+            }
+            QualifyingBasis::SpendAndPoints => by_total
+                .into_iter()
+                .filter(|tier| by_points.contains(tier))
+                .max_by_key(rank),
+        }
     }
 
     /// The threshold of the tier above `tier`, for progress reports.

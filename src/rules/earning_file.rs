@@ -106,10 +106,12 @@ struct CapsFile {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TierQualificationFile {
-    /// spend | points.
+    /// spend | points | spend_or_points | spend_and_points.
     basis: String,
-    /// Qualifying total over the period that earns each tier.
+    /// Qualifying total over the period that earns each tier (spend, with a combined basis).
     thresholds: BTreeMap<String, Decimal>,
+    /// With a combined basis: the points each tier needs.
+    points_thresholds: Option<BTreeMap<String, Decimal>>,
     /// Count the last N calendar months instead of calendar years.
     rolling_months: Option<u32>,
 }
@@ -217,48 +219,7 @@ pub(super) fn validate(
     };
     let tier_qualification = file
         .tier_qualification
-        .map(|qualification| {
-            let basis = match qualification.basis.as_str() {
-                "spend" => QualifyingBasis::Spend,
-                "points" => QualifyingBasis::Points,
-                other => {
-                    return Err(invalid(
-                        field("tier_qualification.basis"),
-                        format!("`{other}` is not one of spend, points"),
-                    ))
-                }
-            };
-            let mut thresholds: Vec<(String, Decimal)> =
-                qualification.thresholds.into_iter().collect();
-            for (tier, threshold) in &thresholds {
-                let at = field(&format!("tier_qualification.thresholds.{tier}"));
-                if !tiers.contains(tier.as_str()) || tier == default_tier {
-                    return Err(invalid(
-                        at,
-                        "must be one of the programme's tiers other than its default",
-                    ));
-                }
-                if *threshold <= Decimal::ZERO {
-                    return Err(invalid(at, "must be positive"));
-                }
-            }
-            thresholds.sort_by_key(|(_, threshold)| *threshold);
-            let period = match qualification.rolling_months {
-                None => QualifyingPeriod::CalendarYear,
-                Some(months @ 1..=36) => QualifyingPeriod::RollingMonths(months),
-                Some(_) => {
-                    return Err(invalid(
-                        field("tier_qualification.rolling_months"),
-                        "must be from 1 to 36",
-                    ))
-                }
-            };
-            Ok(TierQualification {
-                basis,
-                period,
-                thresholds,
-            })
-        })
+        .map(|qualification| validate_tiers(qualification, field, tiers, default_tier))
         .transpose()?;
     Ok(EarningRules {
         minimum_spend: file.minimum_spend,
@@ -269,6 +230,91 @@ pub(super) fn validate(
         caps,
         tier_qualification,
         funded_by: programme_funder,
+    })
+}
+
+/// `[programs.<id>.earning.tier_qualification]`.
+fn validate_tiers(
+    file: TierQualificationFile,
+    field: &dyn Fn(&str) -> String,
+    tiers: &BTreeSet<&str>,
+    default_tier: &str,
+) -> Result<TierQualification, RulesError> {
+    let basis = match file.basis.as_str() {
+        "spend" => QualifyingBasis::Spend,
+        "points" => QualifyingBasis::Points,
+        "spend_or_points" => QualifyingBasis::SpendOrPoints,
+        "spend_and_points" => QualifyingBasis::SpendAndPoints,
+        other => {
+            return Err(invalid(
+                field("tier_qualification.basis"),
+                format!("`{other}` is not one of spend, points, spend_or_points, spend_and_points"),
+            ))
+        }
+    };
+    let table = |name: &str, thresholds: BTreeMap<String, Decimal>| {
+        let mut thresholds: Vec<(String, Decimal)> = thresholds.into_iter().collect();
+        for (tier, threshold) in &thresholds {
+            let at = field(&format!("tier_qualification.{name}.{tier}"));
+            if !tiers.contains(tier.as_str()) || tier == default_tier {
+                return Err(invalid(
+                    at,
+                    "must be one of the programme's tiers other than its default",
+                ));
+            }
+            if *threshold <= Decimal::ZERO {
+                return Err(invalid(at, "must be positive"));
+            }
+        }
+        thresholds.sort_by_key(|(_, threshold)| *threshold);
+        Ok(thresholds)
+    };
+    let thresholds = table("thresholds", file.thresholds)?;
+    let points_thresholds = match (basis.is_combined(), file.points_thresholds) {
+        (true, Some(points)) => {
+            let points = table("points_thresholds", points)?;
+            let mut named: Vec<&str> = points.iter().map(|(tier, _)| tier.as_str()).collect();
+            let mut expected: Vec<&str> =
+                thresholds.iter().map(|(tier, _)| tier.as_str()).collect();
+            named.sort_unstable();
+            expected.sort_unstable();
+            if named != expected {
+                return Err(invalid(
+                    field("tier_qualification.points_thresholds"),
+                    "must name the same tiers as thresholds",
+                ));
+            }
+            points
+        }
+        (true, None) => {
+            return Err(invalid(
+                field("tier_qualification.points_thresholds"),
+                format!("is needed with basis = \"{}\"", basis.as_str()),
+            ))
+        }
+        (false, Some(_)) => {
+            return Err(invalid(
+                field("tier_qualification.points_thresholds"),
+                "only applies with basis = \"spend_or_points\" or \"spend_and_points\"",
+            ))
+        }
+        (false, None) => Vec::new(),
+    };
+    let period = match file.rolling_months {
+        None => QualifyingPeriod::CalendarYear,
+        Some(months @ 1..=36) => QualifyingPeriod::RollingMonths(months),
+        Some(_) => {
+            return Err(invalid(
+                field("tier_qualification.rolling_months"),
+                "must be from 1 to 36",
+            ))
+        }
+    };
+    Ok(TierQualification {
+        basis,
+        period,
+        thresholds,
+        points_thresholds,
     })
 }
 

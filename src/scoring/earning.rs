@@ -6,7 +6,7 @@
 use super::{BudgetRoom, Rejection};
 use crate::domain::counters::Counted;
 use crate::domain::{BreakdownLine, MemberState, Transaction};
-use crate::rules::earning::{Campaign, QualifyingBasis, Reward, Stacking};
+use crate::rules::earning::{Campaign, Reward, Stacking};
 use crate::rules::Program;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -142,10 +142,14 @@ pub fn earn(
             .insert(format!("{}:{}", period.as_str(), period.key(at)), points);
     }
     if let Some(qualification) = &rules.tier_qualification {
-        counted.qualifying = match qualification.basis {
-            QualifyingBasis::Spend => base_amount,
-            QualifyingBasis::Points => Decimal::from(points),
+        counted.qualifying = if qualification.basis.counts_spend() {
+            base_amount
+        } else {
+            Decimal::from(points)
         };
+        if qualification.basis.is_combined() {
+            counted.qualifying_points = Decimal::from(points);
+        }
         counted.qualifying_period = qualification.period.key(at);
     }
     Ok(Earned {

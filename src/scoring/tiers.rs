@@ -8,7 +8,7 @@
 
 use super::entry::Entry;
 use crate::domain::{BreakdownLine, LedgerEventType, MemberState};
-use crate::rules::earning::{QualifyingBasis, QualifyingPeriod, TierQualification};
+use crate::rules::earning::{Qualifying, QualifyingPeriod, TierQualification};
 use crate::rules::Program;
 use rust_decimal::Decimal;
 use time::OffsetDateTime;
@@ -22,11 +22,10 @@ pub fn tier_at(program: &Program, member: &MemberState, at: OffsetDateTime) -> S
     let Some(qualification) = &program.earning.tier_qualification else {
         return member.tier.clone();
     };
-    let current = qualification.current_total(&member.counters, at);
+    let current = qualification.current(&member.counters, at);
     let kept = match qualification.period {
         QualifyingPeriod::CalendarYear => {
-            let last_year = member.counters.qualifying.get(&(at.year() - 1));
-            last_year.and_then(|total| qualification.tier_for(*total))
+            qualification.tier_for(qualification.counted_in(&member.counters, at.year() - 1))
         }
         QualifyingPeriod::RollingMonths(_) => None,
     };
@@ -55,31 +54,49 @@ fn qualified(
     tier: &str,
     at: OffsetDateTime,
 ) -> String {
-    let unit = match qualification.basis {
-        QualifyingBasis::Spend => program.base_currency.as_str(),
-        QualifyingBasis::Points => "points",
+    let unit = if qualification.basis.counts_spend() {
+        program.base_currency.as_str()
+    } else {
+        "points"
     };
-    let current = qualification
-        .current_total(&member.counters, at)
-        .normalize();
+    let amounts = |totals: Qualifying| {
+        let total = totals.total.normalize();
+        if qualification.basis.is_combined() {
+            format!("{total} {unit} and {} points", totals.points.normalize())
+        } else {
+            format!("{total} {unit}")
+        }
+    };
+    let current = amounts(qualification.current(&member.counters, at));
     let last_year = match qualification.period {
         QualifyingPeriod::CalendarYear => {
-            let total = member.counters.qualifying.get(&(at.year() - 1));
-            let total = total.copied().unwrap_or_default().normalize();
-            format!(", {total} {unit} in {}", at.year() - 1)
+            let year = at.year() - 1;
+            let totals = qualification.counted_in(&member.counters, year);
+            format!(", {} in {year}", amounts(totals))
         }
         QualifyingPeriod::RollingMonths(_) => String::new(),
     };
-    format!(
-        "tier {} -> {tier}: qualifying {current} {unit} in {}{last_year} (thresholds: {})",
-        member.tier,
-        qualification.period.describe(at),
-        qualification
-            .thresholds
+    let table = |thresholds: &[(String, rust_decimal::Decimal)]| {
+        thresholds
             .iter()
             .map(|(name, threshold)| format!("{name} {threshold}"))
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    let thresholds = if qualification.basis.is_combined() {
+        format!(
+            "{}: {unit} {}; points {}",
+            qualification.basis.as_str(),
+            table(&qualification.thresholds),
+            table(&qualification.points_thresholds)
+        )
+    } else {
+        table(&qualification.thresholds)
+    };
+    format!(
+        "tier {} -> {tier}: qualifying {current} in {}{last_year} (thresholds: {thresholds})",
+        member.tier,
+        qualification.period.describe(at),
     )
 }
 

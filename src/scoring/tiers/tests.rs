@@ -257,3 +257,85 @@ fn over_rolling_months_the_tier_follows_the_window_total() {
         "{error}"
     );
 }
+
+/// The programme qualifying on spend and points with `basis`: silver at 1,000 CNY or 300
+/// points, gold at 5,000 CNY or 2,000 points.
+fn on_spend_and_points(basis: &str) -> RuleSet {
+    RuleSet::from_toml(&PROGRAMME.replace(
+        "basis = \"spend\"",
+        &format!(
+            "basis = \"{basis}\"\npoints_thresholds = {{ silver = \"300\", gold = \"2000\" }}"
+        ),
+    ))
+    .unwrap()
+}
+
+#[test]
+fn spend_or_points_upgrades_on_whichever_total_reaches_a_threshold() {
+    let rules = on_spend_and_points("spend_or_points");
+    let promotion = Transaction {
+        merchant: crate::domain::Merchant {
+            id: "MER-77".into(),
+            ..purchase("T-1", "1").merchant
+        },
+        ..at("T-1", "200", datetime!(2026-03-01 10:00 UTC))
+    };
+    let decision = score(&promotion, Some("M-1"), Accounts::default(), &rules).unwrap();
+    let change = &decision.ledger[1];
+    assert_eq!(
+        change.event_id, "T-1/tier_changed:silver",
+        "300 points, 200 CNY"
+    );
+    assert!(
+        change.breakdown[0]
+            .detail
+            .contains("qualifying 200 CNY and 300 points in 2026"),
+        "{}",
+        change.breakdown[0].detail
+    );
+}
+
+#[test]
+fn spend_and_points_needs_both_and_a_refund_of_either_undoes_it() {
+    let rules = on_spend_and_points("spend_and_points");
+    let next = |member: Option<MemberState>, txn: &Transaction, original: Option<&Decision>| {
+        let accounts = Accounts {
+            member,
+            original: original.and_then(|decision| decision.earning.clone()),
+            ..Accounts::default()
+        };
+        score(txn, Some("M-1"), accounts, &rules).unwrap()
+    };
+    let first = next(
+        None,
+        &at("T-1", "900", datetime!(2026-03-01 10:00 UTC)),
+        None,
+    );
+    assert_eq!(
+        first.member.as_ref().unwrap().tier,
+        "standard",
+        "points, not spend"
+    );
+    let second = next(
+        first.member,
+        &at("T-2", "100", datetime!(2026-03-02 10:00 UTC)),
+        None,
+    );
+    assert_eq!(second.member.as_ref().unwrap().tier, "silver");
+    let refund = Transaction {
+        kind: TxnKind::Refund,
+        original_txn_id: Some("T-2".into()),
+        ..at("R-2", "100", datetime!(2026-03-03 10:00 UTC))
+    };
+    let refunded = next(second.member.clone(), &refund, Some(&second));
+    assert_eq!(refunded.member.as_ref().unwrap().tier, "standard");
+    let error =
+        RuleSet::from_toml(&PROGRAMME.replace("basis = \"spend\"", "basis = \"spend_or_points\""))
+            .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("tier_qualification.points_thresholds"),
+        "{error}"
+    );
+}
