@@ -36,13 +36,27 @@ fn at(id: &str, amount: &str, when: OffsetDateTime) -> Transaction {
 }
 
 fn run(member: Option<MemberState>, txn: &Transaction, original: Option<&Decision>) -> Decision {
-    let rules = RuleSet::from_toml(PROGRAMME).unwrap();
+    run_with(
+        &RuleSet::from_toml(PROGRAMME).unwrap(),
+        member,
+        txn,
+        original,
+    )
+}
+
+/// Scores `txn` for M-1 under `rules`, with `member` as its account and `original`'s earning.
+fn run_with(
+    rules: &RuleSet,
+    member: Option<MemberState>,
+    txn: &Transaction,
+    original: Option<&Decision>,
+) -> Decision {
     let accounts = Accounts {
         member,
         original: original.and_then(|decision| decision.earning.clone()),
         ..Accounts::default()
     };
-    score(txn, Some("M-1"), accounts, &rules).unwrap()
+    score(txn, Some("M-1"), accounts, rules).unwrap()
 }
 
 fn types(decision: &Decision) -> Vec<(String, LedgerEventType)> {
@@ -188,11 +202,7 @@ fn over_rolling_months_the_tier_follows_the_window_total() {
     )
     .unwrap();
     let next = |member: Option<MemberState>, id: &str, amount: &str, when| {
-        let accounts = Accounts {
-            member,
-            ..Accounts::default()
-        };
-        score(&at(id, amount, when), Some("M-1"), accounts, &rules).unwrap()
+        run_with(&rules, member, &at(id, amount, when), None)
     };
     let december = next(None, "T-1", "600", datetime!(2025-12-10 10:00 UTC));
     let january = next(
@@ -280,7 +290,7 @@ fn spend_or_points_upgrades_on_whichever_total_reaches_a_threshold() {
         },
         ..at("T-1", "200", datetime!(2026-03-01 10:00 UTC))
     };
-    let decision = score(&promotion, Some("M-1"), Accounts::default(), &rules).unwrap();
+    let decision = run_with(&rules, None, &promotion, None);
     let change = &decision.ledger[1];
     assert_eq!(
         change.event_id, "T-1/tier_changed:silver",
@@ -299,12 +309,7 @@ fn spend_or_points_upgrades_on_whichever_total_reaches_a_threshold() {
 fn spend_and_points_needs_both_and_a_refund_of_either_undoes_it() {
     let rules = on_spend_and_points("spend_and_points");
     let next = |member: Option<MemberState>, txn: &Transaction, original: Option<&Decision>| {
-        let accounts = Accounts {
-            member,
-            original: original.and_then(|decision| decision.earning.clone()),
-            ..Accounts::default()
-        };
-        score(txn, Some("M-1"), accounts, &rules).unwrap()
+        run_with(&rules, member, txn, original)
     };
     let first = next(
         None,
