@@ -36,6 +36,20 @@ pub fn programme_lots(program: &Program, at: OffsetDateTime, points: i64) -> Vec
     )
 }
 
+/// The lots `points` of an earning post to: the earning's own lots, scaled to the points, or
+/// the programme's when it recorded none.
+pub fn lots_to_post(
+    program: &Program,
+    at: OffsetDateTime,
+    earned: &[LotUse],
+    points: i64,
+) -> Vec<LotUse> {
+    match lots::scaled(earned, points) {
+        lots if lots.is_empty() => programme_lots(program, at, points),
+        lots => lots,
+    }
+}
+
 /// The expiry sweep for one account: expires what is due by `at` (an account with nothing due
 /// is left alone: `None`), naming the events after `trigger`.
 pub fn sweep(
@@ -129,10 +143,7 @@ fn post_matured(
     due.into_iter()
         .filter(|sale| sale.points > 0)
         .map(|sale| {
-            let lots = match lots::scaled(&sale.lots, sale.points) {
-                lots if lots.is_empty() => programme_lots(program, sale.posts_at, sale.points),
-                lots => lots,
-            };
+            let lots = lots_to_post(program, sale.posts_at, &sale.lots, sale.points);
             member.pending -= sale.points;
             member.credit(&lots);
             member.lifetime_earned += sale.points;

@@ -200,11 +200,13 @@ pub fn score(
     let budget = budget::draws(&txn.program_id, &change);
 
     if change.points > 0 {
-        let lots = match &change.earning {
-            Some(earning) => lots::scaled(&earning.lots, change.points),
-            None => expiry::programme_lots(program, txn.timestamp, change.points),
-        };
-        member.credit(&lots);
+        let earned = change.earning.as_ref().map_or(&[][..], |e| &e.lots);
+        member.credit(&expiry::lots_to_post(
+            program,
+            txn.timestamp,
+            earned,
+            change.points,
+        ));
     } else if change.points < 0 {
         let earned_in = change
             .original

@@ -38,12 +38,8 @@ pub fn review(
         .map_or(String::new(), |reviewer| format!(" by {reviewer}"));
     let (event_type, points, breakdown) = match review.verdict {
         Verdict::Approve => {
-            let lots = match crate::domain::lots::scaled(&earning.lots, outstanding) {
-                lots if lots.is_empty() => {
-                    super::expiry::programme_lots(program, review.timestamp, outstanding)
-                }
-                lots => lots,
-            };
+            let lots =
+                super::expiry::lots_to_post(program, review.timestamp, &earning.lots, outstanding);
             member.credit(&lots);
             let detail = format!(
                 "review {}{by} approved: {outstanding} held points moved from pending to the balance",
