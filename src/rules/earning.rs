@@ -316,28 +316,35 @@ impl TierQualification {
         }
     }
 
-    /// The highest tier `qualifying` reaches, if any.
+    /// The highest tier `qualifying` reaches, if any: tiers rank in the order of `thresholds`.
     pub fn tier_for(&self, qualifying: Qualifying) -> Option<&str> {
-        fn reached(thresholds: &[(String, Decimal)], total: Decimal) -> Vec<&str> {
-            thresholds
+        let by_total = |threshold: &Decimal| qualifying.total >= *threshold;
+        let by_points = |tier: &str| {
+            self.points_thresholds
                 .iter()
-                .filter(|(_, threshold)| total >= *threshold)
-                .map(|(tier, _)| tier.as_str())
-                .collect()
-        }
-        let by_total = reached(&self.thresholds, qualifying.total);
-        let by_points = reached(&self.points_thresholds, qualifying.points);
-        let rank = |tier: &&str| self.thresholds.iter().position(|(name, _)| name == tier);
-        match self.basis {
-            QualifyingBasis::Spend | QualifyingBasis::Points => by_total.last().copied(),
-            QualifyingBasis::SpendOrPoints => {
-                by_total.into_iter().chain(by_points).max_by_key(rank)
+                .any(|(name, threshold)| name == tier && qualifying.points >= *threshold)
+        };
+        let mut highest_first = self.thresholds.iter().rev();
+        let reached = match self.basis {
+            QualifyingBasis::Spend | QualifyingBasis::Points => {
+                highest_first.find(|(_, threshold)| by_total(threshold))
             }
-            QualifyingBasis::SpendAndPoints => by_total
-                .into_iter()
-                .filter(|tier| by_points.contains(tier))
-                .max_by_key(rank),
-        }
+            QualifyingBasis::SpendOrPoints => {
+                highest_first.find(|(tier, threshold)| by_total(threshold) || by_points(tier))
+            }
+            QualifyingBasis::SpendAndPoints => {
+                highest_first.find(|(tier, threshold)| by_total(threshold) && by_points(tier))
+            }
+        };
+        reached.map(|(tier, _)| tier.as_str())
+    }
+
+    /// Where `tier` ranks: 1 for the lowest with a threshold, 0 for one without (the default).
+    pub fn rank(&self, tier: &str) -> usize {
+        self.thresholds
+            .iter()
+            .position(|(name, _)| name == tier)
+            .map_or(0, |position| position + 1)
     }
 
     /// The threshold of the tier above `tier`, for progress reports.

@@ -32,17 +32,9 @@ pub fn tier_at(program: &Program, member: &MemberState, at: OffsetDateTime) -> S
     [kept, qualification.tier_for(current)]
         .into_iter()
         .flatten()
-        .max_by_key(|tier| rank(qualification, tier))
+        .max_by_key(|tier| qualification.rank(tier))
         .unwrap_or(&program.default_tier)
         .to_owned()
-}
-
-fn rank(qualification: &TierQualification, tier: &str) -> usize {
-    qualification
-        .thresholds
-        .iter()
-        .position(|(name, _)| name == tier)
-        .map_or(0, |position| position + 1)
 }
 
 /// Why `member` qualifies for `tier` at `at`: the period's total (and last year's, over
