@@ -259,10 +259,7 @@ mod tests {
     #[test]
     fn points_expire_at_the_end_of_the_nth_month_on_the_next_event_after_it() {
         let rules = with_expiry("months = 2");
-        let january = Transaction {
-            timestamp: datetime!(2026-01-15 10:00 UTC),
-            ..purchase("T-1", "100")
-        };
+        let january = at("T-1", "100", datetime!(2026-01-15 10:00 UTC));
         let first = next(None, &january, &rules);
         let lot = &first.member.as_ref().unwrap().lots[0];
         assert_eq!(
@@ -270,17 +267,11 @@ mod tests {
             ("2026-01", Some(datetime!(2026-04-01 0:00 UTC)))
         );
 
-        let march_end = Transaction {
-            timestamp: datetime!(2026-03-31 23:59 UTC),
-            ..purchase("T-2", "10")
-        };
+        let march_end = at("T-2", "10", datetime!(2026-03-31 23:59 UTC));
         let before = next(first.member.clone(), &march_end, &rules);
         assert_eq!(before.member.unwrap().balance, 110, "not yet due");
 
-        let april = Transaction {
-            timestamp: datetime!(2026-04-01 0:00 UTC),
-            ..purchase("T-3", "10")
-        };
+        let april = at("T-3", "10", datetime!(2026-04-01 0:00 UTC));
         let after = next(first.member, &april, &rules);
         let expired = &after.ledger[0];
         assert_eq!(expired.event_type, LedgerEventType::PointsExpired);
@@ -346,10 +337,7 @@ mod tests {
     #[test]
     fn a_yearly_clearing_date_expires_a_years_points_together() {
         let rules = with_expiry("yearly_on = \"12-31\"\nafter_years = 1");
-        let earned = Transaction {
-            timestamp: datetime!(2026-03-15 10:00 UTC),
-            ..purchase("T-1", "100")
-        };
+        let earned = at("T-1", "100", datetime!(2026-03-15 10:00 UTC));
         let decision = next(None, &earned, &rules);
         assert_eq!(
             decision.member.unwrap().lots[0].expires_at,
