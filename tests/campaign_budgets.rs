@@ -45,23 +45,24 @@ fn message(json: String, member: &str) -> SyntheticMessage {
     }
 }
 
-/// A 100 CNY purchase by `member` (earning 100 base points).
-fn purchase(txn_id: &str, member: &str, minute: u32) -> SyntheticMessage {
+/// A purchase of `amount` CNY by `member` (earning as many base points).
+fn purchase(txn_id: &str, member: &str, amount: u32, minute: u32) -> SyntheticMessage {
     message(
         format!(
             r#"{{"txn_id":"{txn_id}","type":"purchase","card_token":"tok-{member}","member_id":"{member}",
-            "amount":"100","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
+            "amount":"{amount}","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
             "timestamp":"2026-11-22T10:{minute:02}:00Z"}}"#
         ),
         member,
     )
 }
 
-fn refund(txn_id: &str, of: &str, member: &str) -> SyntheticMessage {
+/// A refund of `amount` CNY of the purchase `of`.
+fn refund(txn_id: &str, of: &str, member: &str, amount: u32) -> SyntheticMessage {
     message(
         format!(
             r#"{{"txn_id":"{txn_id}","type":"refund","card_token":"tok-{member}","member_id":"{member}",
-            "amount":"100","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
+            "amount":"{amount}","currency":"CNY","merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
             "original_txn_id":"{of}","timestamp":"2026-11-22T11:00:00Z"}}"#
         ),
         member,
@@ -82,18 +83,22 @@ fn campaign_points(reports: &[&BatchReport]) -> BTreeMap<String, i64> {
             continue;
         }
         let event: serde_json::Value = serde_json::from_str(&outbound.payload).unwrap();
-        let campaign: i64 = event["breakdown"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|line| line["rule"] == "campaign:launch")
-            .map(|line| line["points"].as_str().unwrap().parse::<i64>().unwrap())
-            .sum();
         *points
             .entry(event["member_id"].as_str().unwrap().to_owned())
-            .or_default() += campaign;
+            .or_default() += launch_bonus(&event);
     }
     points
+}
+
+/// The points a ledger event's `campaign:launch` lines gave.
+fn launch_bonus(event: &serde_json::Value) -> i64 {
+    event["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|line| line["rule"] == "campaign:launch")
+        .map(|line| line["points"].as_str().unwrap().parse::<i64>().unwrap())
+        .sum()
 }
 
 async fn drawn<S: StateStore>(store: &S) -> i64 {
@@ -115,7 +120,7 @@ async fn race_for_the_budget<S: StateStore>(first: &BatchProcessor<S>, second: &
         (0..15)
             .map(|n| {
                 let member = format!("M-{half}{n:02}");
-                purchase(&format!("T-{half}{n:02}"), &member, n)
+                purchase(&format!("T-{half}{n:02}"), &member, 100, n)
             })
             .collect()
     });
@@ -146,13 +151,13 @@ async fn race_for_the_budget<S: StateStore>(first: &BatchProcessor<S>, second: &
     // A member with the bonus refunds in full: its 50 go back, and the next newcomer gets them.
     let (lucky, _) = points.iter().find(|(_, p)| **p == 50).unwrap();
     let sale = format!("T-{}", &lucky[2..]);
-    let refunded = [refund("R-1", &sale, lucky)];
+    let refunded = [refund("R-1", &sale, lucky, 100)];
     first.process(&inbound(&refunded), &rules).await.unwrap();
     assert_eq!(drawn(first.store()).await, 950);
-    let newcomer = [purchase("T-new", "M-new", 30)];
+    let newcomer = [purchase("T-new", "M-new", 100, 30)];
     let report = second.process(&inbound(&newcomer), &rules).await.unwrap();
     assert_eq!(campaign_points(&[&report])["M-new"], 50);
-    let late = [purchase("T-late", "M-late", 31)];
+    let late = [purchase("T-late", "M-late", 100, 31)];
     let report = first.process(&inbound(&late), &rules).await.unwrap();
     assert_eq!(campaign_points(&[&report])["M-late"], 0);
     assert_eq!(drawn(first.store()).await, 1000);
@@ -218,7 +223,7 @@ async fn a_redelivery_after_a_crash_between_reserving_and_writing_draws_once() {
     let connect = || RedisStore::connect(&url, std::time::Duration::from_secs(2));
     let rules = rules();
     let purchases: Vec<SyntheticMessage> = (0..8)
-        .map(|n| purchase(&format!("T-{n}"), &format!("M-{n}"), n))
+        .map(|n| purchase(&format!("T-{n}"), &format!("M-{n}"), 100, n))
         .collect();
     let batch = inbound(&purchases);
     let dying = processor(WritesFail(connect().await.unwrap()));
@@ -263,35 +268,21 @@ proptest! {
         runtime.block_on(async {
             let shared = processor(MemoryStore::new());
             let rules = rules();
-            let mut purchases: Vec<(String, String)> = Vec::new();
+            let mut purchases: Vec<(String, String, u32)> = Vec::new();
             let mut refund_of: BTreeMap<String, String> = BTreeMap::new();
             let mut messages = Vec::new();
             for (index, step) in steps.iter().enumerate() {
                 match step {
                     Step::Buy { member, amount } => {
                         let (txn, member) = (format!("T-{index}"), format!("M-{member}"));
-                        let mut message = purchase(&txn, &member, 0);
-                        message.payload = String::from_utf8(message.payload)
-                            .unwrap()
-                            .replace("\"amount\":\"100\"", &format!("\"amount\":\"{amount}\""))
-                            .into_bytes();
-                        messages.push(message);
-                        purchases.push((txn, member));
+                        messages.push(purchase(&txn, &member, *amount, 0));
+                        purchases.push((txn, member, *amount));
                     }
                     Step::Refund { of } if !purchases.is_empty() => {
-                        let (sale, member) = &purchases[of % purchases.len()];
-                        let amount = match &steps[sale[2..].parse::<usize>().unwrap()] {
-                            Step::Buy { amount, .. } => *amount,
-                            Step::Refund { .. } => unreachable!("sales are purchases"),
-                        };
+                        let (sale, member, amount) = &purchases[of % purchases.len()];
                         let id = format!("R-{index}");
-                        let mut message = refund(&id, sale, member);
+                        messages.push(refund(&id, sale, member, *amount));
                         refund_of.insert(id, sale.clone());
-                        message.payload = String::from_utf8(message.payload)
-                            .unwrap()
-                            .replace("\"amount\":\"100\"", &format!("\"amount\":\"{amount}\""))
-                            .into_bytes();
-                        messages.push(message);
                     }
                     Step::Refund { .. } => {}
                 }
@@ -307,14 +298,7 @@ proptest! {
                         refunded.insert(txn);
                         continue;
                     }
-                    let bonus: i64 = event["breakdown"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .filter(|line| line["rule"] == "campaign:launch")
-                        .map(|line| line["points"].as_str().unwrap().parse::<i64>().unwrap())
-                        .sum();
-                    drew.insert(txn, bonus);
+                    drew.insert(txn, launch_bonus(&event));
                 }
                 let counter = drawn(shared.store()).await;
                 prop_assert!(counter <= 1000, "{}", counter);
