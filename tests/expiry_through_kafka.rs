@@ -3,12 +3,8 @@
 
 mod common;
 
-use common::{balances, ledger_events, progressed, redis};
-use common::{txscore_feed, Broker, Running};
-use std::time::Duration;
-use txscore::pipeline::FaultInjection;
-use txscore::rules::{RuleBook, RuleSet};
-use txscore::store::RedisStore;
+use common::{balances, ledger_events, progressed};
+use common::{txscore_feed, Stack};
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "expiry-1"
@@ -36,19 +32,12 @@ fn purchase(txn: &str, amount: &str, timestamp: &str) -> SyntheticMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn later_events_announce_then_expire_what_is_left_of_a_lot() {
-    let broker = Broker::start("expiry", 2).await;
-    let server = redis();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
-    let rules: RuleBook = RuleSet::from_toml(RULES).unwrap().into();
-    let config = broker.config(&server, 50);
-    let running = Running::start_with_rules(
-        &config,
-        store.clone(),
-        rules.fixed(),
-        FaultInjection::default(),
-    );
+    let Stack {
+        broker,
+        store,
+        running,
+        redis: _redis,
+    } = Stack::start("expiry", RULES, |_| {}).await;
 
     broker
         .feed(&[purchase("T-1", "100", "2024-10-15T10:00:00Z")])

@@ -6,15 +6,11 @@
 mod common;
 
 use common::{
-    balances, count, error_kinds, ledger_events, progressed, read_topic, redis, txscore_feed,
-    Broker, Running,
+    balances, count, error_kinds, ledger_events, progressed, read_topic, txscore_feed, Stack,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Duration;
-use txscore::pipeline::FaultInjection;
-use txscore::rules::{RuleBook, RuleSet};
-use txscore::store::RedisStore;
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "holds-1"
@@ -67,19 +63,12 @@ fn json(payload: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
-    let broker = Broker::start("holds", 2).await;
-    let server = redis();
-    let config = broker.config(&server, 50);
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
-    let rules: RuleBook = RuleSet::from_toml(RULES).unwrap().into();
-    let running = Running::start_with_rules(
-        &config,
-        store.clone(),
-        rules.fixed(),
-        FaultInjection::default(),
-    );
+    let Stack {
+        broker,
+        store,
+        running,
+        redis: _redis,
+    } = Stack::start("holds", RULES, |_| {}).await;
 
     let sales = [
         purchase("T-A", "M-A", "7995", "100.00", true),

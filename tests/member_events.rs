@@ -7,12 +7,8 @@
 
 mod common;
 
-use common::{balances, error_kinds, ledger_events, progressed, redis, txscore_feed};
-use common::{Broker, Running};
-use std::time::Duration;
-use txscore::pipeline::FaultInjection;
-use txscore::rules::{RuleBook, RuleSet};
-use txscore::store::RedisStore;
+use common::Stack;
+use common::{balances, error_kinds, ledger_events, progressed, txscore_feed};
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "members-1"
@@ -58,20 +54,15 @@ fn purchase(txn: &str, card: &str, member: Option<&str>) -> SyntheticMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts() {
-    let broker = Broker::start("members", 2).await;
-    let server = redis();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
-    let rules: RuleBook = RuleSet::from_toml(RULES).unwrap().into();
-    let mut config = broker.config(&server, 50);
-    config.processor.pooled_cards = true;
-    let running = Running::start_with_rules(
-        &config,
-        store.clone(),
-        rules.fixed(),
-        FaultInjection::default(),
-    );
+    let Stack {
+        broker,
+        store,
+        running,
+        redis: _redis,
+    } = Stack::start("members", RULES, |config| {
+        config.processor.pooled_cards = true
+    })
+    .await;
 
     let events = [
         member_event("E-1", "M-A", r#""type":"enrolled""#),

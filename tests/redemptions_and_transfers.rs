@@ -5,13 +5,10 @@
 
 mod common;
 
-use common::{balances, error_kinds, ledger_events, progressed, redis};
-use common::{txscore_feed, Broker, Running};
+use common::{balances, error_kinds, ledger_events, progressed};
+use common::{txscore_feed, Stack};
 use serde_json::Value;
-use std::time::Duration;
-use txscore::pipeline::FaultInjection;
-use txscore::rules::{RuleBook, RuleSet};
-use txscore::store::{RedisStore, StateStore};
+use txscore::store::StateStore;
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "commands-1"
@@ -54,19 +51,12 @@ fn command(id: &str, member: &str, fields: &str) -> SyntheticMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redemptions_cancellations_and_transfers_move_points_exactly_once() {
-    let broker = Broker::start("commands", 2).await;
-    let server = redis();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
-    let rules: RuleBook = RuleSet::from_toml(RULES).unwrap().into();
-    let config = broker.config(&server, 50);
-    let running = Running::start_with_rules(
-        &config,
-        store.clone(),
-        rules.fixed(),
-        FaultInjection::default(),
-    );
+    let Stack {
+        broker,
+        store,
+        running,
+        redis: _redis,
+    } = Stack::start("commands", RULES, |_| {}).await;
 
     broker
         .feed(&[

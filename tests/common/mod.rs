@@ -248,6 +248,42 @@ pub fn rules_toml() -> String {
     toml::to_string(&rules).expect("rules serialise")
 }
 
+/// A running pipeline with its own broker (two partitions) and redis-server, scoring with the
+/// rules file text `rules`.
+pub struct Stack {
+    pub broker: Broker,
+    pub store: RedisStore,
+    pub running: Running,
+    /// Kept for the store's lifetime: the server stops when dropped.
+    pub redis: LocalRedis,
+}
+
+impl Stack {
+    /// Starts one for `test`, letting `adjust` change the configuration first.
+    pub async fn start(test: &str, rules: &str, adjust: impl FnOnce(&mut Config)) -> Stack {
+        let broker = Broker::start(test, 2).await;
+        let redis = redis();
+        let store = RedisStore::connect(&redis.url(), Duration::from_secs(2))
+            .await
+            .expect("redis");
+        let rules: RuleBook = RuleSet::from_toml(rules).expect("test rules").into();
+        let mut config = broker.config(&redis, 50);
+        adjust(&mut config);
+        let running = Running::start_with_rules(
+            &config,
+            store.clone(),
+            rules.fixed(),
+            FaultInjection::default(),
+        );
+        Stack {
+            broker,
+            store,
+            running,
+            redis,
+        }
+    }
+}
+
 pub fn rules() -> RuleBook {
     RuleSet::from_toml(&rules_toml())
         .expect("test rules are valid")
