@@ -81,7 +81,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         .env("TXSCORE_GROUP_ID", &broker.group)
         .env("TXSCORE_REDIS_URL", server.url())
         .env("TXSCORE_METRICS_ADDR", &addr)
-        .env("TXSCORE_API_TOKEN", "service-test-token-42")
+        .env("TXSCORE_API_TOKEN", "service-test-token-0123456789abcdef")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -104,7 +104,10 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     let balances = reference.balances().await;
     let (key, (balance, _)) = balances.iter().next().unwrap();
     let member = &key[key.find("{m:").unwrap() + 3..key.find('}').unwrap()];
-    let bearer = [("Authorization", "Bearer service-test-token-42")];
+    let bearer = [(
+        "Authorization",
+        "Bearer service-test-token-0123456789abcdef",
+    )];
     let (status, body) = http_get(&addr, &format!("/members/{member}"), &bearer).unwrap();
     assert_eq!(status, 200, "{body}");
     let view: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -64,7 +64,8 @@ pub struct TierProgress {
 impl AccountView {
     fn new(program_id: String, state: MemberState, program: Option<&Program>) -> AccountView {
         let now = OffsetDateTime::now_utc();
-        let within = |days| state.expiring_between(now, now + time::Duration::days(days));
+        let within =
+            |days| state.expiring_between(now, now.saturating_add(time::Duration::days(days)));
         let expiring = Expiring {
             days_30: within(30),
             days_60: within(60),

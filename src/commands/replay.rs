@@ -55,6 +55,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
                     partition: 0,
                     offset: (chunk_index * 1_000 + index) as i64,
                 },
+                broker_timestamp_ms: None,
             })
             .collect();
         let report = processor.process(&batch, &rules).await?;

@@ -150,6 +150,9 @@ pub struct PipelineFile {
     pub pooled_cards: bool,
     /// Larger messages go to the DLQ.
     pub max_message_bytes: usize,
+    /// Inputs whose event time is further ahead of the broker's timestamp for their record go
+    /// to the DLQ; 0 accepts any lead.
+    pub max_event_lead_secs: u64,
     /// How much of a rejected payload its DLQ record keeps.
     pub dlq_original_bytes: usize,
     /// How long a batch may keep failing (store or brokers) before the process exits.
@@ -169,6 +172,7 @@ impl Default for PipelineFile {
             store_concurrency: 2,
             pooled_cards: false,
             max_message_bytes: 64 * 1024,
+            max_event_lead_secs: 86_400,
             dlq_original_bytes: 16 * 1024,
             retry_budget_secs: 120,
             stall_timeout_secs: 300,
@@ -320,12 +324,7 @@ impl ConfigFile {
             )
         })?;
         if let Some(token) = &self.http.api_token {
-            if token.len() < 16 {
-                return Err(invalid(
-                    "http.api_token",
-                    "must be at least 16 characters (use a random secret)",
-                ));
-            }
+            check_api_token(token)?;
         }
         Ok(Config {
             kafka: KafkaSettings {
@@ -339,6 +338,11 @@ impl ConfigFile {
             redis_timeout: Duration::from_millis(redis.timeout_ms),
             processor: ProcessorSettings {
                 max_message_bytes: pipeline.max_message_bytes,
+                max_event_lead: (pipeline.max_event_lead_secs > 0).then(|| {
+                    time::Duration::seconds(
+                        i64::try_from(pipeline.max_event_lead_secs).unwrap_or(i64::MAX),
+                    )
+                }),
                 dlq_original_bytes: pipeline.dlq_original_bytes,
                 txn_record_ttl: Duration::from_secs(redis.txn_record_ttl_days * 86_400),
                 max_conflict_rounds: 8,
@@ -392,6 +396,46 @@ fn positive(field: &str, value: u64) -> Result<(), ConfigError> {
     } else {
         Ok(())
     }
+}
+
+/// Shortest accepted query API token.
+pub const MIN_API_TOKEN_LEN: usize = 32;
+
+/// Words that mark a token copied from an example rather than generated.
+const SAMPLE_TOKEN_MARKERS: [&str; 6] = [
+    "change-me",
+    "changeme",
+    "example",
+    "sample",
+    "replace",
+    "secret",
+];
+
+/// Refuses a token too short to resist guessing, or one taken from an example file.
+fn check_api_token(token: &str) -> Result<(), ConfigError> {
+    if token.chars().count() < MIN_API_TOKEN_LEN {
+        return Err(invalid(
+            "http.api_token",
+            format!(
+                "must be at least {MIN_API_TOKEN_LEN} characters: generate one, e.g. with \
+                 `openssl rand -hex 32`"
+            ),
+        ));
+    }
+    let lower = token.to_ascii_lowercase();
+    if let Some(marker) = SAMPLE_TOKEN_MARKERS
+        .iter()
+        .find(|marker| lower.contains(*marker))
+    {
+        return Err(invalid(
+            "http.api_token",
+            format!(
+                "looks like a sample value (it contains `{marker}`): generate one, e.g. with \
+                 `openssl rand -hex 32`"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

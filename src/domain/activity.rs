@@ -61,7 +61,8 @@ impl MemberState {
         at_ms: i64,
         window: Duration,
     ) -> impl Iterator<Item = &Activity> {
-        let start = at_ms - window.whole_milliseconds() as i64;
+        let window_ms = i64::try_from(window.whole_milliseconds()).unwrap_or(i64::MAX);
+        let start = at_ms.saturating_sub(window_ms);
         self.activity
             .iter()
             .filter(move |a| a.kind == kind && start < a.at_ms && a.at_ms <= at_ms)

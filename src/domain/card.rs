@@ -21,7 +21,7 @@ pub struct Spend {
 
 impl Spend {
     pub fn at(&self) -> OffsetDateTime {
-        OffsetDateTime::UNIX_EPOCH + Duration::milliseconds(self.at_ms)
+        OffsetDateTime::UNIX_EPOCH.saturating_add(Duration::milliseconds(self.at_ms))
     }
 }
 
@@ -107,7 +107,7 @@ impl CardState {
         window: Duration,
     ) -> impl Iterator<Item = &Spend> {
         let end_ms = millis(at);
-        let start_ms = millis(at - window);
+        let start_ms = millis(at.saturating_sub(window));
         let start = self.recent.partition_point(|s| s.at_ms <= start_ms);
         let end = self.recent.partition_point(|s| s.at_ms <= end_ms);
         self.recent.range(start..end)

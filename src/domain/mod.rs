@@ -9,10 +9,12 @@
 //! - [`record`]: what is kept per transaction so a replay re-emits identical outputs.
 //! - [`review`]: a risk reviewer's decision on held points; [`command`]: redemptions and
 //!   transfers; [`member_event`]: what member administration reports.
+//! - [`bounds`]: the ranges points stay inside, so sums cannot wrap.
 //! - [`shadow`]: a candidate rules version's result beside the live one's.
 
 pub mod activity;
 pub mod alert;
+pub mod bounds;
 pub mod card;
 pub mod command;
 pub mod counters;

@@ -12,6 +12,7 @@
 mod plan;
 
 use super::budgets::{self, BudgetClaim, Grants};
+use super::contain::{contain, Stage};
 use super::inputs::{CardLink, Input, ItemKeys};
 pub use super::report::{BatchReport, Destination, Outbound};
 use crate::rules::{RuleBook, RulesFeed};
@@ -27,12 +28,18 @@ pub struct Inbound<'a> {
     pub payload: &'a [u8],
     pub key: Option<&'a [u8]>,
     pub source: SourcePosition,
+    /// The time the broker holds for the record (milliseconds since the epoch), if any: stable
+    /// across redeliveries, so checks against it decide the same way on every replay.
+    pub broker_timestamp_ms: Option<i64>,
 }
 
 /// Settings of batch processing that are not rules.
 #[derive(Debug, Clone)]
 pub struct ProcessorSettings {
     pub max_message_bytes: usize,
+    /// How far an input's event time may run ahead of its record's broker timestamp; `None`
+    /// accepts any lead.
+    pub max_event_lead: Option<time::Duration>,
     /// How much of a rejected payload its dead-letter record keeps.
     pub dlq_original_bytes: usize,
     /// How long applied-transaction records are kept (the replay and refund horizon).
@@ -135,11 +142,20 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
         let mut decoded = Vec::with_capacity(batch.len());
         for (index, message) in batch.iter().enumerate() {
-            match Input::decode(message, &self.settings) {
-                Ok(input) => decoded.push((index, input)),
-                Err(error) => {
+            match contain(Stage::Decode, || Input::decode(message, &self.settings)) {
+                Ok(Ok(input)) => decoded.push((index, input)),
+                Ok(Err(error)) => {
                     self.dead_letter(&mut report, message, error.kind(), error.to_string())
                 }
+                Err(panic) => self.dead_letter(
+                    &mut report,
+                    message,
+                    "internal_error",
+                    format!(
+                        "txscore failed while decoding this message ({panic}); it was set \
+                         aside so the partition goes on, and can be replayed once fixed"
+                    ),
+                ),
             }
         }
         self.resolve_card_links(&mut decoded).await?;

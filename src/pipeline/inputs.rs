@@ -51,6 +51,33 @@ impl ItemKeys {
     }
 }
 
+/// Refuses an event time more than `lead` ahead of the time the broker recorded the message
+/// at: a clock or a feed gone wrong, whose dates would expire points and pin accounts in the
+/// future. Broker times at or before the epoch (unset by the producer) are not compared.
+fn check_lead(
+    event_time: OffsetDateTime,
+    broker_ms: i64,
+    lead: time::Duration,
+) -> Result<(), InputError> {
+    if broker_ms <= 0 {
+        return Ok(());
+    }
+    let recorded =
+        OffsetDateTime::UNIX_EPOCH.saturating_add(time::Duration::milliseconds(broker_ms));
+    if event_time <= recorded.saturating_add(lead) {
+        return Ok(());
+    }
+    Err(crate::wire::fields::invalid(
+        "timestamp",
+        format!(
+            "`{event_time}` is {} s ahead of the time the broker recorded the message ({recorded}); \
+             at most {} s is accepted (pipeline.max_event_lead_secs)",
+            (event_time - recorded).whole_seconds(),
+            lead.whole_seconds()
+        ),
+    ))
+}
+
 /// Which member a card's member-less transactions belong to (written by `card_linked`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CardLink {
@@ -92,7 +119,7 @@ impl Input {
         settings: &ProcessorSettings,
     ) -> Result<Input, InputError> {
         let limit = settings.max_message_bytes;
-        if message.source.topic == settings.reviews_topic {
+        let input = if message.source.topic == settings.reviews_topic {
             decode_review(message.payload, limit).map(Input::Review)
         } else if message.source.topic == settings.commands_topic {
             decode_command(message.payload, limit).map(Input::Command)
@@ -100,7 +127,13 @@ impl Input {
             decode_member_event(message.payload, limit).map(Input::MemberEvent)
         } else {
             decode_transaction(message.payload, limit).map(Input::Txn)
+        }?;
+        if let (Some(lead), Some(broker_ms)) =
+            (settings.max_event_lead, message.broker_timestamp_ms)
+        {
+            check_lead(input.event_time(), broker_ms, lead)?;
         }
+        Ok(input)
     }
 
     /// The keys of the documents this input reads and writes under `owner`.

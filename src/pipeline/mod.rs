@@ -3,6 +3,7 @@
 //! - [`batch`]: one batch through decode, load, score, compare-and-set: no Kafka here, so it is
 //!   tested directly against both stores.
 //! - `budgets`: campaign budgets all members draw from, claimed per transaction.
+//! - [`contain`]: a panic on one input dead-letters that input, not the process.
 //! - `inputs`: what each input topic's messages decode to, their owners and document keys.
 //! - `report`: outputs by destination and the report of how a batch's messages fared.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
@@ -12,6 +13,7 @@
 
 pub mod batch;
 mod budgets;
+pub mod contain;
 mod documents;
 pub mod expiry_sweep;
 mod inputs;

@@ -89,7 +89,7 @@ pub struct RunSummary {
     pub scored: u64,
     pub replayed: u64,
     pub dead_lettered: BTreeMap<String, u64>,
-    pub points: BTreeMap<String, i64>,
+    pub points: BTreeMap<String, i128>,
     pub alerts: u64,
     pub outputs: u64,
     /// From the first message received to the last batch's offsets stored.
@@ -272,6 +272,7 @@ fn inbound<'a>(messages: &'a [BorrowedMessage<'_>]) -> Vec<Inbound<'a>> {
                 partition: message.partition(),
                 offset: message.offset(),
             },
+            broker_timestamp_ms: message.timestamp().to_millis(),
         })
         .collect()
 }

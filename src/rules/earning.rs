@@ -392,7 +392,7 @@ impl Expiry {
         let date = match self {
             Expiry::Months(months) => {
                 let index = earned.year() * 12 + i32::from(u8::from(earned.month())) - 1
-                    + months as i32
+                    + i32::try_from(months).unwrap_or(i32::MAX / 2)
                     + 1;
                 let month = time::Month::try_from((index.rem_euclid(12) + 1) as u8)
                     .expect("a month number from 1 to 12");
@@ -405,7 +405,9 @@ impl Expiry {
             } => time::Date::from_calendar_date(earned.year() + after_years, month, day)
                 .map(|date| date.next_day().unwrap_or(date)),
         };
+        // Rules and event times are bounded so that this date exists; if it did not, the
+        // points would never expire rather than expire at once.
         date.map(|date| date.midnight().assume_utc())
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+            .unwrap_or(time::PrimitiveDateTime::MAX.assume_utc())
     }
 }

@@ -501,10 +501,24 @@ pub(super) fn validate_expiry(
 ) -> Result<(Expiry, Option<time::Duration>), RulesError> {
     let notice = match file.notice_days {
         Some(0) => return Err(invalid(field("expiry.notice_days"), "must be positive")),
-        days => days.map(|days| time::Duration::days(days.into())),
+        Some(days) => Some(time::Duration::days(
+            super::at_most(
+                field("expiry.notice_days"),
+                days,
+                super::MAX_RULE_DAYS,
+                "days",
+            )?
+            .into(),
+        )),
+        None => None,
     };
     let expiry = match (file.months, file.yearly_on) {
-        (Some(months), None) if months > 0 => Ok(Expiry::Months(months)),
+        (Some(months), None) if months > 0 => Ok(Expiry::Months(super::at_most(
+            field("expiry.months"),
+            months,
+            super::MAX_RULE_DAYS / 30,
+            "months",
+        )?)),
         (None, Some(text)) => {
             let parsed = text.split_once('-').and_then(|(month, day)| {
                 let month = time::Month::try_from(month.parse::<u8>().ok()?).ok()?;
@@ -518,8 +532,11 @@ pub(super) fn validate_expiry(
                     format!("`{text}` is not a MM-DD day such as 12-31"),
                 ));
             };
-            if file.after_years < 0 {
-                return Err(invalid(field("expiry.after_years"), "must not be negative"));
+            if !(0..=100).contains(&file.after_years) {
+                return Err(invalid(
+                    field("expiry.after_years"),
+                    "must be from 0 to 100",
+                ));
             }
             Ok(Expiry::Yearly {
                 month,

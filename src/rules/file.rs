@@ -3,6 +3,7 @@
 use super::earning_file::{self, EarningFile};
 use super::fraud_file::FraudFile;
 use super::{invalid, Program, Rounding, RuleSet, RulesError};
+use crate::domain::bounds::MAX_EVENT_POINTS;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -223,10 +224,10 @@ impl ProgramFile {
                 ("review", b.review),
                 ("referral", b.referral),
             ] {
-                if points < 0 {
+                if !(0..=MAX_EVENT_POINTS).contains(&points) {
                     return Err(invalid(
                         field(&format!("bonuses.{name}")),
-                        "must not be negative",
+                        format!("must be from 0 to {MAX_EVENT_POINTS}"),
                     ));
                 }
             }
@@ -237,6 +238,13 @@ impl ProgramFile {
                 review: b.review,
                 referral: b.referral,
             }
+        };
+        let settlement_window = match self.settlement_days {
+            Some(days) => Some(time::Duration::days(
+                super::at_most(field("settlement_days"), days, super::MAX_RULE_DAYS, "days")?
+                    .into(),
+            )),
+            None => None,
         };
         Ok(Program {
             id,
@@ -252,9 +260,7 @@ impl ProgramFile {
             expiry,
             expiry_notice,
             max_transfer_points: self.max_transfer_points,
-            settlement_window: self
-                .settlement_days
-                .map(|days| time::Duration::days(days.into())),
+            settlement_window,
             bonuses,
         })
     }

@@ -54,6 +54,18 @@ fn invalid(field: impl Into<String>, reason: impl Into<String>) -> RulesError {
     }
 }
 
+/// Longest span any rule may set (expiry, notice, settlement window), in days: a century keeps
+/// every date derived from an accepted event time representable.
+const MAX_RULE_DAYS: u32 = 36_525;
+
+/// `value` unless it exceeds `max`.
+fn at_most(field: impl Into<String>, value: u32, max: u32, unit: &str) -> Result<u32, RulesError> {
+    if value > max {
+        return Err(invalid(field, format!("must be at most {max} {unit}")));
+    }
+    Ok(value)
+}
+
 /// How fractional points become whole points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rounding {

@@ -88,7 +88,10 @@ pub(super) fn account_change(
             earning.under_review = under_review.is_some();
             let maturing = match (txn.kind, under_review, program.settlement_window) {
                 (TxnKind::Purchase, None, Some(window)) => {
-                    let posts_at = txn.timestamp + window;
+                    let posts_at = txn
+                        .timestamp
+                        .checked_add(window)
+                        .ok_or(Rejection::OutOfRange)?;
                     earning.posts_at = Some(posts_at);
                     earned.breakdown.push(BreakdownLine {
                         rule: "settlement_window".into(),

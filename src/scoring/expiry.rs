@@ -98,7 +98,7 @@ fn announce_expiring(
         return Vec::new();
     };
     member
-        .announce_expiring(at, at + notice)
+        .announce_expiring(at, at.saturating_add(notice))
         .into_iter()
         .map(|month| {
             let expires_at = month.expires_at.map_or(String::new(), |t| t.to_string());

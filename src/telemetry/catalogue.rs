@@ -9,6 +9,7 @@ pub const POINTS: &str = "txscore_points_total";
 pub const ALERTS: &str = "txscore_alerts_total";
 pub const ALERT_SCORE: &str = "txscore_alert_score";
 pub const LATE_SPENDS: &str = "txscore_late_spends_total";
+pub const INTERNAL_ERRORS: &str = "txscore_internal_errors_total";
 pub const BATCH_SIZE: &str = "txscore_batch_size";
 pub const BATCH_DURATION: &str = "txscore_batch_duration_seconds";
 pub const EVENT_TIME_LAG: &str = "txscore_event_time_lag_seconds";
@@ -66,6 +67,11 @@ pub fn describe() {
         LATE_SPENDS,
         Unit::Count,
         "Spends that arrived beyond the fraud lateness bound and were assessed as of the card's newest spend."
+    );
+    describe_counter!(
+        INTERNAL_ERRORS,
+        Unit::Count,
+        "Inputs whose decoding or scoring panicked, by stage; each went to the DLQ as internal_error. Any is a bug."
     );
     describe_counter!(
         ALERTS,

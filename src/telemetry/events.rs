@@ -31,10 +31,18 @@ pub fn register_known_series() {
     }
     counter!(STORE_CONFLICTS).absolute(0);
     counter!(LATE_SPENDS).absolute(0);
+    for stage in crate::pipeline::contain::Stage::ALL {
+        counter!(INTERNAL_ERRORS, "stage" => stage.as_str()).absolute(0);
+    }
     for outcome in ["applied", "rejected"] {
         counter!(RULES_RELOADS, "outcome" => outcome).absolute(0);
     }
     counter!(PUBLISH_ERRORS).absolute(0);
+}
+
+/// Decoding or scoring one input panicked; the panic was contained to it.
+pub fn internal_error(stage: crate::pipeline::contain::Stage) {
+    counter!(INTERNAL_ERRORS, "stage" => stage.as_str()).increment(1);
 }
 
 /// `version` is now the latest rules version loaded, replacing `previous`.
@@ -63,7 +71,8 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
         counter!(DEAD_LETTERS, "reason" => *reason).increment(*count);
     }
     for (flow, points) in &report.points {
-        counter!(POINTS, "flow" => *flow).increment(points.unsigned_abs());
+        counter!(POINTS, "flow" => *flow)
+            .increment(u64::try_from(points.unsigned_abs()).unwrap_or(u64::MAX));
     }
     for (rule, severity, mode) in &report.alerts {
         counter!(ALERTS, "rule" => rule.clone(), "severity" => *severity, "mode" => *mode)

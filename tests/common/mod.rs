@@ -507,6 +507,7 @@ pub fn inbound(messages: &[SyntheticMessage]) -> Vec<txscore::pipeline::Inbound<
                 partition: 0,
                 offset: offset as i64,
             },
+            broker_timestamp_ms: None,
         })
         .collect()
 }

@@ -8,6 +8,7 @@ use crate::domain::member_event::MemberEventKind;
 use crate::domain::record::OutputTopic;
 use crate::domain::{CardState, Earning, MemberState, TxnRecord};
 use crate::pipeline::budgets::{self, Grants};
+use crate::pipeline::contain::{contain, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
 use crate::pipeline::inputs::{CardLink, Input, ItemKeys};
 use crate::pipeline::report::encode_outputs;
@@ -97,55 +98,56 @@ impl<S: StateStore> BatchProcessor<S> {
             let at = input.event_time();
             let rules = books.live.in_force_at(at);
             let room = budget_txn.map_or(BudgetRoom::Unreserved, |txn| grants.room(&txn.txn_id));
-            let decided = match input {
-                Input::Txn(txn) => {
-                    let state = Accounts {
-                        member,
-                        card: card.unwrap_or_default(),
-                        original,
-                        budget: room.clone(),
-                    };
-                    let candidate = books.shadow.map(|book| book.in_force_at(at));
-                    let shadow_state = candidate.and(member_id).map(|_| state.clone());
-                    scoring::score(txn, member_id, state, rules).map(|mut decision| {
-                        if let (Some(candidate), Some(state), Some(member_id)) =
-                            (candidate, shadow_state, member_id)
-                        {
-                            decision.shadow = Some(scoring::shadow::compare(
-                                txn, member_id, state, &decision, rules, candidate,
-                            ));
-                        }
-                        decision
-                    })
-                }
-                Input::Review(review) => scoring::review::review(review, member, original, rules),
-                Input::Command(command) => {
-                    let counter = keys
-                        .counter_account
-                        .as_ref()
-                        .and_then(|key| accounts.get(key))
-                        .cloned();
-                    let earlier = original_record.cloned();
-                    scoring::commands::apply(command, member, earlier, counter, rules)
-                }
-                Input::MemberEvent(event) => match (&event.kind, &keys.link) {
-                    (MemberEventKind::CardLinked { pool, .. }, Some(link)) => {
-                        links.set(
-                            link,
-                            CardLink {
-                                member_id: event.member_id.clone(),
-                                pool: *pool,
-                            },
-                        );
-                        Ok(scoring::Decision::default())
+            let decided = contain(Stage::Score, || {
+                let decided = match input {
+                    Input::Txn(txn) => {
+                        let state = Accounts {
+                            member,
+                            card: card.unwrap_or_default(),
+                            original,
+                            budget: room.clone(),
+                        };
+                        let candidate = books.shadow.map(|book| book.in_force_at(at));
+                        let shadow_state = candidate.and(member_id).map(|_| state.clone());
+                        scoring::score(txn, member_id, state, rules).map(|mut decision| {
+                            if let (Some(candidate), Some(state), Some(member_id)) =
+                                (candidate, shadow_state, member_id)
+                            {
+                                decision.shadow = Some(scoring::shadow::compare(
+                                    txn, member_id, state, &decision, rules, candidate,
+                                ));
+                            }
+                            decision
+                        })
                     }
-                    _ => scoring::member_events::apply(event, member, rules),
-                },
+                    Input::Review(review) => {
+                        scoring::review::review(review, member, original, rules)
+                    }
+                    Input::Command(command) => {
+                        let counter = keys
+                            .counter_account
+                            .as_ref()
+                            .and_then(|key| accounts.get(key))
+                            .cloned();
+                        let earlier = original_record.cloned();
+                        scoring::commands::apply(command, member, earlier, counter, rules)
+                    }
+                    Input::MemberEvent(event) => match &event.kind {
+                        MemberEventKind::CardLinked { .. } => Ok(scoring::Decision::default()),
+                        _ => scoring::member_events::apply(event, member, rules),
+                    },
+                };
+                decided
+                    .and_then(scoring::Decision::bounded)
+                    .map(|decision| {
+                        let outputs = encode_outputs(&decision);
+                        (decision, outputs)
+                    })
+            });
+            let draws = match &decided {
+                Ok(Ok((decision, _))) => decision.budget.as_ref(),
+                _ => None,
             };
-            let draws = decided
-                .as_ref()
-                .ok()
-                .and_then(|decision| decision.budget.as_ref());
             if let Some(txn) = budget_txn {
                 let asks = budgets::asks(&room, &txn.txn_id, draws, rules);
                 if asks.is_empty() {
@@ -158,9 +160,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 }
                 plan.asks.extend(asks);
             }
-            let decision = match decided {
-                Ok(decision) => decision,
-                Err(rejection) => {
+            let (decision, outputs) = match decided {
+                Ok(Ok(decided)) => decided,
+                Ok(Err(rejection)) => {
                     self.dead_letter(
                         &mut plan.report,
                         &batch[*index],
@@ -169,9 +171,31 @@ impl<S: StateStore> BatchProcessor<S> {
                     );
                     continue;
                 }
+                Err(panic) => {
+                    self.dead_letter(
+                        &mut plan.report,
+                        &batch[*index],
+                        "internal_error",
+                        format!(
+                            "txscore failed while scoring this input ({panic}); it was set \
+                             aside so the partition goes on, and can be replayed once fixed"
+                        ),
+                    );
+                    continue;
+                }
             };
 
-            let outputs = encode_outputs(&decision);
+            if let (Input::MemberEvent(event), Some(link)) = (input, &keys.link) {
+                if let MemberEventKind::CardLinked { pool, .. } = &event.kind {
+                    links.set(
+                        link,
+                        CardLink {
+                            member_id: event.member_id.clone(),
+                            pool: *pool,
+                        },
+                    );
+                }
+            }
             ledger_entries.extend(
                 outputs
                     .iter()

@@ -17,7 +17,10 @@ impl FraudRule for DuplicateRule {
         let at = millis(txn.timestamp);
         // Either side of this spend: a late arrival can duplicate a later one.
         let twin = card
-            .spends_within(txn.timestamp + self.window, self.window * 2)
+            .spends_within(
+                txn.timestamp.saturating_add(self.window),
+                self.window.saturating_mul(2),
+            )
             .find(|earlier| {
                 earlier.merchant == txn.merchant.id && earlier.amount == spend.amount
             })?;
