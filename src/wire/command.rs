@@ -6,6 +6,7 @@
 //! published by txscore itself.
 
 use super::fields::{json_object, Fields, InputError};
+use crate::domain::bounds::MAX_EVENT_POINTS;
 use crate::domain::command::{Command, CommandAction};
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
@@ -18,8 +19,8 @@ pub fn decode_command(payload: &[u8], max_bytes: usize) -> Result<Command, Input
             .get("points")?
             .as_i64()
             .ok_or_else(|| fields.invalid("points", "must be a whole number"))?;
-        if points <= 0 {
-            return Err(fields.invalid("points", "must be positive"));
+        if !(1..=MAX_EVENT_POINTS).contains(&points) {
+            return Err(fields.invalid("points", format!("must be from 1 to {MAX_EVENT_POINTS}")));
         }
         Ok(points)
     };
@@ -133,6 +134,9 @@ mod tests {
         let bad = br#"{"command_id":"C-1","type":"redeem","member_id":"M-1","points":-5,
             "reward":"r","timestamp":"2026-11-22T12:00:00Z"}"#;
         let error = decode_command(bad, 1024).unwrap_err();
-        assert_eq!(error.to_string(), "field `points` must be positive");
+        assert_eq!(
+            error.to_string(),
+            "field `points` must be from 1 to 1000000000000000"
+        );
     }
 }

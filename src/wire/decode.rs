@@ -75,14 +75,20 @@ fn parse_amount(fields: &Fields) -> Result<Decimal, InputError> {
             ))
         }
     };
-    let amount = Decimal::from_str(text)
-        .map_err(|_| invalid("amount", format!("`{text}` is not a decimal number")))?;
-    if amount.is_sign_negative() && !amount.is_zero() {
+    if text.starts_with('-') {
         return Err(invalid(
             "amount",
             format!("`{text}` is negative; refunds are their own type"),
         ));
     }
+    if !plain_decimal(text) {
+        return Err(invalid(
+            "amount",
+            format!("`{text}` is not a plain decimal number such as 12.50 (digits, and a point followed by digits)"),
+        ));
+    }
+    let amount = Decimal::from_str(text)
+        .map_err(|_| invalid("amount", format!("`{text}` is not a decimal number")))?;
     if amount.scale() > MAX_AMOUNT_SCALE {
         return Err(invalid(
             "amount",
@@ -96,6 +102,14 @@ fn parse_amount(fields: &Fields) -> Result<Decimal, InputError> {
         ));
     }
     Ok(amount)
+}
+
+/// Digits with an optional point and more digits: no sign, exponent, separators or spaces,
+/// which some decimal parsers accept and others read differently.
+fn plain_decimal(text: &str) -> bool {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, "0"));
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && digits(fraction)
 }
 
 fn parse_code(fields: &Fields, name: &str, len: usize) -> Result<String, InputError> {

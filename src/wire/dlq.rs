@@ -21,7 +21,7 @@ pub struct DlqRecord {
     pub original: String,
     /// `utf8` or `base64`.
     pub original_encoding: String,
-    /// Whether `original` holds only the first `max_original_bytes` of a larger payload.
+    /// Whether `original` holds only the first `max_original_bytes` of the masked payload.
     pub truncated: bool,
     pub original_size: usize,
     pub source: SourcePosition,
@@ -40,19 +40,29 @@ impl DlqRecord {
         error_kind: &str,
         reason: String,
     ) -> DlqRecord {
-        let kept = &payload[..payload.len().min(max_original_bytes)];
-        let masked = mask_pans(kept);
-        let (original, original_encoding) = match String::from_utf8(masked) {
-            Ok(text) => (text, "utf8"),
-            Err(not_text) => (
-                base64::engine::general_purpose::STANDARD.encode(not_text.as_bytes()),
-                "base64",
-            ),
+        // Mask the whole payload before cutting it, so no card number straddles the cut.
+        let masked = mask_pans(payload);
+        let (original, original_encoding, truncated) = match String::from_utf8(masked) {
+            Ok(mut text) => {
+                let cut = text.floor_char_boundary(max_original_bytes);
+                let truncated = cut < text.len();
+                text.truncate(cut);
+                (text, "utf8", truncated)
+            }
+            Err(not_text) => {
+                let bytes = not_text.as_bytes();
+                let kept = &bytes[..bytes.len().min(max_original_bytes)];
+                (
+                    base64::engine::general_purpose::STANDARD.encode(kept),
+                    "base64",
+                    kept.len() < bytes.len(),
+                )
+            }
         };
         DlqRecord {
             original,
             original_encoding: original_encoding.to_owned(),
-            truncated: kept.len() < payload.len(),
+            truncated,
             original_size: payload.len(),
             source,
             error_kind: error_kind.to_owned(),

@@ -1,18 +1,34 @@
 //! What every input message shares: the envelope checks (size, card numbers, UTF-8, a JSON
 //! object), typed field access whose errors name the field, and [`InputError`].
 
-use super::pan::{find_pans, mask_pans};
+use super::json::{self, StrictJsonError};
+use super::pan::{find_pans, masked_span};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
+use time::macros::datetime;
 use time::{OffsetDateTime, UtcOffset};
 
 /// Longest accepted id (txn_id, card_token, member_id, ...): they become store keys.
 pub const MAX_ID_LEN: usize = 128;
+/// Punctuation an identifier may hold besides ASCII letters and digits. Everything else (`:`,
+/// `{`, `}`, `*`, `/`, spaces, ...) is refused, so an id can never reach into another's key.
+pub const ID_PUNCTUATION: &str = "-_.@#+=~";
+
+/// Whether `c` may appear in an identifier.
+pub fn is_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || ID_PUNCTUATION.contains(c)
+}
+
 /// Largest accepted amount, in any currency.
 pub const MAX_AMOUNT: Decimal = Decimal::from_parts(0xA4C6_8000, 0x0003_8D7E, 0, false, 0); // 1e15
 /// Most decimal places an amount may carry (minor units of any ISO 4217 currency fit).
 pub const MAX_AMOUNT_SCALE: u32 = 4;
+/// Earliest accepted event time.
+pub const EARLIEST_EVENT_TIME: OffsetDateTime = datetime!(1970-01-01 00:00 UTC);
+/// Event times must be before this. With rule durations bounded too (a century at most),
+/// every date the rules derive from an event time stays far inside what can be represented.
+pub const EVENT_TIME_LIMIT: OffsetDateTime = datetime!(2100-01-01 00:00 UTC);
 
 /// Why a message is not a valid transaction.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +72,8 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> InputError {
 }
 
 /// The JSON object in `payload`, after the checks every message gets: at most `max_bytes`,
-/// no raw card number anywhere (masked in the error), UTF-8, an object.
+/// no card number anywhere (masked in the error; see [`super::pan`]), UTF-8, strict JSON (no
+/// key twice in one object), an object.
 pub fn json_object(payload: &[u8], max_bytes: usize) -> Result<Map<String, Value>, InputError> {
     if payload.len() > max_bytes {
         return Err(InputError::Oversized {
@@ -64,16 +81,20 @@ pub fn json_object(payload: &[u8], max_bytes: usize) -> Result<Map<String, Value
             limit: max_bytes,
         });
     }
-    if let Some(range) = find_pans(payload).into_iter().next() {
-        let masked = String::from_utf8_lossy(&mask_pans(&payload[range])).into_owned();
-        return Err(InputError::RawPan { masked });
+    if let Some(pan) = find_pans(payload).first() {
+        return Err(InputError::RawPan {
+            masked: masked_span(payload, pan),
+        });
     }
     let text = std::str::from_utf8(payload).map_err(|_| InputError::NotUtf8)?;
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| InputError::MalformedJson(e.to_string()))?;
-    match value {
-        Value::Object(object) => Ok(object),
-        _ => Err(InputError::NotAnObject),
+    match json::parse(text) {
+        Ok(Value::Object(object)) => Ok(object),
+        Ok(_) => Err(InputError::NotAnObject),
+        Err(StrictJsonError::DuplicateKey(field)) => Err(invalid(
+            &field,
+            "appears more than once; which value is meant is ambiguous",
+        )),
+        Err(StrictJsonError::Malformed(reason)) => Err(InputError::MalformedJson(reason)),
     }
 }
 
@@ -116,12 +137,17 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An identifier: 1 to [`MAX_ID_LEN`] characters from [`is_id_char`]. Ids become store
+    /// keys and event ids, so characters that separate or pattern-match their parts are refused.
     pub fn id(&self, name: &str) -> Result<String, InputError> {
         let id = self.str(name)?;
-        if id.is_empty() || id.len() > MAX_ID_LEN || id.chars().any(char::is_control) {
+        if id.is_empty() || id.len() > MAX_ID_LEN || !id.chars().all(is_id_char) {
             return Err(self.invalid(
                 name,
-                format!("must be 1 to {MAX_ID_LEN} printable characters"),
+                format!(
+                    "must be 1 to {MAX_ID_LEN} characters, each a letter, a digit or one of \
+                     {ID_PUNCTUATION}"
+                ),
             ));
         }
         Ok(id.to_owned())
@@ -155,15 +181,26 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// An RFC 3339 time, normalised to UTC.
+    /// An RFC 3339 time, normalised to UTC, from [`EARLIEST_EVENT_TIME`] up to (not including)
+    /// [`EVENT_TIME_LIMIT`].
     pub fn timestamp(&self, name: &str) -> Result<OffsetDateTime, InputError> {
         let text = self.str(name)?;
-        OffsetDateTime::parse(text, &Rfc3339)
-            .map(|t| t.to_offset(UtcOffset::UTC))
-            .map_err(|_| {
+        let parsed = OffsetDateTime::parse(text, &Rfc3339).map_err(|_| {
+            self.invalid(
+                name,
+                format!("`{text}` is not an RFC 3339 time such as 2026-11-22T10:15:30Z"),
+            )
+        })?;
+        parsed
+            .checked_to_offset(UtcOffset::UTC)
+            .filter(|utc| (EARLIEST_EVENT_TIME..EVENT_TIME_LIMIT).contains(utc))
+            .ok_or_else(|| {
                 self.invalid(
                     name,
-                    format!("`{text}` is not an RFC 3339 time such as 2026-11-22T10:15:30Z"),
+                    format!(
+                        "`{text}` is outside the accepted range, {EARLIEST_EVENT_TIME} up to \
+                         {EVENT_TIME_LIMIT}"
+                    ),
                 )
             })
     }

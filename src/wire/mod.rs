@@ -6,6 +6,7 @@
 //! - [`review`]: a risk reviewer's decision on held points.
 //! - [`command`]: redemptions, their cancellation and transfers, in and out.
 //! - [`member_event`]: enrolment, engagement, referrals, tier overrides, freezes, card links.
+//! - [`json`]: strict JSON parsing, refusing a key given twice.
 //! - [`pan`]: finding and masking card numbers that must never travel in clear.
 //! - [`dlq`]: the dead-letter record and the reasons a message ends up there.
 
@@ -13,6 +14,7 @@ pub mod command;
 pub mod decode;
 pub mod dlq;
 pub mod fields;
+pub mod json;
 pub mod member_event;
 pub mod pan;
 pub mod review;

@@ -52,7 +52,13 @@ fn optional_fields_take_their_defaults() {
 fn amounts_must_be_non_negative_decimal_strings() {
     for (value, reason) in [
         (r#""-5.00""#, "negative"),
-        (r#""abc""#, "not a decimal"),
+        (r#""abc""#, "not a plain decimal"),
+        (r#""1_000.00""#, "not a plain decimal"),
+        (r#""1e3""#, "not a plain decimal"),
+        (r#""+5.00""#, "not a plain decimal"),
+        (r#"" 5.00""#, "not a plain decimal"),
+        (r#"".5""#, "not a plain decimal"),
+        (r#""5.""#, "not a plain decimal"),
         ("12.5", "not a JSON number"),
         (r#""1.23456""#, "decimal places"),
         (r#""1000000000000000.01""#, "larger than"),
