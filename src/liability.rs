@@ -10,20 +10,20 @@ use crate::store::{Keyspace, ScanCursor, StateStore, StoreError};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// Totals of one programme's accounts.
+/// Totals of one programme's accounts, in `i128`: sums of many accounts, each bounded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProgramTotals {
     pub members: u64,
     /// Posted points: the liability members can spend.
-    pub balance: i64,
-    pub pending: i64,
+    pub balance: i128,
+    pub pending: i128,
     /// Part of `pending` held by fraud alerts.
-    pub held: i64,
-    pub shortfall: i64,
+    pub held: i128,
+    pub shortfall: i128,
     pub members_by_tier: BTreeMap<String, u64>,
     /// Posted points by the party funding them (from the lots; `unattributed` for points
     /// credited before funders were tracked).
-    pub balance_by_funder: BTreeMap<String, i64>,
+    pub balance_by_funder: BTreeMap<String, i128>,
 }
 
 /// Scans every account and adds them up by programme. Accounts that do not decode are
@@ -49,10 +49,10 @@ pub async fn snapshot<S: StateStore>(
             })?;
             let entry = totals.entry(program.to_owned()).or_default();
             entry.members += 1;
-            entry.balance += account.balance;
-            entry.pending += account.pending;
-            entry.held += account.held;
-            entry.shortfall += account.shortfall;
+            entry.balance += i128::from(account.balance);
+            entry.pending += i128::from(account.pending);
+            entry.held += i128::from(account.held);
+            entry.shortfall += i128::from(account.shortfall);
             *entry.members_by_tier.entry(account.tier).or_default() += 1;
             for lot in &account.lots {
                 let funder = match lot.funded_by.as_str() {
@@ -62,7 +62,7 @@ pub async fn snapshot<S: StateStore>(
                 *entry
                     .balance_by_funder
                     .entry(funder.to_owned())
-                    .or_default() += lot.points;
+                    .or_default() += i128::from(lot.points);
             }
         }
     }

@@ -14,12 +14,12 @@ use time::OffsetDateTime;
 pub struct FunderFlows {
     /// Posted by earning, bonuses, the end of a settlement window, a review's release, or
     /// received by exchange from another programme.
-    pub issued: i64,
+    pub issued: i128,
     /// Redeemed (rewards, and exchanges into another programme), net of cancellations.
-    pub redeemed: i64,
-    pub expired: i64,
+    pub redeemed: i128,
+    pub expired: i128,
     /// Taken back by refunds, reversals and chargebacks.
-    pub reversed: i64,
+    pub reversed: i128,
 }
 
 /// One programme's flows over the period.
@@ -28,11 +28,11 @@ pub struct ProgramFlows {
     /// By funding party (`unattributed` for points without one).
     pub funders: BTreeMap<String, FunderFlows>,
     /// Held points posted after a review.
-    pub released: i64,
+    pub released: i128,
     /// Redeemed (rewards, and exchanges into another programme), net of cancellations.
-    pub redeemed: i64,
-    pub expired: i64,
-    pub reversed: i64,
+    pub redeemed: i128,
+    pub expired: i128,
+    pub reversed: i128,
 }
 
 /// Flows by programme over `[from, to)`.
@@ -69,36 +69,36 @@ impl Settlement {
             | LedgerEventType::BonusEarned
             | LedgerEventType::ExchangeReceived => {
                 for (name, points) in funder_shares(&event.breakdown, event.points, UNATTRIBUTED) {
-                    funders.entry(name).or_default().issued += points;
+                    funders.entry(name).or_default().issued += i128::from(points);
                 }
             }
             LedgerEventType::PointsPosted | LedgerEventType::PointsReleased => {
                 for (name, points) in lot_lines(&event.breakdown) {
-                    funders.entry(name).or_default().issued += points;
+                    funders.entry(name).or_default().issued += i128::from(points);
                 }
                 if event.event_type == LedgerEventType::PointsReleased {
-                    flows.released += event.points;
+                    flows.released += i128::from(event.points);
                 }
             }
             LedgerEventType::PointsRedeemed
             | LedgerEventType::RedemptionCancelled
             | LedgerEventType::PointsExchanged => {
                 for (name, points) in lot_lines(&event.breakdown) {
-                    funders.entry(name).or_default().redeemed -= points;
+                    funders.entry(name).or_default().redeemed -= i128::from(points);
                 }
-                flows.redeemed -= event.points;
+                flows.redeemed -= i128::from(event.points);
             }
             LedgerEventType::PointsExpired => {
                 for (name, points) in lot_lines(&event.breakdown) {
-                    funders.entry(name).or_default().expired -= points;
+                    funders.entry(name).or_default().expired -= i128::from(points);
                 }
-                flows.expired -= event.points;
+                flows.expired -= i128::from(event.points);
             }
             LedgerEventType::PointsReversed => {
                 for (name, points) in lot_lines(&event.breakdown) {
-                    funders.entry(name).or_default().reversed -= points;
+                    funders.entry(name).or_default().reversed -= i128::from(points);
                 }
-                flows.reversed -= event.points;
+                flows.reversed -= i128::from(event.points);
             }
             _ => {}
         }
@@ -112,7 +112,9 @@ fn lot_lines(breakdown: &[BreakdownLine]) -> Vec<(String, i64)> {
         line.rule.starts_with("lot:") || line.rule == "expiry" || line.rule == "negative_balance"
     }) {
         let name = line.funded_by.as_deref().unwrap_or(UNATTRIBUTED);
-        *by_funder.entry(name.to_owned()).or_default() += line.points.to_i64().unwrap_or(0);
+        let points = line.points.to_i64().unwrap_or(0);
+        let total = by_funder.entry(name.to_owned()).or_default();
+        *total = total.saturating_add(points);
     }
     by_funder.into_iter().collect()
 }
@@ -238,7 +240,7 @@ mod tests {
         assert_eq!(flows.funders["unattributed"].expired, 50);
         assert_eq!((flows.redeemed, flows.expired), (200, 50));
         assert_eq!(
-            flows.funders.values().map(|f| f.issued).sum::<i64>(),
+            flows.funders.values().map(|f| f.issued).sum::<i128>(),
             630,
             "counted once, in period"
         );

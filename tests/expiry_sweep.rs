@@ -54,7 +54,7 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
     };
     let first = sweep.run(datetime!(2026-12-01 0:00 UTC)).await.unwrap();
     assert_eq!((first.accounts_scanned, first.accounts_expired), (3, 1));
-    assert_eq!(first.points_expired, before[&accounts[0]].0);
+    assert_eq!(first.points_expired, i128::from(before[&accounts[0]].0));
     assert_eq!(first.outbound.len(), 1);
     let event: serde_json::Value = serde_json::from_str(&first.outbound[0].payload).unwrap();
     assert_eq!(

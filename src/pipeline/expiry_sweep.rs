@@ -23,7 +23,7 @@ pub struct SweepReport {
     pub accounts_scanned: u64,
     /// Accounts whose lots expired in this run.
     pub accounts_expired: u64,
-    pub points_expired: i64,
+    pub points_expired: i128,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +143,7 @@ impl<S: StateStore> ExpirySweep<'_, S> {
             match self.store.apply(&[group]).await?.pop() {
                 Some(GroupOutcome::Applied) => {
                     report.accounts_expired += 1;
-                    report.points_expired += points;
+                    report.points_expired += i128::from(points);
                     report.outbound.extend(outputs.iter().map(Outbound::from));
                     return Ok(());
                 }

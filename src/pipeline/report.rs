@@ -61,7 +61,7 @@ pub struct BatchReport {
     /// Messages sent to the dead-letter topic, by error kind.
     pub dead_lettered: BTreeMap<&'static str, u64>,
     /// Points moved by newly applied transactions, by ledger event type.
-    pub points: BTreeMap<&'static str, i64>,
+    pub points: BTreeMap<&'static str, i128>,
     /// Rule findings in alerts raised by newly applied transactions: (rule, severity, mode).
     pub alerts: Vec<(String, &'static str, &'static str)>,
     /// Combined scores of those alerts, with their mode.
@@ -139,7 +139,7 @@ impl BatchReport {
             } else {
                 event.pending_points
             };
-            *self.points.entry(event.event_type.as_str()).or_default() += moved;
+            *self.points.entry(event.event_type.as_str()).or_default() += i128::from(moved);
         }
         for alert in &decision.alerts {
             self.alert_scores.push((alert.score, alert.mode.as_str()));

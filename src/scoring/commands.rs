@@ -6,6 +6,7 @@
 use super::entry::Entry;
 use super::{expiry, fraud, program, Decision, Rejection};
 use crate::domain::activity::{Activity, ActivityKind};
+use crate::domain::bounds::MAX_EVENT_POINTS;
 use crate::domain::card::millis;
 use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::lots::LotUse;
@@ -195,8 +196,12 @@ pub fn apply(
                         command.program_id
                     ))
                 })?;
-            let received = (Decimal::from(*points) * rate).floor();
-            let received = received.try_into().unwrap_or(0_i64);
+            let received = Decimal::from(*points)
+                .checked_mul(*rate)
+                .map(|value| value.floor())
+                .and_then(|value| i64::try_from(value).ok())
+                .filter(|value| *value <= MAX_EVENT_POINTS)
+                .ok_or(Rejection::OutOfRange)?;
             let refusal = refused(&member, *points, "exchange").or_else(|| {
                 (received <= 0).then(|| {
                     refusal_line(format!(

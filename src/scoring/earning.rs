@@ -4,6 +4,7 @@
 //! up exactly to the points credited, and each names who funds its points.
 
 use super::{BudgetRoom, Rejection};
+use crate::domain::bounds::MAX_EVENT_POINTS;
 use crate::domain::counters::Counted;
 use crate::domain::{BreakdownLine, MemberState, Transaction};
 use crate::rules::earning::{Campaign, Reward, Stacking};
@@ -418,8 +419,12 @@ pub(super) fn checked(value: Option<Decimal>) -> Result<Decimal, Rejection> {
     value.ok_or(Rejection::OutOfRange)
 }
 
+/// Whole points of one earning, within what one input may move.
 pub(super) fn whole(rounded: Decimal) -> Result<i64, Rejection> {
-    rounded.to_i64().ok_or(Rejection::OutOfRange)
+    rounded
+        .to_i64()
+        .filter(|points| points.unsigned_abs() <= MAX_EVENT_POINTS.unsigned_abs())
+        .ok_or(Rejection::OutOfRange)
 }
 
 #[cfg(test)]

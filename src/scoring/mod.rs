@@ -51,7 +51,7 @@ pub enum Rejection {
     UnknownOriginal(String),
     #[error("{0}")]
     OriginalMismatch(String),
-    #[error("amount times the programme's rates exceeds the range points can hold")]
+    #[error("the points this input moves, or the account they leave, exceed the range points are kept in")]
     OutOfRange,
     #[error("{0}")]
     NotHeld(String),
@@ -115,6 +115,19 @@ pub struct Decision {
     pub counter_member: Option<MemberState>,
     /// What it drew from and gave back to campaign budgets.
     pub budget: Option<BudgetDraws>,
+}
+
+impl Decision {
+    /// The decision, unless it would leave an account outside
+    /// [`crate::domain::bounds::MAX_ACCOUNT_POINTS`].
+    pub fn bounded(self) -> Result<Decision, Rejection> {
+        let mut accounts = self.member.iter().chain(&self.counter_member);
+        if accounts.all(MemberState::within_bounds) {
+            Ok(self)
+        } else {
+            Err(Rejection::OutOfRange)
+        }
+    }
 }
 
 /// Scores one transaction. `member_id` is the account to credit (the message's, or the card's
