@@ -21,6 +21,18 @@ pub enum ApiError {
     Corrupt(String),
 }
 
+impl From<axum::extract::rejection::QueryRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        ApiError::BadRequest(masked(&rejection.body_text()))
+    }
+}
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        ApiError::BadRequest(masked(&rejection.body_text()))
+    }
+}
+
 impl ApiError {
     pub fn not_found(what: &str, id: &str) -> ApiError {
         ApiError::NotFound(format!("no {what} {}", masked(id)))

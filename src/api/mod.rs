@@ -13,6 +13,7 @@ mod views;
 
 use crate::rules::RulesFeed;
 use crate::store::{Keyspace, StateStore};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -44,6 +45,7 @@ pub fn routes<S: StateStore>(api: QueryApi<S>, token: String) -> Router {
         .route(ROUTES[0], get(member::<S>))
         .route(ROUTES[1], get(ledger::<S>))
         .route(ROUTES[2], get(card_risk::<S>))
+        .fallback(unknown_route)
         .layer(axum::middleware::from_fn_with_state(
             Arc::new(token),
             auth::require_bearer,
@@ -51,24 +53,34 @@ pub fn routes<S: StateStore>(api: QueryApi<S>, token: String) -> Router {
         .with_state(Arc::new(api))
 }
 
+// Extractors are taken as `Result`s so that a malformed path or query string answers with the
+// API's JSON error body, like every other error, instead of axum's plain text.
+
 async fn member<S: StateStore>(
     State(api): State<Arc<QueryApi<S>>>,
-    Path(member_id): Path<String>,
+    member_id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<MemberView>, ApiError> {
+    let Path(member_id) = member_id?;
     Ok(Json(MemberView::read(&api, &member_id).await?))
 }
 
 async fn ledger<S: StateStore>(
     State(api): State<Arc<QueryApi<S>>>,
-    Path(member_id): Path<String>,
-    Query(query): Query<LedgerQuery>,
+    member_id: Result<Path<String>, PathRejection>,
+    query: Result<Query<LedgerQuery>, QueryRejection>,
 ) -> Result<Json<LedgerPage>, ApiError> {
+    let (Path(member_id), Query(query)) = (member_id?, query?);
     Ok(Json(LedgerPage::read(&api, &member_id, query).await?))
 }
 
 async fn card_risk<S: StateStore>(
     State(api): State<Arc<QueryApi<S>>>,
-    Path(card_token): Path<String>,
+    card_token: Result<Path<String>, PathRejection>,
 ) -> Result<Json<CardRiskView>, ApiError> {
+    let Path(card_token) = card_token?;
     Ok(Json(CardRiskView::read(&api, &card_token).await?))
+}
+
+async fn unknown_route() -> ApiError {
+    ApiError::NotFound("no such resource".into())
 }
