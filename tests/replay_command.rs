@@ -11,6 +11,29 @@ fn row(id: &str, card: &str, amount: &str, present: bool, minute: u32, fraud: &s
     )
 }
 
+/// Runs `txscore replay` on a file of `lines` named `name`; its standard output, once it
+/// succeeded.
+fn replay(name: &str, lines: &[String]) -> String {
+    let directory =
+        std::env::temp_dir().join(format!("txscore-replay-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let file = directory.join(name);
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_txscore"))
+        .arg("replay")
+        .arg(&file)
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&directory).unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn replay_reports_precision_and_recall_per_rule() {
     let mut lines = vec![HEADER.to_owned()];
@@ -41,22 +64,7 @@ fn replay_reports_precision_and_recall_per_rule() {
     // A row that is not a valid transaction.
     lines.push(row("X-1", "tok_good", "-3.00", true, 59, "0"));
 
-    let directory = std::env::temp_dir().join(format!("txscore-replay-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
-    let file = directory.join("history.csv");
-    std::fs::write(&file, lines.join("\n")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_txscore"))
-        .arg("replay")
-        .arg(&file)
-        .output()
-        .unwrap();
-    std::fs::remove_dir_all(&directory).unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = replay("history.csv", &lines);
 
     assert!(
         stdout.contains("9 transactions scored, 1 dead-lettered"),
@@ -74,4 +82,32 @@ fn replay_reports_precision_and_recall_per_rule() {
     assert_eq!(columns("card_testing"), ["1", "111.1", "1.00", "0.25"]);
     // The probes repeat merchant and amount a minute apart: duplicates, all fraud.
     assert_eq!(columns("duplicate"), ["2", "222.2", "1.00", "0.50"]);
+}
+
+/// Purchases dated at the edges of the calendar each panicked the process before; now each is a
+/// dead letter and the replay finishes.
+#[test]
+fn replay_sets_aside_times_the_rules_cannot_reason_about() {
+    let valid = r#"{"txn_id":"T-1","type":"purchase","card_token":"tok_1","member_id":"M-1","amount":"10.00","currency":"CNY","merchant":{"id":"MER-1","mcc":"5411","country":"CN"},"timestamp":"2026-11-22T10:00:00Z"}"#;
+    let mut lines = vec![valid.to_owned()];
+    for (n, at) in [
+        "9999-12-31T23:59:00Z",
+        "9999-12-31T23:59:59-01:00",
+        "0000-01-01T00:30:00+01:00",
+        "9999-12-20T00:00:00Z",
+    ]
+    .iter()
+    .enumerate()
+    {
+        lines.push(
+            valid
+                .replace("T-1", &format!("T-{}", n + 2))
+                .replace("2026-11-22T10:00:00Z", at),
+        );
+    }
+    let stdout = replay("edges.jsonl", &lines);
+    assert!(
+        stdout.contains(r#"1 transactions scored, 4 dead-lettered {"invalid_field": 4}"#),
+        "{stdout}"
+    );
 }

@@ -11,9 +11,10 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// Longest accepted id (txn_id, card_token, member_id, ...): they become store keys.
 pub const MAX_ID_LEN: usize = 128;
-/// Punctuation an identifier may hold besides ASCII letters and digits. Everything else (`:`,
-/// `{`, `}`, `*`, `/`, spaces, ...) is refused, so an id can never reach into another's key.
-pub const ID_PUNCTUATION: &str = "-_.@#+=~";
+/// Punctuation an identifier may hold besides ASCII letters and digits (`/` joins the ids
+/// txscore derives, such as `C-3/credit`). Everything else (`:`, `{`, `}`, `*`, spaces, ...)
+/// is refused, so an id can never reach into another's store key.
+pub const ID_PUNCTUATION: &str = "-_.@#+=~/";
 
 /// Whether `c` may appear in an identifier.
 pub fn is_id_char(c: char) -> bool {
