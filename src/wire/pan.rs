@@ -312,6 +312,10 @@ fn normalise(code: u32) -> u8 {
 /// Adds the card numbers in `text` to `found`.
 fn scan(text: &Decoded, class: Class, found: &mut Vec<Pan>) {
     let chars = &text.chars;
+    // Nearly every string has too few digits to hold a card number: skip it without allocating.
+    if chars.iter().filter(|c| c.is_ascii_digit()).count() < 13 {
+        return;
+    }
     let runs = digit_runs(chars);
     let mut candidates: Vec<Vec<usize>> = Vec::new();
     for (index, run) in runs.iter().enumerate() {
