@@ -12,7 +12,7 @@
 mod plan;
 
 use super::budgets::{self, BudgetClaim, Grants};
-use super::contain::{contain, Stage};
+use super::contain::{contain, Contained, Stage};
 use super::inputs::{CardLink, Input, ItemKeys};
 pub use super::report::{BatchReport, Destination, Outbound};
 use crate::rules::{RuleBook, RulesFeed};
@@ -147,15 +147,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 Ok(Err(error)) => {
                     self.dead_letter(&mut report, message, error.kind(), error.to_string())
                 }
-                Err(panic) => self.dead_letter(
-                    &mut report,
-                    message,
-                    "internal_error",
-                    format!(
-                        "txscore failed while decoding this message ({panic}); it was set \
-                         aside so the partition goes on, and can be replayed once fixed"
-                    ),
-                ),
+                Err(panic) => {
+                    self.dead_letter(&mut report, message, Contained::KIND, panic.reason())
+                }
             }
         }
         self.resolve_card_links(&mut decoded).await?;

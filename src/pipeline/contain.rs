@@ -24,18 +24,47 @@ impl Stage {
             Stage::Score => "score",
         }
     }
+
+    fn doing(self) -> &'static str {
+        match self {
+            Stage::Decode => "decoding",
+            Stage::Score => "scoring",
+        }
+    }
 }
 
-/// Runs `work`; a panic inside it becomes `Err` with the panic's message, logged and counted.
+/// A panic contained to one input: where it happened and its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contained {
+    pub stage: Stage,
+    pub message: String,
+}
+
+impl Contained {
+    /// The dead-letter kind of an input whose processing panicked.
+    pub const KIND: &'static str = "internal_error";
+
+    /// The dead-letter reason: what failed, and that the input can be replayed.
+    pub fn reason(&self) -> String {
+        format!(
+            "txscore failed while {} this input ({}); it was set aside so the partition goes \
+             on, and can be replayed once fixed",
+            self.stage.doing(),
+            self.message
+        )
+    }
+}
+
+/// Runs `work`; a panic inside it becomes [`Contained`], logged and counted.
 ///
 /// `work` must leave nothing half-changed that the caller keeps using after a panic: callers
 /// pass closures that compute a result from borrowed state and apply it only on success.
-pub fn contain<T>(stage: Stage, work: impl FnOnce() -> T) -> Result<T, String> {
+pub fn contain<T>(stage: Stage, work: impl FnOnce() -> T) -> Result<T, Contained> {
     catch_unwind(AssertUnwindSafe(work)).map_err(|payload| {
         let message = panic_message(payload.as_ref());
         tracing::error!(stage = stage.as_str(), %message, "contained a panic; the input goes to the DLQ");
         crate::telemetry::events::internal_error(stage);
-        message
+        Contained { stage, message }
     })
 }
 
@@ -54,7 +83,10 @@ mod tests {
     #[test]
     fn a_panic_becomes_an_error_with_its_message() {
         let caught = contain(Stage::Score, || -> u32 { panic!("scoring bug {}", 7) });
-        assert_eq!(caught, Err("scoring bug 7".to_owned()));
+        assert_eq!(
+            caught.map_err(|panic| panic.message),
+            Err("scoring bug 7".to_owned())
+        );
         assert_eq!(contain(Stage::Decode, || 5), Ok(5));
     }
 }

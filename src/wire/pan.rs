@@ -117,29 +117,29 @@ pub fn mask_pans(bytes: &[u8]) -> Vec<u8> {
     let pans = find_pans(bytes);
     let mut hidden: Vec<&Range<usize>> = pans.iter().flat_map(Pan::hidden).collect();
     hidden.sort_by_key(|range| range.start);
-    let mut masked = Vec::with_capacity(bytes.len());
-    let mut copied = 0;
+    masked(bytes, 0..bytes.len(), hidden)
+}
+
+/// The raw text of `pan` as found in `bytes`, masked, for an error message.
+pub fn masked_span(bytes: &[u8], pan: &Pan) -> String {
+    String::from_utf8_lossy(&masked(bytes, pan.span(), pan.hidden())).into_owned()
+}
+
+/// `bytes[span]` with each of the `hidden` ranges (in order, inside `span`) replaced by `*`.
+fn masked<'a>(
+    bytes: &[u8],
+    span: Range<usize>,
+    hidden: impl IntoIterator<Item = &'a Range<usize>>,
+) -> Vec<u8> {
+    let mut masked = Vec::with_capacity(span.len());
+    let mut copied = span.start;
     for range in hidden {
         masked.extend_from_slice(&bytes[copied..range.start]);
         masked.push(b'*');
         copied = range.end;
     }
-    masked.extend_from_slice(&bytes[copied..]);
-    masked
-}
-
-/// The raw text of `pan` as found in `bytes`, masked, for an error message.
-pub fn masked_span(bytes: &[u8], pan: &Pan) -> String {
-    let span = pan.span();
-    let mut masked = Vec::with_capacity(span.len());
-    let mut copied = span.start;
-    for range in pan.hidden() {
-        masked.extend_from_slice(&bytes[copied..range.start]);
-        masked.push(b'*');
-        copied = range.end;
-    }
     masked.extend_from_slice(&bytes[copied..span.end]);
-    String::from_utf8_lossy(&masked).into_owned()
+    masked
 }
 
 /// Whether values under `key` are identifiers: its last word names an id or reference, and no

@@ -8,7 +8,7 @@ use crate::domain::member_event::MemberEventKind;
 use crate::domain::record::OutputTopic;
 use crate::domain::{CardState, Earning, MemberState, TxnRecord};
 use crate::pipeline::budgets::{self, Grants};
-use crate::pipeline::contain::{contain, Stage};
+use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
 use crate::pipeline::inputs::{CardLink, Input, ItemKeys};
 use crate::pipeline::report::encode_outputs;
@@ -175,11 +175,8 @@ impl<S: StateStore> BatchProcessor<S> {
                     self.dead_letter(
                         &mut plan.report,
                         &batch[*index],
-                        "internal_error",
-                        format!(
-                            "txscore failed while scoring this input ({panic}); it was set \
-                             aside so the partition goes on, and can be replayed once fixed"
-                        ),
+                        Contained::KIND,
+                        panic.reason(),
                     );
                     continue;
                 }
