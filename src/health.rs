@@ -18,6 +18,8 @@ pub struct Health {
     ready: AtomicBool,
     /// Messages whose offsets have been stored since start.
     messages_done: AtomicU64,
+    /// Input partitions this instance holds, after the latest rebalance.
+    assigned_partitions: AtomicI64,
 }
 
 /// The liveness verdict with its evidence, served as JSON.
@@ -38,6 +40,7 @@ impl Health {
             lag: AtomicI64::new(-1),
             ready: AtomicBool::new(false),
             messages_done: AtomicU64::new(0),
+            assigned_partitions: AtomicI64::new(0),
         }
     }
 
@@ -62,6 +65,16 @@ impl Health {
 
     pub fn messages_done(&self) -> u64 {
         self.messages_done.load(Ordering::Relaxed)
+    }
+
+    /// Partitions gained (positive) or given up (negative) in a rebalance.
+    pub fn record_assignment_change(&self, partitions: i64) {
+        self.assigned_partitions
+            .fetch_add(partitions, Ordering::Relaxed);
+    }
+
+    pub fn assigned_partitions(&self) -> i64 {
+        self.assigned_partitions.load(Ordering::Relaxed)
     }
 
     pub fn liveness(&self) -> Liveness {

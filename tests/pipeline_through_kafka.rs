@@ -8,7 +8,7 @@
 mod common;
 
 use common::{
-    balances, by_event_id, count, distinct_events, progressed, read_topic, redis, Broker,
+    assigned, balances, by_event_id, count, distinct_events, progressed, read_topic, redis, Broker,
     Reference, Running,
 };
 use std::collections::BTreeSet;
@@ -161,6 +161,7 @@ async fn two_instances_share_the_partitions_through_rebalances_with_exact_totals
     progressed(&first.health, 200).await;
     // A second instance joins mid-stream: the group rebalances and the partitions are split.
     let second = Running::start(&config, FaultInjection::default()).await;
+    assigned(&second.health).await;
     broker.feed(second_half).await;
     progressed(&second.health, 200).await;
     // The first leaves while work remains: its partitions move to the second instance.

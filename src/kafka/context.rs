@@ -46,6 +46,8 @@ impl ConsumerContext for PipelineContext {
         match rebalance {
             Rebalance::Revoke(partitions) => {
                 events::rebalance("revoke");
+                self.health
+                    .record_assignment_change(-(partitions.count() as i64));
                 tracing::info!(partitions = partitions.count(), "partitions revoked");
             }
             Rebalance::Assign(partitions) => {
@@ -56,6 +58,13 @@ impl ConsumerContext for PipelineContext {
                 events::rebalance("error");
                 tracing::warn!(%error, "rebalance error");
             }
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(partitions) = rebalance {
+            self.health
+                .record_assignment_change(partitions.count() as i64);
         }
     }
 }

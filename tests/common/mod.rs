@@ -1,8 +1,12 @@
-//! Test harness: a Kafka-protocol broker (external via TXSCORE_TEST_BROKERS, else the embedded
-//! mock cluster), a real redis-server on a free port, per-test topics, and helpers to run
-//! pipelines and read what they published.
+//! Test harness: a Kafka broker (Apache Kafka started from Maven's copy, see [`kafka`]; an
+//! external one via TXSCORE_TEST_BROKERS; librdkafka's mock cluster with
+//! TXSCORE_TEST_KAFKA=mock), a real redis-server on a free port, per-test topics, and helpers to
+//! run pipelines and read what they published.
 
 #![allow(dead_code)]
+
+pub mod kafka;
+pub mod service;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -45,6 +49,29 @@ pub fn http_get(addr: &str, path: &str, headers: &[(&str, &str)]) -> Option<(u16
     Some((status, body))
 }
 
+/// Which broker the integration tests use.
+enum BrokerKind {
+    /// `TXSCORE_TEST_BROKERS=host:port`: one already running.
+    External(String),
+    /// The default: Apache Kafka, one per test binary.
+    ApacheKafka,
+    /// `TXSCORE_TEST_KAFKA=mock`: librdkafka's in-process mock cluster, one per test.
+    Mock,
+}
+
+impl BrokerKind {
+    fn chosen() -> BrokerKind {
+        if let Ok(brokers) = std::env::var("TXSCORE_TEST_BROKERS") {
+            return BrokerKind::External(brokers);
+        }
+        match std::env::var("TXSCORE_TEST_KAFKA").as_deref() {
+            Ok("mock") => BrokerKind::Mock,
+            Ok("apache") | Err(_) => BrokerKind::ApacheKafka,
+            Ok(other) => panic!("TXSCORE_TEST_KAFKA={other}: use \"apache\" or \"mock\""),
+        }
+    }
+}
+
 /// A broker for one test, and that test's topic names.
 pub struct Broker {
     embedded: Option<EmbeddedKafka>,
@@ -81,12 +108,21 @@ impl Broker {
             "dlq",
         ]
         .map(|topic| format!("{unique}-{topic}"));
-        let (embedded, brokers) = match std::env::var("TXSCORE_TEST_BROKERS") {
-            Ok(brokers) => {
+        let (embedded, brokers) = match BrokerKind::chosen() {
+            BrokerKind::External(brokers) => {
                 create_topics(&brokers, &names, partitions).await;
                 (None, brokers)
             }
-            Err(_) => {
+            BrokerKind::ApacheKafka => {
+                let brokers = tokio::task::spawn_blocking(|| {
+                    kafka::ApacheKafka::shared().bootstrap_servers()
+                })
+                .await
+                .expect("broker starts");
+                create_topics(&brokers, &names, partitions).await;
+                (None, brokers)
+            }
+            BrokerKind::Mock => {
                 let topics: Vec<(&str, i32)> = names
                     .iter()
                     .map(|name| (name.as_str(), partitions))
@@ -162,7 +198,7 @@ impl Broker {
     }
 }
 
-async fn create_topics(brokers: &str, names: &[String], partitions: i32) {
+pub async fn create_topics(brokers: &str, names: &[String], partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -404,6 +440,105 @@ pub fn read_topic(
     messages
 }
 
+/// Every message on `topic` up to its end as this call finds it, as (key, payload): whatever
+/// a test expects plus whatever it does not, so extra messages show. `read_committed` skips
+/// what aborted Kafka transactions wrote (and reads to the last stable offset).
+pub fn read_to_end(brokers: &str, topic: &str, read_committed: bool) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", format!("end-reader-{topic}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.partition.eof", "true")
+        .set(
+            "isolation.level",
+            if read_committed {
+                "read_committed"
+            } else {
+                "read_uncommitted"
+            },
+        )
+        .create()
+        .expect("reader");
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .expect("topic metadata");
+    let partitions = metadata.topics()[0].partitions().len();
+    assert!(partitions > 0, "{topic} has partitions");
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for partition in 0..partitions as i32 {
+        assignment
+            .add_partition_offset(topic, partition, rdkafka::Offset::Beginning)
+            .expect("partition");
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut at_end = std::collections::HashSet::new();
+    let mut messages = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while at_end.len() < partitions {
+        assert!(
+            Instant::now() < deadline,
+            "{topic} not read to its end in 120 s"
+        );
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(message)) => {
+                let text = |bytes: Option<&[u8]>| {
+                    String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
+                };
+                messages.push((text(message.key()), text(message.payload())));
+            }
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => {
+                at_end.insert(partition);
+            }
+            Some(Err(error)) => panic!("reading {topic}: {error}"),
+            None => {}
+        }
+    }
+    messages
+}
+
+/// Whether `group` has committed, on every partition of `topic`, the offset after its last
+/// message: everything on it is consumed and its outputs are acknowledged.
+pub fn caught_up(brokers: &str, group: &str, topic: &str) -> bool {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("offset client");
+    let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
+        return false;
+    };
+    let mut partitions = rdkafka::TopicPartitionList::new();
+    for partition in metadata.topics()[0].partitions() {
+        partitions.add_partition(topic, partition.id());
+    }
+    let Ok(committed) = consumer.committed_offsets(partitions, Duration::from_secs(5)) else {
+        return false;
+    };
+    committed.elements().iter().all(|element| {
+        let end = consumer
+            .fetch_watermarks(topic, element.partition(), Duration::from_secs(5))
+            .map(|(_, high)| high);
+        match (element.offset(), end) {
+            (_, Ok(0)) => true,
+            (rdkafka::Offset::Offset(offset), Ok(high)) => offset >= high,
+            _ => false,
+        }
+    })
+}
+
+/// Waits (bounded by `timeout`) until [`caught_up`].
+pub fn wait_caught_up(brokers: &str, group: &str, topic: &str, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    while !caught_up(brokers, group, topic) {
+        assert!(
+            Instant::now() < deadline,
+            "{group} did not consume all of {topic} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// A stop condition for [`read_topic`]: `count` messages.
 pub fn count(wanted: u64) -> impl FnMut(&(String, String)) -> bool {
     let mut seen = 0;
@@ -446,6 +581,19 @@ pub fn error_kinds(dead: &[(String, String)]) -> Vec<String> {
         .collect();
     kinds.sort();
     kinds
+}
+
+/// Waits (bounded) until the instance behind `health` holds input partitions: a new group
+/// member gets them only once the group has rebalanced.
+pub async fn assigned(health: &Health) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while health.assigned_partitions() <= 0 {
+        assert!(
+            Instant::now() < deadline,
+            "no partitions assigned within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// Waits (bounded) until `health` reports at least `messages` done.

@@ -1,0 +1,145 @@
+//! `txscore run` as a child process, for the tests that kill it (SIGKILL: no shutdown code
+//! runs) and start it again: its config file, its environment, and waiting for it.
+
+use super::Broker;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_txscore");
+
+/// A directory holding a config file that names `broker`'s topics, a rules file, and the
+/// service's log; removed when dropped.
+pub struct ServiceFiles {
+    pub directory: PathBuf,
+    pub config: PathBuf,
+}
+
+impl ServiceFiles {
+    /// `top` is TOML placed before the first table: top-level keys, or dotted ones such as
+    /// `kafka.exactly_once = true`.
+    pub fn write(name: &str, broker: &Broker, rules: &str, top: &str) -> ServiceFiles {
+        let directory = std::env::temp_dir().join(format!(
+            "txscore-{name}-{}-{}",
+            std::process::id(),
+            broker.group
+        ));
+        std::fs::create_dir_all(&directory).expect("service directory");
+        let rules_path = directory.join("rules.toml");
+        std::fs::write(&rules_path, rules).expect("rules file");
+        let config = directory.join("txscore.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "rules = {:?}\n{top}\n[kafka.topics]\ntransactions = \"{}\"\nreviews = \"{}\"\n\
+                 commands = \"{}\"\nmember_events = \"{}\"\nshadow = \"{}\"\nledger = \"{}\"\n\
+                 alerts = \"{}\"\ndlq = \"{}\"\n[pipeline]\nmax_batch = 40\n\
+                 retry_budget_secs = 60\n",
+                rules_path.display().to_string(),
+                broker.transactions,
+                broker.reviews,
+                broker.commands,
+                broker.member_events,
+                broker.shadow,
+                broker.ledger,
+                broker.alerts,
+                broker.dlq
+            ),
+        )
+        .expect("config file");
+        ServiceFiles { directory, config }
+    }
+}
+
+impl Drop for ServiceFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.directory);
+    }
+}
+
+/// One `txscore run` process.
+pub struct Service {
+    child: Child,
+    pub metrics_addr: String,
+}
+
+impl Service {
+    /// Starts `txscore run` on `files` against `broker` and `redis_url`, with `env` on top.
+    pub fn start(
+        files: &ServiceFiles,
+        broker: &Broker,
+        redis_url: &str,
+        env: &[(&str, &str)],
+    ) -> Service {
+        let metrics_addr = free_addr();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(files.directory.join("txscore.log"))
+            .expect("service log");
+        let child = Command::new(BINARY)
+            .args(["run", "--config"])
+            .arg(&files.config)
+            .env("TXSCORE_BROKERS", &broker.brokers)
+            .env("TXSCORE_GROUP_ID", &broker.group)
+            .env("TXSCORE_REDIS_URL", redis_url)
+            .env("TXSCORE_METRICS_ADDR", &metrics_addr)
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("txscore run starts");
+        Service {
+            child,
+            metrics_addr,
+        }
+    }
+
+    /// Kills the process with SIGKILL and reaps it.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("reaped");
+    }
+
+    /// Sends SIGTERM and waits (bounded) for the exit status.
+    pub fn terminate(mut self) -> ExitStatus {
+        let sent = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "txscore did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The process's exit status if it has already exited (it should not have).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The service's log so far, for failure messages.
+pub fn log_of(files: &ServiceFiles) -> String {
+    std::fs::read_to_string(files.directory.join("txscore.log")).unwrap_or_default()
+}
+
+fn free_addr() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
+    listener.local_addr().expect("address").to_string()
+}
