@@ -178,7 +178,7 @@ fn watch(broker: u32) {
     let script =
         "while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; do sleep 1; done; \
                   kill -9 \"$2\" 2>/dev/null";
-    Command::new("sh")
+    let mut watchdog = Command::new("sh")
         .args(["-c", script, "watchdog"])
         .arg(std::process::id().to_string())
         .arg(broker.to_string())
@@ -187,6 +187,8 @@ fn watch(broker: u32) {
         .stderr(Stdio::null())
         .spawn()
         .expect("sh runs");
+    // Reaped when the broker goes first (a restart test), so it leaves no zombie.
+    std::thread::spawn(move || watchdog.wait());
 }
 
 /// A single node that is broker and controller, tuned for tests: no rebalance delay, small

@@ -5,15 +5,17 @@
 
 #![allow(dead_code)]
 
+pub mod exact;
 pub mod kafka;
+pub mod reading;
 pub mod service;
+
+pub use reading::*;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Message;
 use rdkafka::ClientConfig;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,50 +91,76 @@ pub struct Broker {
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+struct TopicNames {
+    topics: [String; 8],
+    group: String,
+}
+
+/// Names unique to this process and call, so tests can share a broker.
+fn topic_names(test: &str) -> TopicNames {
+    let unique = format!(
+        "{test}-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let topics = [
+        "transactions",
+        "reviews",
+        "commands",
+        "member-events",
+        "shadow-ledger",
+        "ledger",
+        "alerts",
+        "dlq",
+    ]
+    .map(|topic| format!("{unique}-{topic}"));
+    TopicNames {
+        topics,
+        group: format!("{unique}-group"),
+    }
+}
+
 impl Broker {
-    /// Topics named after `test` (made unique, so an external broker can be shared).
+    /// Topics named after `test` (made unique, so an external broker can be shared), on the
+    /// broker the environment chooses.
     pub async fn start(test: &str, partitions: i32) -> Broker {
-        let unique = format!(
-            "{test}-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
-        let names = [
-            "transactions",
-            "reviews",
-            "commands",
-            "member-events",
-            "shadow-ledger",
-            "ledger",
-            "alerts",
-            "dlq",
-        ]
-        .map(|topic| format!("{unique}-{topic}"));
-        let (embedded, brokers) = match BrokerKind::chosen() {
-            BrokerKind::External(brokers) => {
-                create_topics(&brokers, &names, partitions).await;
-                (None, brokers)
-            }
+        let names = topic_names(test);
+        match BrokerKind::chosen() {
+            BrokerKind::External(brokers) => Broker::on(&brokers, names, partitions).await,
             BrokerKind::ApacheKafka => {
                 let brokers = tokio::task::spawn_blocking(|| {
                     kafka::ApacheKafka::shared().bootstrap_servers()
                 })
                 .await
                 .expect("broker starts");
-                create_topics(&brokers, &names, partitions).await;
-                (None, brokers)
+                Broker::on(&brokers, names, partitions).await
             }
             BrokerKind::Mock => {
                 let topics: Vec<(&str, i32)> = names
+                    .topics
                     .iter()
                     .map(|name| (name.as_str(), partitions))
                     .collect();
                 let embedded = EmbeddedKafka::start(&topics).expect("embedded broker starts");
                 let brokers = embedded.bootstrap_servers();
-                (Some(embedded), brokers)
+                Broker::named(Some(embedded), brokers, names)
             }
-        };
-        let [transactions, reviews, commands, member_events, shadow, ledger, alerts, dlq] = names;
+        }
+    }
+
+    /// The topics for `test`, created on `kafka` (a broker of the test's own).
+    pub async fn start_on(kafka: &kafka::ApacheKafka, test: &str, partitions: i32) -> Broker {
+        Broker::on(&kafka.bootstrap_servers(), topic_names(test), partitions).await
+    }
+
+    async fn on(brokers: &str, names: TopicNames, partitions: i32) -> Broker {
+        create_topics(brokers, &names.topics, partitions).await;
+        Broker::named(None, brokers.to_owned(), names)
+    }
+
+    fn named(embedded: Option<EmbeddedKafka>, brokers: String, names: TopicNames) -> Broker {
+        let [transactions, reviews, commands, member_events, shadow, ledger, alerts, dlq] =
+            names.topics;
         Broker {
             embedded,
             brokers,
@@ -144,7 +172,7 @@ impl Broker {
             ledger,
             alerts,
             dlq,
-            group: format!("{unique}-group"),
+            group: names.group,
         }
     }
 
@@ -243,15 +271,25 @@ pub fn redis() -> LocalRedis {
 
 /// The rules the pipeline tests run: the shipped rules without the earning rules whose result
 /// depends on the order of one member's transactions (first-purchase and spend-threshold
-/// bonuses, per-member campaign caps, rate and campaign period caps, tier qualification), nor
-/// those whose result depends on the order of all members' (campaign budgets). A member's cards
-/// sit on different partitions, so the pipeline applies them in an interleaving that a serial
-/// reference run cannot predict; those rules are tested in the core, in order, and budgets on
-/// their own.
+/// bonuses, per-member campaign caps, rate and campaign period caps, tier qualification) or of
+/// all members' (campaign budgets), and without the points-abuse fraud rules, which look at a
+/// member's activity over all their cards. A member's cards sit on different partitions, so
+/// the pipeline applies them in an interleaving that a serial reference run cannot predict;
+/// those rules are tested in the core, in order, and budgets on their own.
 pub fn rules_toml() -> String {
     let mut rules: toml::Table = txscore::rules::DEFAULT_RULES
         .parse()
         .expect("shipped rules parse");
+    if let Some(fraud) = rules.get_mut("fraud").and_then(toml::Value::as_table_mut) {
+        for member_rule in [
+            "refund_churn",
+            "split_purchases",
+            "transfer_ring",
+            "redemption_after_burst",
+        ] {
+            fraud.remove(member_rule);
+        }
+    }
     let programs = rules["programs"].as_table_mut().expect("programs");
     for (_, program) in programs.iter_mut() {
         let Some(earning) = program
@@ -404,185 +442,6 @@ impl Running {
     }
 }
 
-/// Messages on `topic` from the start, as (key, payload), read until `enough` (called with each
-/// new message) says so or the timeout passes.
-pub fn read_topic(
-    brokers: &str,
-    topic: &str,
-    timeout: Duration,
-    mut enough: impl FnMut(&(String, String)) -> bool,
-) -> Vec<(String, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set(
-            "group.id",
-            format!("reader-{topic}-{}", NEXT.fetch_add(1, Ordering::Relaxed)),
-        )
-        .set("auto.offset.reset", "earliest")
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("reader");
-    consumer.subscribe(&[topic]).expect("subscribe");
-    let deadline = Instant::now() + timeout;
-    let mut messages = Vec::new();
-    while Instant::now() < deadline {
-        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) {
-            let text = |bytes: Option<&[u8]>| {
-                String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
-            };
-            messages.push((text(message.key()), text(message.payload())));
-            if enough(messages.last().expect("just pushed")) {
-                break;
-            }
-        }
-    }
-    consumer.unsubscribe();
-    messages
-}
-
-/// Every message on `topic` up to its end as this call finds it, as (key, payload): whatever
-/// a test expects plus whatever it does not, so extra messages show. `read_committed` skips
-/// what aborted Kafka transactions wrote (and reads to the last stable offset).
-pub fn read_to_end(brokers: &str, topic: &str, read_committed: bool) -> Vec<(String, String)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", format!("end-reader-{topic}"))
-        .set("enable.auto.commit", "false")
-        .set("enable.partition.eof", "true")
-        .set(
-            "isolation.level",
-            if read_committed {
-                "read_committed"
-            } else {
-                "read_uncommitted"
-            },
-        )
-        .create()
-        .expect("reader");
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .expect("topic metadata");
-    let partitions = metadata.topics()[0].partitions().len();
-    assert!(partitions > 0, "{topic} has partitions");
-    let mut assignment = rdkafka::TopicPartitionList::new();
-    for partition in 0..partitions as i32 {
-        assignment
-            .add_partition_offset(topic, partition, rdkafka::Offset::Beginning)
-            .expect("partition");
-    }
-    consumer.assign(&assignment).expect("assign");
-    let mut at_end = std::collections::HashSet::new();
-    let mut messages = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while at_end.len() < partitions {
-        assert!(
-            Instant::now() < deadline,
-            "{topic} not read to its end in 120 s"
-        );
-        match consumer.poll(Duration::from_millis(200)) {
-            Some(Ok(message)) => {
-                let text = |bytes: Option<&[u8]>| {
-                    String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned()
-                };
-                messages.push((text(message.key()), text(message.payload())));
-            }
-            Some(Err(rdkafka::error::KafkaError::PartitionEOF(partition))) => {
-                at_end.insert(partition);
-            }
-            Some(Err(error)) => panic!("reading {topic}: {error}"),
-            None => {}
-        }
-    }
-    messages
-}
-
-/// Whether `group` has committed, on every partition of `topic`, the offset after its last
-/// message: everything on it is consumed and its outputs are acknowledged.
-pub fn caught_up(brokers: &str, group: &str, topic: &str) -> bool {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .expect("offset client");
-    let Ok(metadata) = consumer.fetch_metadata(Some(topic), Duration::from_secs(5)) else {
-        return false;
-    };
-    let mut partitions = rdkafka::TopicPartitionList::new();
-    for partition in metadata.topics()[0].partitions() {
-        partitions.add_partition(topic, partition.id());
-    }
-    let Ok(committed) = consumer.committed_offsets(partitions, Duration::from_secs(5)) else {
-        return false;
-    };
-    committed.elements().iter().all(|element| {
-        let end = consumer
-            .fetch_watermarks(topic, element.partition(), Duration::from_secs(5))
-            .map(|(_, high)| high);
-        match (element.offset(), end) {
-            (_, Ok(0)) => true,
-            (rdkafka::Offset::Offset(offset), Ok(high)) => offset >= high,
-            _ => false,
-        }
-    })
-}
-
-/// Waits (bounded by `timeout`) until [`caught_up`].
-pub fn wait_caught_up(brokers: &str, group: &str, topic: &str, timeout: Duration) {
-    let deadline = Instant::now() + timeout;
-    while !caught_up(brokers, group, topic) {
-        assert!(
-            Instant::now() < deadline,
-            "{group} did not consume all of {topic} within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// A stop condition for [`read_topic`]: `count` messages.
-pub fn count(wanted: u64) -> impl FnMut(&(String, String)) -> bool {
-    let mut seen = 0;
-    move |_| {
-        seen += 1;
-        seen >= wanted
-    }
-}
-
-/// A stop condition for [`read_topic`] on the ledger: `wanted` distinct event ids.
-pub fn distinct_events(wanted: usize) -> impl FnMut(&(String, String)) -> bool {
-    let mut ids = std::collections::HashSet::new();
-    move |(_, payload)| {
-        let value: serde_json::Value =
-            serde_json::from_str(payload).expect("ledger payload is JSON");
-        ids.insert(value["event_id"].as_str().expect("event_id").to_owned());
-        ids.len() >= wanted
-    }
-}
-
-/// Ledger messages by event id, each parsed from its first copy.
-pub fn ledger_events(ledger: &[(String, String)]) -> BTreeMap<String, serde_json::Value> {
-    by_event_id(ledger)
-        .into_iter()
-        .map(|(id, copies)| (id, serde_json::from_str(&copies[0]).expect("ledger JSON")))
-        .collect()
-}
-
-/// The `error_kind` of each dead-letter record, sorted.
-pub fn error_kinds(dead: &[(String, String)]) -> Vec<String> {
-    let mut kinds: Vec<String> = dead
-        .iter()
-        .map(|(_, payload)| {
-            let record: serde_json::Value = serde_json::from_str(payload).expect("DLQ JSON");
-            record["error_kind"]
-                .as_str()
-                .expect("error_kind")
-                .to_owned()
-        })
-        .collect();
-    kinds.sort();
-    kinds
-}
-
 /// Waits (bounded) until the instance behind `health` holds input partitions: a new group
 /// member gets them only once the group has rebalanced.
 pub async fn assigned(health: &Health) {
@@ -603,18 +462,6 @@ pub async fn progressed(health: &Health, messages: u64) {
         assert!(Instant::now() < deadline, "no progress within 60 s");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-}
-
-/// Ledger payloads by event id: every copy, so tests can check duplicates are identical.
-pub fn by_event_id(messages: &[(String, String)]) -> HashMap<String, Vec<String>> {
-    let mut events: HashMap<String, Vec<String>> = HashMap::new();
-    for (_, payload) in messages {
-        let value: serde_json::Value =
-            serde_json::from_str(payload).expect("ledger payload is JSON");
-        let id = value["event_id"].as_str().expect("event_id").to_owned();
-        events.entry(id).or_default().push(payload.clone());
-    }
-    events
 }
 
 /// (balance, pending) per account key, read straight from a store.
@@ -668,7 +515,10 @@ pub struct Reference {
     /// Posted points of each ledger event, by event id.
     pub ledger_points: BTreeMap<String, i64>,
     pub dead_lettered: u64,
+    /// Alert messages published, replays of a transaction included.
     pub alerts: usize,
+    /// Distinct alerts.
+    pub alert_ids: std::collections::BTreeSet<String>,
 }
 
 impl Reference {
@@ -683,6 +533,7 @@ impl Reference {
         let mut ledger_points = BTreeMap::new();
         let mut dead_lettered = 0;
         let mut alerts = 0;
+        let mut alert_ids = std::collections::BTreeSet::new();
         for batch in inbound(messages).chunks(100) {
             let report = processor
                 .process(batch, &rules)
@@ -698,7 +549,12 @@ impl Reference {
                         ledger_points.insert(id.clone(), value["points"].as_i64().unwrap());
                         ledger_ids.insert(id);
                     }
-                    txscore::pipeline::Destination::Alerts => alerts += 1,
+                    txscore::pipeline::Destination::Alerts => {
+                        alerts += 1;
+                        let value: serde_json::Value =
+                            serde_json::from_str(&message.payload).unwrap();
+                        alert_ids.insert(value["alert_id"].as_str().unwrap().to_owned());
+                    }
                     txscore::pipeline::Destination::Dlq
                     | txscore::pipeline::Destination::Commands
                     | txscore::pipeline::Destination::Shadow => {}
@@ -712,6 +568,7 @@ impl Reference {
             ledger_points,
             dead_lettered,
             alerts,
+            alert_ids,
         }
     }
 

@@ -1,0 +1,211 @@
+//! What only a real broker can show: the real `txscore run` process killed with SIGKILL at
+//! random points and started again, three instances joining and leaving a group with
+//! cooperative-sticky rebalancing, and the broker itself killed and restarted mid-stream.
+//! Each ends with every topic read to its end and compared with the reference.
+
+mod common;
+
+use common::exact::{assert_exact, Delivery};
+use common::kafka::ApacheKafka;
+use common::service::{log_of, Service, ServiceFiles};
+use common::{assigned, progressed, redis, rules_toml, wait_caught_up, Broker, Reference, Running};
+use std::time::{Duration, Instant};
+use txscore::pipeline::FaultInjection;
+use txscore::synth::{generate, StreamSpec, SyntheticMessage};
+
+fn stream(transactions: usize) -> Vec<SyntheticMessage> {
+    generate(&StreamSpec {
+        transactions,
+        cards: 150,
+        burst_every: 300,
+        ..StreamSpec::default()
+    })
+}
+
+/// A seed from TXSCORE_TEST_SEED, else the clock; printed by every failure so a run can be
+/// repeated.
+fn seed() -> u64 {
+    std::env::var("TXSCORE_TEST_SEED")
+        .ok()
+        .and_then(|seed| seed.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|elapsed| elapsed.as_nanos() as u64)
+                .unwrap_or(1)
+        })
+        | 1
+}
+
+/// xorshift64: enough randomness to choose kill points.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// Messages the service has finished, from its /metrics; `None` while it cannot answer.
+fn messages_done(service: &Service) -> Option<u64> {
+    let (_, body) = common::http_get(&service.metrics_addr, "/metrics", &[])?;
+    let total = body
+        .lines()
+        .filter(|line| line.starts_with("txscore_messages_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>();
+    Some(total as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_twice() {
+    let seed = seed();
+    let context = format!("TXSCORE_TEST_SEED={seed}");
+    let mut random = seed;
+    let broker = Broker::start("sigkill", 4).await;
+    let server = redis();
+    let messages = stream(4_000);
+    let reference = Reference::of(&messages).await;
+    let files = ServiceFiles::write("sigkill", &broker, &rules_toml(), "");
+    broker.feed(&messages).await;
+
+    let mut kills = 0;
+    for _ in 0..5 {
+        let service = Service::start(&files, &broker, &server.url(), &[]);
+        // Kill once this run has finished a random number of messages: mid-batch, between
+        // the store write and the publish, between the acks and the offset commit.
+        let target = 20 + next(&mut random) % 600;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if messages_done(&service).is_some_and(|done| done >= target) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{context}: no progress to {target} messages; log:\n{}",
+                log_of(&files)
+            );
+            std::thread::sleep(Duration::from_millis(1 + next(&mut random) % 20));
+        }
+        service.kill();
+        kills += 1;
+    }
+    let mut service = Service::start(&files, &broker, &server.url(), &[]);
+    wait_caught_up(
+        &broker.brokers,
+        &broker.group,
+        &broker.transactions,
+        Duration::from_secs(180),
+    );
+    assert!(
+        service.exited().is_none(),
+        "{context}: the last run is still up"
+    );
+    let status = service.terminate();
+    assert!(status.success(), "{context}: clean exit, got {status}");
+    assert_eq!(kills, 5);
+    assert_exact(
+        &broker,
+        &server.url(),
+        &reference,
+        Delivery::AtLeastOnce,
+        &context,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_join_and_leave_with_cooperative_sticky_rebalancing() {
+    let broker = Broker::start("cooperative", 6).await;
+    let server = redis();
+    let messages = stream(3_000);
+    let reference = Reference::of(&messages).await;
+    let mut config = broker.config(&server, 50);
+    config.kafka.client.insert(
+        "partition.assignment.strategy".into(),
+        "cooperative-sticky".into(),
+    );
+    let thirds: Vec<&[SyntheticMessage]> = messages.chunks(messages.len() / 3 + 1).collect();
+
+    let first = Running::start(&config, FaultInjection::default()).await;
+    assigned(&first.health).await;
+    broker.feed(thirds[0]).await;
+    progressed(&first.health, 100).await;
+    // Two more join; the sticky assignor moves partitions to them incrementally (it balances
+    // the count over all four input topics, so the first may keep every transactions one).
+    let second = Running::start(&config, FaultInjection::default()).await;
+    assigned(&second.health).await;
+    let third = Running::start(&config, FaultInjection::default()).await;
+    assigned(&third.health).await;
+    broker.feed(thirds[1]).await;
+    // The first leaves; whatever it held moves to the two that stay, which alone see the rest.
+    let first = first.stop().await.expect("first stops cleanly");
+    broker.feed(thirds[2]).await;
+    wait_caught_up(
+        &broker.brokers,
+        &broker.group,
+        &broker.transactions,
+        Duration::from_secs(120),
+    );
+    let second = second.stop().await.expect("second stops cleanly");
+    let third = third.stop().await.expect("third stops cleanly");
+    assert!(first.messages > 0);
+    assert!(
+        second.messages + third.messages >= thirds[2].len() as u64,
+        "those who stayed consumed what came after the first left"
+    );
+    assert_exact(
+        &broker,
+        &server.url(),
+        &reference,
+        Delivery::AtLeastOnce,
+        "cooperative-sticky",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_killed_and_restarted_mid_stream_loses_nothing() {
+    let mut kafka = tokio::task::spawn_blocking(ApacheKafka::start)
+        .await
+        .expect("broker starts");
+    let broker = Broker::start_on(&kafka, "broker-restart", 4).await;
+    let server = redis();
+    let messages = stream(3_000);
+    let reference = Reference::of(&messages).await;
+    let (first_half, second_half) = messages.split_at(messages.len() / 2);
+    let mut config = broker.config(&server, 50);
+    config.runner.retry_budget = Duration::from_secs(120);
+
+    broker.feed(first_half).await;
+    let running = Running::start(&config, FaultInjection::default()).await;
+    progressed(&running.health, 300).await;
+    let kafka = tokio::task::spawn_blocking(move || {
+        kafka.kill();
+        std::thread::sleep(Duration::from_secs(3));
+        kafka.resume();
+        kafka
+    })
+    .await
+    .expect("broker restarts");
+    broker.feed(second_half).await;
+    wait_caught_up(
+        &broker.brokers,
+        &broker.group,
+        &broker.transactions,
+        Duration::from_secs(180),
+    );
+    let summary = running
+        .stop()
+        .await
+        .expect("the pipeline rode out the outage");
+    assert!(summary.messages >= messages.len() as u64);
+    assert_exact(
+        &broker,
+        &server.url(),
+        &reference,
+        Delivery::AtLeastOnce,
+        "broker restart",
+    )
+    .await;
+    drop(kafka);
+}
