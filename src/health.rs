@@ -20,6 +20,8 @@ pub struct Health {
     messages_done: AtomicU64,
     /// Input partitions this instance holds, after the latest rebalance.
     assigned_partitions: AtomicI64,
+    /// Assignment changes so far: a batch gathered across one must not be trusted.
+    assignment_epoch: AtomicU64,
 }
 
 /// The liveness verdict with its evidence, served as JSON.
@@ -41,6 +43,7 @@ impl Health {
             ready: AtomicBool::new(false),
             messages_done: AtomicU64::new(0),
             assigned_partitions: AtomicI64::new(0),
+            assignment_epoch: AtomicU64::new(0),
         }
     }
 
@@ -71,6 +74,12 @@ impl Health {
     pub fn record_assignment_change(&self, partitions: i64) {
         self.assigned_partitions
             .fetch_add(partitions, Ordering::Relaxed);
+        self.assignment_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Changes whenever the assignment does (revocations and assignments alike).
+    pub fn assignment_epoch(&self) -> u64 {
+        self.assignment_epoch.load(Ordering::Acquire)
     }
 
     pub fn assigned_partitions(&self) -> i64 {

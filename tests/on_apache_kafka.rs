@@ -7,9 +7,9 @@ mod common;
 
 use common::exact::{assert_exact, Delivery};
 use common::kafka::ApacheKafka;
-use common::service::{log_of, Service, ServiceFiles};
+use common::service::{kill_repeatedly, Random, Service, ServiceFiles};
 use common::{assigned, progressed, redis, rules_toml, wait_caught_up, Broker, Reference, Running};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use txscore::pipeline::FaultInjection;
 use txscore::synth::{generate, StreamSpec, SyntheticMessage};
 
@@ -22,45 +22,10 @@ fn stream(transactions: usize) -> Vec<SyntheticMessage> {
     })
 }
 
-/// A seed from TXSCORE_TEST_SEED, else the clock; printed by every failure so a run can be
-/// repeated.
-fn seed() -> u64 {
-    std::env::var("TXSCORE_TEST_SEED")
-        .ok()
-        .and_then(|seed| seed.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|elapsed| elapsed.as_nanos() as u64)
-                .unwrap_or(1)
-        })
-        | 1
-}
-
-/// xorshift64: enough randomness to choose kill points.
-fn next(state: &mut u64) -> u64 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    *state
-}
-
-/// Messages the service has finished, from its /metrics; `None` while it cannot answer.
-fn messages_done(service: &Service) -> Option<u64> {
-    let (_, body) = common::http_get(&service.metrics_addr, "/metrics", &[])?;
-    let total = body
-        .lines()
-        .filter(|line| line.starts_with("txscore_messages_total{"))
-        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>();
-    Some(total as u64)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_twice() {
-    let seed = seed();
-    let context = format!("TXSCORE_TEST_SEED={seed}");
-    let mut random = seed;
+    let mut random = Random::from_env();
+    let context = random.context();
     let broker = Broker::start("sigkill", 4).await;
     let server = redis();
     let messages = stream(4_000);
@@ -68,27 +33,15 @@ async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_
     let files = ServiceFiles::write("sigkill", &broker, &rules_toml(), "");
     broker.feed(&messages).await;
 
-    let mut kills = 0;
-    for _ in 0..5 {
-        let service = Service::start(&files, &broker, &server.url(), &[]);
-        // Kill once this run has finished a random number of messages: mid-batch, between
-        // the store write and the publish, between the acks and the offset commit.
-        let target = 20 + next(&mut random) % 600;
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if messages_done(&service).is_some_and(|done| done >= target) {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{context}: no progress to {target} messages; log:\n{}",
-                log_of(&files)
-            );
-            std::thread::sleep(Duration::from_millis(1 + next(&mut random) % 20));
-        }
-        service.kill();
-        kills += 1;
-    }
+    kill_repeatedly(
+        &files,
+        &broker,
+        &server.url(),
+        &[],
+        5,
+        &mut random,
+        &context,
+    );
     let mut service = Service::start(&files, &broker, &server.url(), &[]);
     wait_caught_up(
         &broker.brokers,
@@ -102,7 +55,6 @@ async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_
     );
     let status = service.terminate();
     assert!(status.success(), "{context}: clean exit, got {status}");
-    assert_eq!(kills, 5);
     assert_exact(
         &broker,
         &server.url(),

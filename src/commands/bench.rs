@@ -1,18 +1,21 @@
 //! `txscore bench`: how fast the real pipeline is, next to how fast it could possibly be.
 //!
-//! Three measurements on the embedded broker and a real Redis (a throwaway `redis-server` on a
-//! free port unless `--redis` names one):
+//! Four measurements on the embedded broker (or the Kafka `--brokers` names) and a real Redis
+//! (a throwaway `redis-server` on a free port unless `--redis` names one):
 //! 1. ceiling: a plain consumer reading the synthetic backlog, doing nothing with it;
 //! 2. throughput: the pipeline working through the same backlog;
 //! 3. latency: a paced stream, timed per message from the input's Kafka timestamp to the
-//!    timestamp of the ledger event it caused (both taken outside the pipeline).
+//!    timestamp of the ledger event it caused (both taken outside the pipeline);
+//! 4. exactly-once: the pipeline with `kafka.exactly_once` on the same backlog, in a fresh
+//!    keyspace and consumer group (on a real broker only: the embedded one does not honour
+//!    transactional offset commits).
 
 use super::shared::feed_topic;
-use crate::config::ConfigFile;
+use crate::config::{Config, ConfigFile};
 use crate::health::Health;
 use crate::kafka::EmbeddedKafka;
 use crate::local_redis::LocalRedis;
-use crate::pipeline::Pipeline;
+use crate::pipeline::{Pipeline, PipelineError};
 use crate::rules::{RuleBook, RuleSet};
 use crate::store::RedisStore;
 use crate::synth::{generate, StreamSpec, SyntheticMessage};
@@ -42,6 +45,21 @@ pub struct BenchArgs {
     /// Use this Redis instead of starting a throwaway redis-server.
     #[arg(long)]
     redis: Option<String>,
+    /// Run on this Kafka (topics are created under a unique prefix) instead of the embedded
+    /// broker; also measures exactly-once output.
+    #[arg(long)]
+    brokers: Option<String>,
+}
+
+/// The bench's topic names: plain on the embedded broker, prefixed on a shared one.
+struct BenchTopics {
+    prefix: String,
+}
+
+impl BenchTopics {
+    fn name(&self, topic: &str) -> String {
+        format!("{}{topic}", self.prefix)
+    }
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
@@ -56,7 +74,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     // Ledger events are about twice the size of transactions: size partitions for those.
     let partitions =
         EmbeddedKafka::partitions_for((args.transactions + args.latency_transactions) * 1_000, 8);
-    let broker = EmbeddedKafka::start(&[
+    let layout = [
         ("transactions", partitions),
         ("reviews", 1),
         ("commands", 1),
@@ -64,8 +82,24 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ("ledger", partitions),
         ("alerts", 4),
         ("dlq", 1),
-    ])?;
-    let brokers = broker.bootstrap_servers();
+    ];
+    let (_embedded, brokers, topics) = match &args.brokers {
+        None => {
+            let broker = EmbeddedKafka::start(&layout)?;
+            let brokers = broker.bootstrap_servers();
+            let topics = BenchTopics {
+                prefix: String::new(),
+            };
+            (Some(broker), brokers, topics)
+        }
+        Some(brokers) => {
+            let topics = BenchTopics {
+                prefix: format!("txscore-bench-{}-", std::process::id()),
+            };
+            create_topics(brokers, &topics, &layout).await?;
+            (None, brokers.clone(), topics)
+        }
+    };
     let backlog = generate(&StreamSpec {
         transactions: args.transactions,
         cards: 20_000,
@@ -85,34 +119,24 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         backlog.len(),
         bytes / backlog.len().max(1)
     );
-    feed_topic(&brokers, "transactions", &backlog).await?;
+    feed_topic(&brokers, &topics.name("transactions"), &backlog).await?;
 
-    let ceiling = consume_rate(&brokers, backlog.len())?;
+    let ceiling = consume_rate(&brokers, &topics, backlog.len())?;
     println!(
         "ceiling     {:>9.0} messages/s  (plain consumer, no processing)",
         ceiling
     );
 
-    let mut config = ConfigFile::default();
-    config.kafka.brokers = brokers.clone();
-    config.kafka.group_id = "txscore-bench".into();
-    config.pipeline.max_batch = args.max_batch;
-    config.redis.url = redis_url.clone();
-    let config = config.validate()?;
-    let store = RedisStore::connect(&redis_url, config.redis_timeout)
-        .await
-        .context("connecting to Redis")?;
-    let health = Arc::new(Health::new(config.stall_timeout));
-    let rules = RuleBook::from(RuleSet::embedded_default()).fixed();
-    let pipeline = Pipeline::from_config(&config, store, rules, health.clone())?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(pipeline.run(async {
-        let _ = stopped.await;
-    }));
-
-    let started = wait_for(&health, 1).await;
-    let done = wait_for(&health, backlog.len() as u64).await;
-    let throughput = (backlog.len() - 1) as f64 / (done - started).as_secs_f64();
+    let config = pipeline_config(
+        &brokers,
+        &topics,
+        &redis_url,
+        args.max_batch,
+        "txscore-bench",
+    )
+    .validate()?;
+    let (health, stop, running) = start_pipeline(&config).await?;
+    let throughput = rate_of(&health, backlog.len()).await;
     println!(
         "pipeline    {:>9.0} messages/s  (real Redis, batches of up to {}): {:.0}% of the ceiling",
         throughput,
@@ -120,11 +144,11 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         100.0 * throughput / ceiling
     );
 
-    feed_paced(&brokers, &paced, args.rate).await?;
+    feed_paced(&brokers, &topics, &paced, args.rate).await?;
     wait_for(&health, (backlog.len() + paced.len()) as u64).await;
     let _ = stop.send(());
     let summary = running.await.context("pipeline task")??;
-    let latencies = ledger_latencies(&brokers, &paced)?;
+    let latencies = ledger_latencies(&brokers, &topics, &paced)?;
     print_latencies(&latencies, args.rate);
     println!(
         "totals      {} messages, {} scored, {} dead-lettered, {} alerts",
@@ -133,6 +157,106 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         summary.dead_lettered.values().sum::<u64>(),
         summary.alerts
     );
+    if args.brokers.is_some() {
+        let mut file = pipeline_config(
+            &brokers,
+            &topics,
+            &redis_url,
+            args.max_batch,
+            "txscore-bench-eos",
+        );
+        file.redis.key_prefix = "txscore-bench-eos".into();
+        file.kafka.exactly_once = true;
+        file.kafka.transactional_id = Some(format!("{}eos", topics.prefix));
+        let (health, stop, running) = start_pipeline(&file.validate()?).await?;
+        // The backlog and the paced stream, all of it scored again in a fresh keyspace.
+        let total = backlog.len() + paced.len();
+        let transactional = rate_of(&health, total).await;
+        let _ = stop.send(());
+        running.await.context("pipeline task")??;
+        println!(
+            "exactly-once {:>8.0} messages/s  (outputs and offsets in Kafka transactions): {:.0}% of at-least-once",
+            transactional,
+            100.0 * transactional / throughput
+        );
+    }
+    Ok(())
+}
+
+type Running = tokio::task::JoinHandle<Result<crate::pipeline::RunSummary, PipelineError>>;
+
+fn pipeline_config(
+    brokers: &str,
+    topics: &BenchTopics,
+    redis_url: &str,
+    max_batch: usize,
+    group: &str,
+) -> ConfigFile {
+    let mut config = ConfigFile::default();
+    config.kafka.brokers = brokers.to_owned();
+    config.kafka.group_id = group.into();
+    let names = &mut config.kafka.topics;
+    for (field, topic) in [
+        (&mut names.transactions, "transactions"),
+        (&mut names.reviews, "reviews"),
+        (&mut names.commands, "commands"),
+        (&mut names.member_events, "member-events"),
+        (&mut names.shadow, "shadow-ledger"),
+        (&mut names.ledger, "ledger"),
+        (&mut names.alerts, "alerts"),
+        (&mut names.dlq, "dlq"),
+    ] {
+        *field = topics.name(topic);
+    }
+    config.pipeline.max_batch = max_batch;
+    config.redis.url = redis_url.to_owned();
+    config
+}
+
+async fn start_pipeline(
+    config: &Config,
+) -> anyhow::Result<(Arc<Health>, tokio::sync::oneshot::Sender<()>, Running)> {
+    let store = RedisStore::connect(&config.redis_url, config.redis_timeout)
+        .await
+        .context("connecting to Redis")?;
+    let health = Arc::new(Health::new(config.stall_timeout));
+    let rules = RuleBook::from(RuleSet::embedded_default()).fixed();
+    let pipeline = Pipeline::from_config(config, store, rules, health.clone())?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(pipeline.run(async {
+        let _ = stopped.await;
+    }));
+    Ok((health, stop, running))
+}
+
+/// Messages per second from the first finished message to the `messages`th.
+async fn rate_of(health: &Health, messages: usize) -> f64 {
+    let started = wait_for(health, 1).await;
+    let done = wait_for(health, messages as u64).await;
+    (messages - 1) as f64 / (done - started).as_secs_f64()
+}
+
+async fn create_topics(
+    brokers: &str,
+    topics: &BenchTopics,
+    layout: &[(&str, i32)],
+) -> anyhow::Result<()> {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    let mut names: Vec<(String, i32)> = layout
+        .iter()
+        .map(|(topic, partitions)| (topics.name(topic), *partitions))
+        .collect();
+    names.push((topics.name("shadow-ledger"), 1));
+    let new: Vec<NewTopic> = names
+        .iter()
+        .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
+        .collect();
+    for created in admin.create_topics(&new, &AdminOptions::new()).await? {
+        created.map_err(|(topic, error)| anyhow::anyhow!("creating {topic}: {error}"))?;
+    }
     Ok(())
 }
 
@@ -154,9 +278,9 @@ fn reader(brokers: &str, group: &str) -> anyhow::Result<BaseConsumer> {
 }
 
 /// Messages per second a consumer reaches on the backlog, timed from its first message.
-fn consume_rate(brokers: &str, expected: usize) -> anyhow::Result<f64> {
-    let consumer = reader(brokers, "txscore-bench-ceiling")?;
-    consumer.subscribe(&["transactions"])?;
+fn consume_rate(brokers: &str, topics: &BenchTopics, expected: usize) -> anyhow::Result<f64> {
+    let consumer = reader(brokers, &topics.name("ceiling"))?;
+    consumer.subscribe(&[&topics.name("transactions")])?;
     let mut started = None;
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -173,7 +297,13 @@ fn consume_rate(brokers: &str, expected: usize) -> anyhow::Result<f64> {
 }
 
 /// Produces `messages` at `rate` per second, in small bursts every 10 ms.
-async fn feed_paced(brokers: &str, messages: &[SyntheticMessage], rate: u64) -> anyhow::Result<()> {
+async fn feed_paced(
+    brokers: &str,
+    topics: &BenchTopics,
+    messages: &[SyntheticMessage],
+    rate: u64,
+) -> anyhow::Result<()> {
+    let topic = topics.name("transactions");
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("linger.ms", "0")
@@ -184,7 +314,7 @@ async fn feed_paced(brokers: &str, messages: &[SyntheticMessage], rate: u64) -> 
     for chunk in messages.chunks(per_tick) {
         ticker.tick().await;
         for message in chunk {
-            let record = FutureRecord::to("transactions")
+            let record = FutureRecord::to(&topic)
                 .key(&message.key)
                 .payload(&message.payload);
             acks.push(producer.send_result(record).map_err(|(error, _)| error)?);
@@ -198,10 +328,18 @@ async fn feed_paced(brokers: &str, messages: &[SyntheticMessage], rate: u64) -> 
 
 /// For each paced transaction that produced a ledger event: the time from its input message to
 /// that event, by the brokers' timestamps.
-fn ledger_latencies(brokers: &str, paced: &[SyntheticMessage]) -> anyhow::Result<Vec<Duration>> {
+fn ledger_latencies(
+    brokers: &str,
+    topics: &BenchTopics,
+    paced: &[SyntheticMessage],
+) -> anyhow::Result<Vec<Duration>> {
     let paced = paced_ids(paced);
-    let inputs = timestamps(brokers, "transactions", "txn_id", |id| paced.contains(id))?;
-    let outputs = timestamps(brokers, "ledger", "txn_id", |id| inputs.contains_key(id))?;
+    let inputs = timestamps(brokers, &topics.name("transactions"), "txn_id", |id| {
+        paced.contains(id)
+    })?;
+    let outputs = timestamps(brokers, &topics.name("ledger"), "txn_id", |id| {
+        inputs.contains_key(id)
+    })?;
     Ok(outputs
         .iter()
         .filter_map(|(id, out)| {

@@ -54,6 +54,13 @@ pub struct KafkaFile {
     /// librdkafka settings passed through as given, e.g. "security.protocol" = "SASL_SSL",
     /// "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location".
     pub client: BTreeMap<String, String>,
+    /// Publish each batch's outputs and commit its input offsets in one Kafka transaction, so
+    /// a `read_committed` consumer sees every ledger event, alert and DLQ record once.
+    pub exactly_once: bool,
+    /// The producer's transactional.id under exactly_once: unique among running instances and
+    /// the same across one instance's restarts (a StatefulSet pod name), so a restarted
+    /// instance aborts what its predecessor left open. Default: `<group_id>-<hostname>`.
+    pub transactional_id: Option<String>,
 }
 
 impl Default for KafkaFile {
@@ -63,6 +70,8 @@ impl Default for KafkaFile {
             group_id: "txscore".into(),
             topics: TopicsFile::default(),
             client: BTreeMap::new(),
+            exactly_once: false,
+            transactional_id: None,
         }
     }
 }
@@ -234,6 +243,7 @@ impl ConfigFile {
             match *field {
                 "kafka.brokers" => self.kafka.brokers = value,
                 "kafka.group_id" => self.kafka.group_id = value,
+                "kafka.transactional_id" => self.kafka.transactional_id = Some(value),
                 "redis.url" => self.redis.url = value,
                 "http.addr" => self.http.addr = value,
                 "http.api_token" => self.http.api_token = Some(value),
@@ -326,11 +336,26 @@ impl ConfigFile {
         if let Some(token) = &self.http.api_token {
             check_api_token(token)?;
         }
+        let transactional_id = match (kafka.exactly_once, kafka.transactional_id) {
+            (false, None) => None,
+            (false, Some(_)) => {
+                return Err(invalid(
+                    "kafka.transactional_id",
+                    "is only used with kafka.exactly_once = true",
+                ))
+            }
+            (true, Some(id)) => {
+                non_empty("kafka.transactional_id", &id)?;
+                Some(id)
+            }
+            (true, None) => Some(format!("{}-{}", kafka.group_id, host_name())),
+        };
         Ok(Config {
             kafka: KafkaSettings {
                 brokers: kafka.brokers,
                 group_id: kafka.group_id,
                 client: kafka.client,
+                transactional_id,
             },
             redis_url: redis.url,
             redis_cluster: redis.cluster,
@@ -380,6 +405,16 @@ impl ConfigFile {
             shadow_rules: self.shadow_rules,
         })
     }
+}
+
+/// This machine's name (a pod's name in Kubernetes), for the default transactional id.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "txscore".to_owned())
 }
 
 fn non_empty(field: &str, value: &str) -> Result<(), ConfigError> {
@@ -467,6 +502,38 @@ mod tests {
             toml::from_str("[kafka.client]\n\"enable.auto.offset.store\" = \"true\"").unwrap();
         let error = file.validate().unwrap_err().to_string();
         assert!(error.contains("enable.auto.offset.store"), "{error}");
+    }
+
+    #[test]
+    fn exactly_once_takes_a_transactional_id_or_derives_one() {
+        let file: ConfigFile = toml::from_str("[kafka]\ntransactional_id = \"a\"").unwrap();
+        let error = file.validate().unwrap_err().to_string();
+        assert!(error.contains("`kafka.transactional_id`"), "{error}");
+
+        let file: ConfigFile =
+            toml::from_str("[kafka]\nexactly_once = true\ngroup_id = \"g\"").unwrap();
+        let id = file.validate().unwrap().kafka.transactional_id.unwrap();
+        assert!(id.starts_with("g-") && id.len() > 2, "{id}");
+
+        let file: ConfigFile = toml::from_str("[kafka]\nexactly_once = true").unwrap();
+        let config = file
+            .with_env(|name| (name == "TXSCORE_TRANSACTIONAL_ID").then(|| "pod-0".to_owned()))
+            .validate()
+            .unwrap();
+        assert_eq!(config.kafka.transactional_id.as_deref(), Some("pod-0"));
+        let producer = config.kafka.producer_config();
+        assert_eq!(producer.get("transactional.id"), Some("pod-0"));
+        let consumer = config.kafka.consumer_config();
+        assert_eq!(consumer.get("enable.auto.commit"), Some("false"));
+        assert_eq!(
+            ConfigFile::default()
+                .validate()
+                .unwrap()
+                .kafka
+                .consumer_config()
+                .get("enable.auto.commit"),
+            Some("true")
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub use file::ConfigFile;
 pub const ENV_OVERRIDES: &[(&str, &str)] = &[
     ("TXSCORE_BROKERS", "kafka.brokers"),
     ("TXSCORE_GROUP_ID", "kafka.group_id"),
+    ("TXSCORE_TRANSACTIONAL_ID", "kafka.transactional_id"),
     ("TXSCORE_REDIS_URL", "redis.url"),
     ("TXSCORE_METRICS_ADDR", "http.addr"),
     ("TXSCORE_API_TOKEN", "http.api_token"),

@@ -21,6 +21,7 @@ pub const MANAGED_SETTINGS: &[&str] = &[
     "enable.auto.commit",
     "enable.idempotence",
     "isolation.level",
+    "transactional.id",
 ];
 
 /// How to reach the cluster. Its `Debug` output hides secret client settings.
@@ -30,6 +31,8 @@ pub struct KafkaSettings {
     pub group_id: String,
     /// librdkafka settings passed through as given (security.protocol, sasl.*, ssl.*, ...).
     pub client: BTreeMap<String, String>,
+    /// Set under exactly-once output: outputs and input offsets commit in Kafka transactions.
+    pub transactional_id: Option<String>,
 }
 
 /// Whether a librdkafka setting holds a secret (passwords, keys, tokens).
@@ -57,6 +60,7 @@ impl std::fmt::Debug for KafkaSettings {
             .field("brokers", &self.brokers)
             .field("group_id", &self.group_id)
             .field("client", &client)
+            .field("transactional_id", &self.transactional_id)
             .finish()
     }
 }
@@ -72,13 +76,15 @@ impl KafkaSettings {
     }
 
     /// The consumer: offsets are stored by the pipeline only after outputs are acknowledged,
-    /// and committed from there (periodically, on revocation and at shutdown).
+    /// and committed from there (periodically, on revocation and at shutdown); under
+    /// exactly-once they are committed only inside the producer's transactions.
     pub fn consumer_config(&self) -> ClientConfig {
         let mut config = self.base();
+        let auto_commit = self.transactional_id.is_none();
         config
             .set("group.id", &self.group_id)
             .set("enable.auto.offset.store", "false")
-            .set("enable.auto.commit", "true")
+            .set("enable.auto.commit", auto_commit.to_string())
             .set_default("auto.commit.interval.ms", "1000")
             .set_default("auto.offset.reset", "earliest")
             .set_default("statistics.interval.ms", "5000")
@@ -99,9 +105,15 @@ impl KafkaSettings {
         config
     }
 
-    /// The producer: idempotent, so retries never duplicate or reorder within a partition.
+    /// The producer: idempotent, so retries never duplicate or reorder within a partition;
+    /// transactional under exactly-once.
     pub fn producer_config(&self) -> ClientConfig {
         let mut config = self.base();
+        if let Some(id) = &self.transactional_id {
+            config
+                .set("transactional.id", id)
+                .set_default("transaction.timeout.ms", "60000");
+        }
         config
             .set("enable.idempotence", "true")
             .set_default("acks", "all")

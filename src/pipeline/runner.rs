@@ -3,6 +3,11 @@
 //! and wait for the brokers' acknowledgements, and only then store the batch's offsets for
 //! commit. A crash anywhere before the offsets are stored replays the batch, which the store's
 //! transaction records turn into re-emission of identical outputs, never a second balance change.
+//!
+//! With `kafka.exactly_once`, [`transactional`] runs instead: the same scoring, with each
+//! batch's outputs and offsets committed together in a Kafka transaction.
+
+mod transactional;
 
 use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
 use crate::config::Config;
@@ -79,6 +84,8 @@ pub enum PipelineError {
     },
     #[error("injected crash after the store write of batch {0}")]
     InjectedCrash(u64),
+    #[error("kafka transaction: {0}")]
+    Transaction(KafkaError),
 }
 
 /// Totals of one run, for the demo's summary and for tests.
@@ -106,6 +113,8 @@ pub struct Pipeline<S> {
     settings: RunnerSettings,
     health: Arc<Health>,
     fault: FaultInjection,
+    /// Outputs and offsets commit in Kafka transactions (`kafka.exactly_once`).
+    transactional: bool,
 }
 
 /// A batch whose state is written and whose outputs are queued in the producer, waiting for
@@ -147,6 +156,7 @@ impl<S: StateStore> Pipeline<S> {
             settings,
             health,
             fault: FaultInjection::default(),
+            transactional: kafka.transactional_id.is_some(),
         })
     }
 
@@ -190,6 +200,12 @@ impl<S: StateStore> Pipeline<S> {
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunSummary, PipelineError> {
         self.health.set_ready(true);
+        if self.transactional {
+            let outcome = self.consume_transactionally(shutdown).await;
+            self.health.set_ready(false);
+            close(self.consumer, self.producer, self.settings.shutdown_timeout).await;
+            return outcome;
+        }
         let (to_committer, from_loop) = mpsc::channel(self.settings.max_in_flight);
         let committer = tokio::spawn(commit_in_order(
             from_loop,
@@ -303,6 +319,16 @@ async fn gather(
     linger: Duration,
 ) -> Result<Vec<BorrowedMessage<'_>>, KafkaError> {
     let first = consumer.recv().await?;
+    Ok(gather_after(consumer, first, max, linger).await)
+}
+
+/// `first`, then what arrives within `linger` of it, up to `max` messages.
+async fn gather_after<'a>(
+    consumer: &'a StreamConsumer<PipelineContext>,
+    first: BorrowedMessage<'a>,
+    max: usize,
+    linger: Duration,
+) -> Vec<BorrowedMessage<'a>> {
     let mut messages = Vec::with_capacity(max);
     messages.push(first);
     let deadline = tokio::time::Instant::now() + linger;
@@ -316,7 +342,7 @@ async fn gather(
             Err(_) => break,
         }
     }
-    Ok(messages)
+    messages
 }
 
 /// Exponential backoff within a time budget: the delay doubles after each wait, up to 5 s.

@@ -143,3 +143,77 @@ fn free_addr() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("free port");
     listener.local_addr().expect("address").to_string()
 }
+
+/// A seeded xorshift64: enough randomness to choose kill points, and repeatable.
+pub struct Random {
+    seed: u64,
+    state: u64,
+}
+
+impl Random {
+    /// Seeded from TXSCORE_TEST_SEED, else the clock.
+    pub fn from_env() -> Random {
+        let seed = std::env::var("TXSCORE_TEST_SEED")
+            .ok()
+            .and_then(|seed| seed.parse().ok())
+            .unwrap_or_else(|| {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|elapsed| elapsed.as_nanos() as u64)
+                    .unwrap_or(1)
+            })
+            | 1;
+        Random { seed, state: seed }
+    }
+
+    /// How to repeat this run, for failure messages.
+    pub fn context(&self) -> String {
+        format!("TXSCORE_TEST_SEED={}", self.seed)
+    }
+
+    pub fn below(&mut self, bound: u64) -> u64 {
+        self.state ^= self.state << 13;
+        self.state ^= self.state >> 7;
+        self.state ^= self.state << 17;
+        self.state % bound
+    }
+}
+
+/// Messages the service has finished, from its /metrics; `None` while it cannot answer.
+fn messages_done(service: &Service) -> Option<u64> {
+    let (_, body) = super::http_get(&service.metrics_addr, "/metrics", &[])?;
+    let total = body
+        .lines()
+        .filter(|line| line.starts_with("txscore_messages_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>();
+    Some(total as u64)
+}
+
+/// Starts `txscore run` `kills` times, killing each run with SIGKILL once it has finished a
+/// random number of messages: mid-batch, between the store write and the publish, between the
+/// acknowledgements and the offset commit.
+pub fn kill_repeatedly(
+    files: &ServiceFiles,
+    broker: &Broker,
+    redis_url: &str,
+    env: &[(&str, &str)],
+    kills: usize,
+    random: &mut Random,
+    context: &str,
+) {
+    for _ in 0..kills {
+        let service = Service::start(files, broker, redis_url, env);
+        let target = 20 + random.below(600);
+        let deadline = Instant::now() + Duration::from_secs(90);
+        while !messages_done(&service).is_some_and(|done| done >= target) {
+            assert!(
+                Instant::now() < deadline,
+                "{context}: no progress to {target} messages; log:\n{}",
+                log_of(files)
+            );
+            std::thread::sleep(Duration::from_millis(1 + random.below(20)));
+        }
+        service.kill();
+    }
+}
