@@ -1,6 +1,7 @@
 //! Settlement between institutions: from the ledger, what each funding party's points did over
-//! a period (issued, redeemed, expired, reversed) and the same per programme. Events are counted once by `event_id` (the ledger topic may carry a
-//! duplicate), by event time. Points are attributed to funders as the lots they sit in are:
+//! a period (issued, redeemed, expired, reversed) and the same per programme. Events are
+//! counted once by member, programme and `event_id` (the ledger topic may carry a duplicate;
+//! event ids carry transaction ids, unique per issuer and not across members), by event time. Points are attributed to funders as the lots they sit in are:
 //! earning by the same split as its lots, redemptions and expiry by the lots they consumed.
 
 use crate::domain::ledger::funder_shares;
@@ -41,7 +42,8 @@ pub struct Settlement {
     pub from: Option<OffsetDateTime>,
     pub to: Option<OffsetDateTime>,
     pub programs: BTreeMap<String, ProgramFlows>,
-    seen: HashSet<String>,
+    /// (member, programme, event id) of every event counted.
+    seen: HashSet<(String, String, String)>,
 }
 
 const UNATTRIBUTED: &str = "unattributed";
@@ -59,7 +61,12 @@ impl Settlement {
     pub fn add(&mut self, event: &LedgerEvent) {
         let in_period = self.from.is_none_or(|from| from <= event.occurred_at)
             && self.to.is_none_or(|to| event.occurred_at < to);
-        if !in_period || !self.seen.insert(event.event_id.clone()) {
+        let identity = (
+            event.member_id.clone(),
+            event.program_id.clone(),
+            event.event_id.clone(),
+        );
+        if !in_period || !self.seen.insert(identity) {
             return;
         }
         let flows = self.programs.entry(event.program_id.clone()).or_default();
@@ -244,6 +251,23 @@ mod tests {
             630,
             "counted once, in period"
         );
+    }
+
+    #[test]
+    fn two_members_events_with_one_id_both_count() {
+        let mut settlement = Settlement::default();
+        let first = event(
+            "expire@2026-12-01T00:00:00Z/points_expired:2025-11",
+            LedgerEventType::PointsExpired,
+            -30,
+            vec![line("lot:2025-11", "-30", Some("issuer"))],
+        );
+        let mut second = first.clone();
+        second.member_id = "M-2".into();
+        settlement.add(&first);
+        settlement.add(&second);
+        settlement.add(&second);
+        assert_eq!(settlement.programs["default"].expired, 60);
     }
 
     #[test]

@@ -17,8 +17,13 @@ use txscore::synth::SyntheticMessage;
 
 /// 50 bonus points on every purchase in November, 1,000 for all members together.
 fn rules() -> RuleBook {
-    RuleSet::from_toml(
-        r#"version = "budget-1"
+    RuleSet::from_toml(&rules_text())
+        .expect("valid rules")
+        .into()
+}
+
+fn rules_text() -> String {
+    r#"version = "budget-1"
 [programs.default]
 base_currency = "CNY"
 points_per_unit = "1"
@@ -30,10 +35,8 @@ start = "2026-11-01T00:00:00Z"
 end = "2026-12-01T00:00:00Z"
 bonus = 50
 budget = 1000
-"#,
-    )
-    .expect("valid rules")
-    .into()
+"#
+    .to_owned()
 }
 
 const BUDGET_KEY: &str = "txscore:{b:default:launch}:budget";
@@ -316,4 +319,39 @@ proptest! {
             Ok(())
         })?;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_reusing_one_txn_id_draw_from_the_budget_once_each_through_kafka() {
+    // Txn ids are unique per issuer, not across them: forty members' purchases share one.
+    let stack = common::Stack::start("budget-same-txn", &rules_text(), |_| {}).await;
+    let purchases: Vec<SyntheticMessage> = (0..40)
+        .map(|n| purchase("T-SHARED", &format!("M-{n:02}"), 100, n % 60))
+        .collect();
+    stack.broker.feed(&purchases).await;
+    common::wait_caught_up(
+        &stack.broker.brokers,
+        &stack.broker.group,
+        &stack.broker.transactions,
+        std::time::Duration::from_secs(60),
+    );
+    let ledger = common::read_to_end(&stack.broker.brokers, &stack.broker.ledger, false);
+    // Event ids repeat across members here (they carry the txn id): key by member too.
+    let events: BTreeMap<(String, String), serde_json::Value> = ledger
+        .iter()
+        .map(|(_, payload)| {
+            let event: serde_json::Value = serde_json::from_str(payload).unwrap();
+            let key = (
+                event["member_id"].as_str().unwrap().to_owned(),
+                event["event_id"].as_str().unwrap().to_owned(),
+            );
+            (key, event)
+        })
+        .collect();
+    assert_eq!(events.len(), 40, "one event per member");
+    let bonuses: i64 = events.values().map(launch_bonus).sum();
+    let drawn = drawn(&stack.store).await;
+    assert_eq!(drawn, 1000, "the budget is drawn to its end");
+    assert_eq!(bonuses, drawn, "what members got is what the budget counts");
+    stack.running.stop().await.expect("clean stop");
 }

@@ -35,6 +35,7 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
     let rules = rules();
     let messages = [
         purchase("OLD", "M-OLD", "2024-10-15T10:00:00Z"),
+        purchase("OLD", "M-OLD2", "2024-10-20T10:00:00Z"),
         purchase("NEW", "M-NEW", "2026-10-15T10:00:00Z"),
         purchase("SOON", "M-SOON", "2024-12-10T10:00:00Z"),
     ];
@@ -42,7 +43,8 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
         .process(&inbound(&messages), &rules)
         .await
         .unwrap();
-    let accounts = ["M-OLD", "M-NEW"].map(|m| format!("txscore:{{m:{m}}}:account:default"));
+    let accounts =
+        ["M-OLD", "M-NEW", "M-OLD2"].map(|m| format!("txscore:{{m:{m}}}:account:default"));
     let before = balances(&store, &accounts).await;
 
     let sweep = ExpirySweep {
@@ -53,13 +55,36 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
         record_ttl: Duration::from_secs(3600),
     };
     let first = sweep.run(datetime!(2026-12-01 0:00 UTC)).await.unwrap();
-    assert_eq!((first.accounts_scanned, first.accounts_expired), (3, 1));
-    assert_eq!(first.points_expired, i128::from(before[&accounts[0]].0));
-    assert_eq!(first.outbound.len(), 1);
-    let event: serde_json::Value = serde_json::from_str(&first.outbound[0].payload).unwrap();
+    assert_eq!((first.accounts_scanned, first.accounts_expired), (4, 2));
     assert_eq!(
-        event["event_id"],
-        "expire@2026-12-01T00:00:00Z/points_expired:2024-10"
+        first.points_expired,
+        i128::from(before[&accounts[0]].0 + before[&accounts[2]].0)
+    );
+    assert_eq!(first.outbound.len(), 2);
+    let mut ids: Vec<String> = first
+        .outbound
+        .iter()
+        .map(|output| {
+            let event: serde_json::Value = serde_json::from_str(&output.payload).unwrap();
+            event["event_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        [
+            "expire@2026-12-01T00:00:00Z:M-OLD2:default/points_expired:2024-10",
+            "expire@2026-12-01T00:00:00Z:M-OLD:default/points_expired:2024-10",
+        ],
+        "each account's expiry is an event of its own"
+    );
+    let mut settlement = txscore::settlement::Settlement::default();
+    for output in &first.outbound {
+        settlement.add(&serde_json::from_str(&output.payload).unwrap());
+    }
+    assert_eq!(
+        settlement.programs["default"].expired, first.points_expired,
+        "settlement counts both"
     );
     let after = balances(&store, &accounts).await;
     assert_eq!(
@@ -74,8 +99,11 @@ async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
         .list_head("txscore:{m:M-OLD}:ledger", 10)
         .await
         .unwrap();
-    assert_eq!(
-        ledger[0], first.outbound[0].payload,
+    assert!(
+        first
+            .outbound
+            .iter()
+            .any(|output| output.payload == ledger[0]),
         "the query API's ledger has it too"
     );
 

@@ -19,7 +19,7 @@
 use crate::domain::record::BudgetDraws;
 use crate::rules::RuleSet;
 use crate::scoring::BudgetRoom;
-use crate::store::{Claim, Keyspace};
+use crate::store::{Claim, Keyspace, Owner};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -28,21 +28,29 @@ use std::time::Duration;
 pub(super) struct BudgetClaim {
     pub program_id: String,
     pub campaign: String,
-    pub txn_id: String,
+    /// Whose draw it is: see [`claimant`].
+    pub claimant: String,
     pub amount: i64,
     /// The campaign's budget (for reserving).
     pub limit: i64,
 }
 
-/// Points reserved for transactions of the batch, by transaction and campaign.
+/// Who draws on a budget: a transaction of one owner. Transaction ids are unique per issuer,
+/// not across all of them, so the owner is part of it (`:` never appears in an id, so the
+/// tag's own `m:`/`c:` is the only one before the separator).
+pub(super) fn claimant(owner: &Owner, txn_id: &str) -> String {
+    format!("{}:{txn_id}", owner.tag())
+}
+
+/// Points reserved for transactions of the batch, by claimant and campaign.
 #[derive(Debug, Default)]
 pub(super) struct Grants(HashMap<String, BTreeMap<String, i64>>);
 
 impl Grants {
-    /// What `txn_id` may draw: its grants once reserved.
-    pub fn room(&self, txn_id: &str) -> BudgetRoom {
+    /// What `claimant` may draw: its grants once reserved.
+    pub fn room(&self, claimant: &str) -> BudgetRoom {
         self.0
-            .get(txn_id)
+            .get(claimant)
             .map_or(BudgetRoom::Unreserved, |granted| {
                 BudgetRoom::Granted(granted.clone())
             })
@@ -52,17 +60,17 @@ impl Grants {
     pub fn extend(&mut self, asks: &[BudgetClaim], granted: Vec<i64>) {
         for (ask, points) in asks.iter().zip(granted) {
             self.0
-                .entry(ask.txn_id.clone())
+                .entry(ask.claimant.clone())
                 .or_default()
                 .insert(ask.campaign.clone(), points);
         }
     }
 }
 
-/// What to reserve for `txn_id`, scored with `room`, that drew `draws`: nothing once reserved.
+/// What to reserve for `claimant`, scored with `room`, that drew `draws`: nothing once reserved.
 pub(super) fn asks(
     room: &BudgetRoom,
-    txn_id: &str,
+    claimant: &str,
     draws: Option<&BudgetDraws>,
     rules: &RuleSet,
 ) -> Vec<BudgetClaim> {
@@ -86,7 +94,7 @@ pub(super) fn asks(
             Some(BudgetClaim {
                 program_id: draws.program_id.clone(),
                 campaign: campaign.clone(),
-                txn_id: txn_id.to_owned(),
+                claimant: claimant.to_owned(),
                 amount: *points,
                 limit,
             })
@@ -94,11 +102,11 @@ pub(super) fn asks(
         .collect()
 }
 
-/// The final claims of `txn_id` that its grants (`room`) do not already hold: what it drew
+/// The final claims of `claimant` that its grants (`room`) do not already hold: what it drew
 /// (`draws`, none when it was rejected), and zero for anything reserved that it did not draw.
 /// Usually a transaction draws just what was reserved, and there is nothing to settle.
 pub(super) fn settlements(
-    txn_id: &str,
+    claimant: &str,
     room: &BudgetRoom,
     program_id: &str,
     draws: Option<&BudgetDraws>,
@@ -127,7 +135,7 @@ pub(super) fn settlements(
         .map(|(campaign, amount)| BudgetClaim {
             program_id: program_id.to_owned(),
             campaign: campaign.to_owned(),
-            txn_id: txn_id.to_owned(),
+            claimant: claimant.to_owned(),
             amount,
             limit: 0,
         })
@@ -140,7 +148,7 @@ pub(super) fn store_claims(keys: &Keyspace, claims: &[BudgetClaim], ttl: Duratio
         .iter()
         .map(|claim| Claim {
             counter: keys.campaign_budget(&claim.program_id, &claim.campaign),
-            claim: keys.budget_claim(&claim.program_id, &claim.campaign, &claim.txn_id),
+            claim: keys.budget_claim(&claim.program_id, &claim.campaign, &claim.claimant),
             amount: claim.amount,
             limit: claim.limit,
             ttl,
@@ -218,7 +226,7 @@ budget = 900
             [BudgetClaim {
                 program_id: "default".into(),
                 campaign: "a".into(),
-                txn_id: "T-1".into(),
+                claimant: "m:M-1:T-1".into(),
                 amount: 50,
                 limit: 900,
             }]

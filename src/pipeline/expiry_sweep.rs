@@ -102,7 +102,9 @@ impl<S: StateStore> ExpirySweep<'_, S> {
                 return Ok(());
             };
             let rules = self.rules.in_force_at(as_of);
-            let swept = expiry::sweep(member, member_id, program_id, trigger, as_of, rules)
+            // Each account's events are its own (ids never contain ':', so this reads back).
+            let sweep_id = format!("{trigger}:{member_id}:{program_id}");
+            let swept = expiry::sweep(member, member_id, program_id, &sweep_id, as_of, rules)
                 .map_err(|rejection| SweepError::Rules(account_key.to_owned(), rejection))?;
             let Some((member, events)) = swept else {
                 return Ok(());

@@ -13,7 +13,7 @@
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! {prefix}:{b:<program>:<campaign>}:budget          points drawn from a campaign's budget (integer)
-//! {prefix}:{b:<program>:<campaign>}:claim:<txn_id>  one transaction's draw on it (integer)
+//! {prefix}:{b:<program>:<campaign>}:claim:<owner tag>:<txn_id>  one transaction's draw on it
 //! ```
 //!
 //! A card with no known member is owned by itself (`{c:<card_token>}`).
@@ -117,10 +117,11 @@ impl Keyspace {
         format!("{}:{{b:{program_id}:{campaign}}}:budget", self.prefix)
     }
 
-    /// One transaction's claim on a campaign's budget, beside the budget's counter.
-    pub fn budget_claim(&self, program_id: &str, campaign: &str, txn_id: &str) -> String {
+    /// One claimant's (an owner's transaction's) claim on a campaign's budget, beside the
+    /// budget's counter.
+    pub fn budget_claim(&self, program_id: &str, campaign: &str, claimant: &str) -> String {
         format!(
-            "{}:{{b:{program_id}:{campaign}}}:claim:{txn_id}",
+            "{}:{{b:{program_id}:{campaign}}}:claim:{claimant}",
             self.prefix
         )
     }

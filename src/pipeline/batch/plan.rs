@@ -69,11 +69,12 @@ impl<S: StateStore> BatchProcessor<S> {
                 Input::Txn(txn) => Some(txn),
                 _ => None,
             };
+            let claimant = budget_txn.map(|txn| budgets::claimant(&group.owner, &txn.txn_id));
             if let Some(record) = records.get(&keys.record) {
-                if let Some(txn) = budget_txn {
+                if let (Some(txn), Some(claimant)) = (budget_txn, &claimant) {
                     plan.settles.extend(budgets::settlements(
-                        &txn.txn_id,
-                        &grants.room(&txn.txn_id),
+                        claimant,
+                        &grants.room(claimant),
                         &txn.program_id,
                         record.budget.as_ref(),
                     ));
@@ -97,7 +98,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 .map(|key| cards.get(key).cloned().unwrap_or_default());
             let at = input.event_time();
             let rules = books.live.in_force_at(at);
-            let room = budget_txn.map_or(BudgetRoom::Unreserved, |txn| grants.room(&txn.txn_id));
+            let room = claimant
+                .as_deref()
+                .map_or(BudgetRoom::Unreserved, |claimant| grants.room(claimant));
             let decided = contain(Stage::Score, || {
                 let decided = match input {
                     Input::Txn(txn) => {
@@ -148,11 +151,11 @@ impl<S: StateStore> BatchProcessor<S> {
                 Ok(Ok((decision, _))) => decision.budget.as_ref(),
                 _ => None,
             };
-            if let Some(txn) = budget_txn {
-                let asks = budgets::asks(&room, &txn.txn_id, draws, rules);
+            if let (Some(txn), Some(claimant)) = (budget_txn, &claimant) {
+                let asks = budgets::asks(&room, claimant, draws, rules);
                 if asks.is_empty() {
                     plan.settles.extend(budgets::settlements(
-                        &txn.txn_id,
+                        claimant,
                         &room,
                         &txn.program_id,
                         draws,
