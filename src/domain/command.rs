@@ -46,6 +46,9 @@ pub struct Command {
 /// can give it back and a transfer's credit can be checked against it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Debit {
+    /// The programme debited (absent in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program_id: Option<String>,
     pub points: i64,
     pub lots: Vec<LotUse>,
     /// For a transfer: who receives the points.

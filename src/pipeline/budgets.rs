@@ -220,7 +220,7 @@ budget = 900
 "#,
         );
         let drew = draws(&[("a", 50), ("gone", 5)]);
-        let asked = asks(&BudgetRoom::Unreserved, "T-1", Some(&drew), &rules);
+        let asked = asks(&BudgetRoom::Unreserved, "m:M-1:T-1", Some(&drew), &rules);
         assert_eq!(
             asked,
             [BudgetClaim {

@@ -131,6 +131,12 @@ pub(super) fn account_change(
         TxnKind::Clearing => {
             let mut authorization =
                 original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
+            Rejection::unless_same_program(
+                &original_id(),
+                &authorization.program_id,
+                "clearing",
+                &txn.program_id,
+            )?;
             if authorization.kind != TxnKind::Authorization || !authorization.held {
                 return Err(Rejection::OriginalMismatch(format!(
                     "a clearing must name an open authorization; `{}` is a {}{}",

@@ -72,7 +72,7 @@ pub fn apply(
                     -points,
                     lines,
                 ));
-                decision.debit = Some(debit(*points, lots, None));
+                decision.debit = Some(debit(&command.program_id, *points, lots, None));
             }
         }
         CommandAction::CancelRedemption { redemption_id } => {
@@ -80,6 +80,14 @@ pub fn apply(
                 .and_then(|record| record.debit)
                 .filter(|debit| debit.to_member_id.is_none())
                 .ok_or_else(|| Rejection::UnknownOriginal(redemption_id.clone()))?;
+            if let Some(program) = &redemption.program_id {
+                Rejection::unless_same_program(
+                    redemption_id,
+                    program,
+                    "cancellation",
+                    &command.program_id,
+                )?;
+            }
             if redemption.cancelled {
                 return Err(Rejection::AlreadyCancelled(redemption_id.clone()));
             }
@@ -130,7 +138,12 @@ pub fn apply(
                     -points,
                     lines,
                 ));
-                decision.debit = Some(debit(*points, lots.clone(), Some(to_member_id.clone())));
+                decision.debit = Some(debit(
+                    &command.program_id,
+                    *points,
+                    lots.clone(),
+                    Some(to_member_id.clone()),
+                ));
                 decision.commands.push(Command {
                     command_id: format!("{id}/credit"),
                     member_id: to_member_id.clone(),
@@ -319,8 +332,9 @@ fn activity(command: &Command, kind: ActivityKind, points: i64, party: &str) -> 
     }
 }
 
-fn debit(points: i64, lots: Vec<LotUse>, to_member_id: Option<String>) -> Debit {
+fn debit(program_id: &str, points: i64, lots: Vec<LotUse>, to_member_id: Option<String>) -> Debit {
     Debit {
+        program_id: Some(program_id.to_owned()),
         points,
         lots,
         to_member_id,

@@ -62,6 +62,24 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// An input acting on an original (a refund, clearing, review or cancellation) must be of
+    /// the original's programme; `program_id` defaults to `default` when left out, so leaving it
+    /// out for an original of another programme lands here too.
+    pub fn unless_same_program(
+        original_id: &str,
+        original_program: &str,
+        what: &str,
+        program: &str,
+    ) -> Result<(), Rejection> {
+        if original_program == program {
+            return Ok(());
+        }
+        Err(Rejection::OriginalMismatch(format!(
+            "`{original_id}` belongs to programme `{original_program}`; this {what} names \
+             `{program}` (program_id defaults to `default`): name the original's programme"
+        )))
+    }
+
     /// Stable, low-cardinality name for metrics and DLQ records.
     pub fn kind(&self) -> &'static str {
         match self {

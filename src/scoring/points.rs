@@ -34,6 +34,12 @@ pub fn take_back(
     program: &Program,
 ) -> Result<TakenBack, Rejection> {
     let original_id = txn.original_txn_id.as_deref().unwrap_or_default();
+    Rejection::unless_same_program(
+        original_id,
+        &original.program_id,
+        txn.kind.as_str(),
+        &txn.program_id,
+    )?;
     if txn.currency != original.currency {
         return Err(Rejection::OriginalMismatch(format!(
             "{} in {} cannot take back from {original_id} in {}",

@@ -17,6 +17,12 @@ pub fn review(
 ) -> Result<Decision, Rejection> {
     let program = super::program(rules, &review.program_id)?;
     let mut earning = held.ok_or_else(|| Rejection::UnknownOriginal(review.txn_id.clone()))?;
+    Rejection::unless_same_program(
+        &review.txn_id,
+        &earning.program_id,
+        "review",
+        &review.program_id,
+    )?;
     let (Some(mut member), true, true) = (member, earning.held, earning.under_review) else {
         return Err(Rejection::NotHeld(format!(
             "transaction `{}` has no points held for review (never held, already reviewed or refunded)",
@@ -219,6 +225,22 @@ score = 0.95
             &rules,
         );
         assert_eq!(again.unwrap_err().kind(), "not_held");
+    }
+
+    #[test]
+    fn a_review_in_another_programme_than_the_held_sale_is_refused() {
+        let rules = rules("hold_points");
+        let (member, mut earning, _) = held_purchase(&rules);
+        earning.program_id = "airline".into();
+        let error = review(
+            &verdict(Verdict::Approve, "RV-1"),
+            Some(member),
+            Some(earning),
+            &rules,
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), "original_mismatch", "{error}");
+        assert!(error.to_string().contains("`airline`"), "{error}");
     }
 
     #[test]

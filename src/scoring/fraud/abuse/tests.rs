@@ -188,6 +188,7 @@ fn transfers_in_from_three_members_make_a_ring() {
             points: 10,
         };
         let sent = Debit {
+            program_id: Some("default".into()),
             points: 10,
             lots: vec![LotUse {
                 lot: "2026-11".into(),
