@@ -72,6 +72,10 @@ pub struct TxnRecord {
     /// What it drew from (or gave back to) campaign budgets, settled again on a replay.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<BudgetDraws>,
+    /// For a transaction: [`Transaction::fingerprint`](super::Transaction::fingerprint) of
+    /// what was applied, so a different transaction re-using the id is told from a replay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<u64>,
 }
 
 /// Points a transaction drew from (positive) or gave back to (negative) the budgets its

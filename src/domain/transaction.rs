@@ -82,3 +82,49 @@ pub struct Transaction {
     /// Event time: when the network says it happened. Scoring never looks at the wall clock.
     pub timestamp: OffsetDateTime,
 }
+
+impl Transaction {
+    /// A digest of what the transaction says (every field, amounts normalised, so `100` and
+    /// `100.00` agree): a redelivery has the same, a different transaction re-using the id
+    /// almost surely not. FNV-1a, fixed here so stored digests stay comparable across builds.
+    pub fn fingerprint(&self) -> u64 {
+        let merchant = &self.merchant;
+        let fields = [
+            self.txn_id.as_str(),
+            self.kind.as_str(),
+            &self.card_token,
+            self.member_id.as_deref().unwrap_or("\u{0}"),
+            &self.program_id,
+            &self.amount.normalize().to_string(),
+            &self.currency,
+            &self.channel,
+            self.card_product.as_deref().unwrap_or("\u{0}"),
+            if self.card_present {
+                "present"
+            } else {
+                "absent"
+            },
+            &merchant.id,
+            &merchant.name,
+            &merchant.mcc,
+            &merchant.country,
+            merchant.city.as_deref().unwrap_or("\u{0}"),
+            &merchant
+                .lat
+                .map_or("\u{0}".to_owned(), |lat| lat.to_string()),
+            &merchant
+                .lon
+                .map_or("\u{0}".to_owned(), |lon| lon.to_string()),
+            self.original_txn_id.as_deref().unwrap_or("\u{0}"),
+            &self.timestamp.unix_timestamp_nanos().to_string(),
+        ];
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for field in fields {
+            for byte in field.bytes().chain([0x1f]) {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0100_0000_01b3);
+            }
+        }
+        hash
+    }
+}

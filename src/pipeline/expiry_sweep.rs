@@ -126,6 +126,7 @@ impl<S: StateStore> ExpirySweep<'_, S> {
                     earning: None,
                     debit: None,
                     budget: None,
+                    fingerprint: None,
                 },
             );
             let mut group = WriteGroup {

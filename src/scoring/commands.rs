@@ -419,6 +419,7 @@ mod tests {
             earning: None,
             debit,
             budget: None,
+            fingerprint: None,
         })
     }
 

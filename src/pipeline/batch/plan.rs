@@ -6,7 +6,7 @@ use super::{BatchProcessor, Books, GroupPlan, Inbound, Item, Outbound, OwnerGrou
 use crate::domain::command::Debit;
 use crate::domain::member_event::MemberEventKind;
 use crate::domain::record::OutputTopic;
-use crate::domain::{CardState, Earning, MemberState, TxnRecord};
+use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
 use crate::pipeline::budgets::{self, Grants};
 use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
@@ -71,6 +71,10 @@ impl<S: StateStore> BatchProcessor<S> {
             };
             let claimant = budget_txn.map(|txn| budgets::claimant(&group.owner, &txn.txn_id));
             if let Some(record) = records.get(&keys.record) {
+                if let Some(conflict) = budget_txn.and_then(|txn| conflict(txn, record)) {
+                    self.dead_letter(&mut plan.report, &batch[*index], "txn_conflict", conflict);
+                    continue;
+                }
                 if let (Some(txn), Some(claimant)) = (budget_txn, &claimant) {
                     plan.settles.extend(budgets::settlements(
                         claimant,
@@ -239,6 +243,7 @@ impl<S: StateStore> BatchProcessor<S> {
                     earning: decision.earning,
                     debit: decision.debit,
                     budget: decision.budget,
+                    fingerprint: budget_txn.map(Transaction::fingerprint),
                 },
             );
         }
@@ -277,4 +282,17 @@ fn update_original(
         record.debit = debit;
     }
     records.set(key, record);
+}
+
+/// Why `txn` is not a replay of the transaction `record` holds under its id, if it is not.
+/// Records written before fingerprints were kept cannot tell, and count as replays.
+fn conflict(txn: &Transaction, record: &TxnRecord) -> Option<String> {
+    let applied = record.fingerprint?;
+    (applied != txn.fingerprint()).then(|| {
+        format!(
+            "txn_id `{}` was already applied with different content; a redelivery must repeat \
+             the transaction exactly, a new transaction needs a new txn_id",
+            txn.txn_id
+        )
+    })
 }

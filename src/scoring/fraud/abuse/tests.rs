@@ -218,6 +218,7 @@ fn transfers_in_from_three_members_make_a_ring() {
                 earning: None,
                 debit: Some(sent),
                 budget: None,
+                fingerprint: None,
             }),
             None,
             &rules(),
