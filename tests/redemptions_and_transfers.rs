@@ -142,3 +142,75 @@ async fn redemptions_cancellations_and_transfers_move_points_exactly_once() {
         ["already_cancelled", "unknown_original"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_of_a_published_transfer_credit_under_a_new_id_credits_nothing() {
+    let stack = Stack::start("transfer-credit-copy", RULES, |_| {}).await;
+    let broker = &stack.broker;
+    broker
+        .feed(&[
+            purchase("T-A", "M-A", "1000"),
+            purchase("T-B", "M-B", "100"),
+        ])
+        .await;
+    progressed(&stack.running.health, 2).await;
+    txscore_feed(
+        &broker.brokers,
+        &broker.commands,
+        &[command(
+            "C-5",
+            "M-A",
+            r#""type":"transfer","to_member_id":"M-B","points":500"#,
+        )],
+    )
+    .await;
+    broker.ledger_events(4);
+    common::wait_caught_up(
+        &broker.brokers,
+        &broker.group,
+        &broker.commands,
+        std::time::Duration::from_secs(60),
+    );
+    // What txscore published on the commands topic: the credit, keyed by the receiver.
+    let published = common::read_to_end(&broker.brokers, &broker.commands, false);
+    let credit = published
+        .iter()
+        .find(|(_, payload)| payload.contains("transfer_credit"))
+        .expect("the credit was published")
+        .1
+        .clone();
+    assert!(credit.contains(r#""command_id":"C-5/credit""#), "{credit}");
+    let copies = [
+        credit.replace(
+            r#""command_id":"C-5/credit""#,
+            r#""command_id":"C-5/credit-2""#,
+        ),
+        credit.replace(r#""command_id":"C-5/credit""#, r#""command_id":"X-1""#),
+        credit.clone(),
+    ];
+    let copies: Vec<SyntheticMessage> = copies.iter().map(|c| message("M-B", c.clone())).collect();
+    txscore_feed(&broker.brokers, &broker.commands, &copies).await;
+    common::wait_caught_up(
+        &broker.brokers,
+        &broker.group,
+        &broker.commands,
+        std::time::Duration::from_secs(60),
+    );
+    let ledger = common::read_to_end(&broker.brokers, &broker.ledger, false);
+    let dead = common::read_to_end(&broker.brokers, &broker.dlq, false);
+    stack.running.stop().await.unwrap();
+
+    let received = ledger
+        .iter()
+        .filter(|(_, payload)| payload.contains("transfer_received"))
+        .count();
+    assert_eq!(
+        received, 2,
+        "the credit and the exact copy's replay, nothing more"
+    );
+    assert_eq!(error_kinds(&dead), ["unknown_original", "unknown_original"]);
+    let accounts = ["M-A", "M-B"].map(|m| format!("txscore:{{m:{m}}}:account:default"));
+    let after = balances(&stack.store, &accounts).await;
+    assert_eq!(after[&accounts[0]].0, 500);
+    assert_eq!(after[&accounts[1]].0, 600, "credited once");
+}

@@ -162,7 +162,10 @@ pub fn apply(
             from_member_id,
             points,
         } => {
+            // Only the very credit the sender's record announced (its command_id included,
+            // so the receiver's record of it catches every copy) moves points.
             let transfer = earlier
+                .filter(|record| announced(record, command))
                 .and_then(|record| record.debit)
                 .filter(|debit| {
                     debit.to_member_id.as_deref() == Some(command.member_id.as_str())
@@ -268,14 +271,10 @@ pub fn apply(
             referred_member_id,
             txn_id,
         } => {
-            let announced = earlier.is_some_and(|record| {
-                record.outputs.iter().any(|output| {
-                    output.topic == OutputTopic::Commands
-                        && decode_command(output.payload.as_bytes(), usize::MAX)
-                            .is_ok_and(|issued| issued == *command)
-                })
-            });
-            if !announced {
+            if !earlier
+                .as_ref()
+                .is_some_and(|record| announced(record, command))
+            {
                 return Err(Rejection::UnknownOriginal(format!(
                     "{txn_id}: no referral bonus for {} was issued by {referred_member_id}'s purchase",
                     command.member_id
@@ -330,6 +329,17 @@ fn activity(command: &Command, kind: ActivityKind, points: i64, party: &str) -> 
         amount: Decimal::ZERO,
         party: party.to_owned(),
     }
+}
+
+/// Whether `record` (of the input that issued it) published exactly `command`: the commands
+/// only txscore issues (transfer credits, referral bonuses) are honoured on that proof alone,
+/// so a producer of the commands topic can neither forge one nor replay one under a new id.
+fn announced(record: &TxnRecord, command: &Command) -> bool {
+    record.outputs.iter().any(|output| {
+        output.topic == OutputTopic::Commands
+            && decode_command(output.payload.as_bytes(), usize::MAX)
+                .is_ok_and(|issued| issued == *command)
+    })
 }
 
 fn debit(program_id: &str, points: i64, lots: Vec<LotUse>, to_member_id: Option<String>) -> Debit {
@@ -529,7 +539,15 @@ mod tests {
         assert_eq!(credit.command_id, "C-1/credit");
         assert_eq!(credit.member_id, "M-2");
 
-        let received = apply(&credit, None, holding(sent.debit.clone()), None, &rules).unwrap();
+        let sender_record = TxnRecord {
+            outputs: vec![crate::domain::record::OutputMessage {
+                topic: OutputTopic::Commands,
+                key: credit.member_id.clone(),
+                payload: crate::wire::encode_command(&credit),
+            }],
+            ..holding(sent.debit.clone()).unwrap()
+        };
+        let received = apply(&credit, None, Some(sender_record.clone()), None, &rules).unwrap();
         let receiver = received.member.unwrap();
         assert_eq!(receiver.balance, 120);
         assert_eq!(
@@ -540,6 +558,25 @@ mod tests {
         assert_eq!(
             apply(&credit, None, None, None, &rules).unwrap_err().kind(),
             "unknown_original"
+        );
+        let unannounced = holding(sent.debit.clone());
+        assert_eq!(
+            apply(&credit, None, unannounced, None, &rules)
+                .unwrap_err()
+                .kind(),
+            "unknown_original",
+            "a matching debit is not enough: the credit must be the one published"
+        );
+        let copy = Command {
+            command_id: "C-1/credit-again".into(),
+            ..credit.clone()
+        };
+        assert_eq!(
+            apply(&copy, None, Some(sender_record), None, &rules)
+                .unwrap_err()
+                .kind(),
+            "unknown_original",
+            "a copy under a new command_id credits nothing"
         );
 
         let too_many = command(
