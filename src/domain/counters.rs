@@ -4,6 +4,7 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use time::{Date, Month, OffsetDateTime, Time};
 
 /// A member's running counts. Keys name their period (`month:2026-11`, `welcome@2026-11`),
 /// and only periods still current are kept.
@@ -127,19 +128,50 @@ impl Counters {
         }
     }
 
-    /// Forgets periods other than `current` (the period keys of the member's latest event)
-    /// and qualifying totals before `oldest_qualifying`, so the counters stay small.
-    pub fn prune(&mut self, current: &[String], oldest_qualifying: i32) {
-        let is_current = |key: &str| {
+    /// Forgets periods that ended before `kept_from` (the member's latest event less the
+    /// programme's lateness: no event still scored can need them) and qualifying totals
+    /// before `oldest_qualifying`, so the counters stay bounded.
+    pub fn prune(&mut self, kept_from: OffsetDateTime, oldest_qualifying: i32) {
+        let needed = |key: &str| {
             let period = key.rsplit(['@', ':']).next().unwrap_or_default();
-            current.iter().any(|now| now == period)
+            period_end(period).is_none_or(|end| end > kept_from)
         };
-        self.periods.retain(|key, _| is_current(key));
-        self.threshold_spend.retain(|key, _| is_current(key));
-        self.thresholds_reached.retain(|key| is_current(key));
+        self.periods.retain(|key, _| needed(key));
+        self.threshold_spend.retain(|key, _| needed(key));
+        self.thresholds_reached.retain(|key| needed(key));
         self.qualifying
             .retain(|period, _| *period >= oldest_qualifying);
         self.qualifying_points
             .retain(|period, _| *period >= oldest_qualifying);
     }
+}
+
+/// When a period named `2026-11-22`, `2026-11` or `2026` ends; `None` for a name of another
+/// shape (kept, as nothing says it is over).
+fn period_end(period: &str) -> Option<OffsetDateTime> {
+    let mut parts = period.split('-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: Option<u8> = parts.next().map(str::parse).transpose().ok()?;
+    let day: Option<u8> = parts.next().map(str::parse).transpose().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    let end = match (month, day) {
+        (None, _) => Date::from_calendar_date(year.checked_add(1)?, Month::January, 1).ok()?,
+        (Some(month), None) => {
+            let month = Month::try_from(month).ok()?;
+            let year = if month == Month::December {
+                year.checked_add(1)?
+            } else {
+                year
+            };
+            Date::from_calendar_date(year, month.next(), 1).ok()?
+        }
+        (Some(month), Some(day)) => {
+            Date::from_calendar_date(year, Month::try_from(month).ok()?, day)
+                .ok()?
+                .next_day()?
+        }
+    };
+    Some(end.with_time(Time::MIDNIGHT).assume_utc())
 }

@@ -8,6 +8,10 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// How late an event may be, by default: a quarter covers a card on a lagging partition, a
+/// late clearing or refund, and a short backfill, at a bounded size of counters per member.
+const DEFAULT_LATENESS_DAYS: u32 = 92;
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RulesFile {
@@ -66,6 +70,9 @@ struct ProgramFile {
     expiry: Option<earning_file::ExpiryFile>,
     /// Most points one transfer between members may move; no limit when absent.
     max_transfer_points: Option<i64>,
+    /// Days a sale, refund or clearing may be dated before the member's latest event and
+    /// still be scored; caps, campaigns and tiers keep their counters that long. 92 when absent.
+    lateness_days: Option<u32>,
     /// Days a single-message sale's points stay pending before they post; none when absent.
     settlement_days: Option<u32>,
     /// Points for what members do besides buying (member-events); none when absent.
@@ -246,6 +253,15 @@ impl ProgramFile {
             )),
             None => None,
         };
+        let lateness = time::Duration::days(
+            super::at_most(
+                field("lateness_days"),
+                self.lateness_days.unwrap_or(DEFAULT_LATENESS_DAYS),
+                super::MAX_RULE_DAYS,
+                "days",
+            )?
+            .into(),
+        );
         Ok(Program {
             id,
             base_currency: self.base_currency,
@@ -260,6 +276,7 @@ impl ProgramFile {
             expiry,
             expiry_notice,
             max_transfer_points: self.max_transfer_points,
+            lateness,
             settlement_window,
             bonuses,
         })

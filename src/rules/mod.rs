@@ -122,6 +122,9 @@ pub struct Program {
     pub expiry_notice: Option<time::Duration>,
     /// Most points one transfer may move.
     pub max_transfer_points: Option<i64>,
+    /// How far before the member's latest event an event may be dated and still be scored:
+    /// the counters of caps, campaigns and tiers are kept that long (`lateness_days`).
+    pub lateness: time::Duration,
     /// How long a single-message sale's points stay pending before they post.
     pub settlement_window: Option<time::Duration>,
     pub bonuses: Bonuses,

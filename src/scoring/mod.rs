@@ -33,7 +33,6 @@ use crate::domain::lots;
 use crate::domain::record::BudgetDraws;
 use crate::domain::shadow::ShadowComparison;
 use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind};
-use crate::rules::earning::Period;
 use crate::rules::{Program, RuleSet};
 use account::account_change;
 pub use budget::BudgetRoom;
@@ -59,6 +58,8 @@ pub enum Rejection {
     AlreadyCancelled(String),
     #[error("{0}")]
     InvalidEvent(String),
+    #[error("{0}")]
+    TooLate(String),
 }
 
 impl Rejection {
@@ -91,6 +92,7 @@ impl Rejection {
             Rejection::NotHeld(_) => "not_held",
             Rejection::AlreadyCancelled(_) => "already_cancelled",
             Rejection::InvalidEvent(_) => "invalid_event",
+            Rejection::TooLate(_) => "too_late",
         }
     }
 }
@@ -198,16 +200,25 @@ pub fn score(
     let latest = member
         .last_event_at
         .map_or(txn.timestamp, |t| t.max(txn.timestamp));
+    let kept_from = latest
+        .checked_sub(program.lateness)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    if txn.timestamp < kept_from {
+        return Err(Rejection::TooLate(format!(
+            "dated {}, more than the programme's lateness_days ({}) before the member's latest \
+             event ({latest}): its period's caps, campaign and tier counters are no longer kept",
+            txn.timestamp,
+            program.lateness.whole_days()
+        )));
+    }
     let oldest_qualifying = program
         .earning
         .tier_qualification
         .as_ref()
-        .map_or(latest.year() - 1, |qualification| {
-            qualification.period.oldest_needed(latest)
+        .map_or(kept_from.year() - 1, |qualification| {
+            qualification.period.oldest_needed(kept_from)
         });
-    member
-        .counters
-        .prune(&current_periods(latest), oldest_qualifying);
+    member.counters.prune(kept_from, oldest_qualifying);
     let mut ledger = expiry::pass_time(
         &mut member,
         member_id,
@@ -341,10 +352,6 @@ fn referral_bonus(
 }
 
 /// The names of the day, month and year containing `at`, as counters key their periods.
-fn current_periods(at: OffsetDateTime) -> [String; 3] {
-    [Period::Day, Period::Month, Period::Year].map(|period| period.key(at))
-}
-
 /// The programme `id` names in `rules`.
 fn program<'r>(rules: &'r RuleSet, id: &str) -> Result<&'r Program, Rejection> {
     rules

@@ -2,7 +2,6 @@
 
 use super::*;
 use crate::domain::counters::Counters;
-use crate::rules::earning::Period;
 use crate::rules::RuleSet;
 use crate::scoring::fixtures::purchase;
 use crate::scoring::BudgetRoom;
@@ -279,25 +278,48 @@ fn earning_rules_are_checked_with_the_field_named() {
 }
 
 #[test]
-fn counters_keep_only_current_periods() {
+fn counters_keep_every_period_a_late_event_can_still_need() {
     let mut counters = Counters::default();
-    counters.periods.insert("day:2026-11-22".into(), 5);
-    counters.periods.insert("day:2026-11-23".into(), 7);
+    for key in [
+        "day:2026-08-23",
+        "day:2026-08-24",
+        "day:2026-11-23",
+        "month:2026-07",
+        "month:2026-08",
+        "year:2025",
+        "year:2026",
+    ] {
+        counters.periods.insert(key.into(), 5);
+    }
     counters
         .threshold_spend
-        .insert("spend_1000@2026-10".into(), Decimal::ONE);
+        .insert("spend_1000@2026-07".into(), Decimal::ONE);
+    counters
+        .threshold_spend
+        .insert("spend_1000@2026-12".into(), Decimal::ONE);
+    counters
+        .thresholds_reached
+        .insert("spend_1000@2025-12".into());
     counters.qualifying.insert(2024, Decimal::ONE);
     counters.qualifying.insert(2025, Decimal::ONE);
-    let now = datetime!(2026-11-23 10:00 UTC);
-    counters.prune(
-        &[Period::Day, Period::Month, Period::Year].map(|p| p.key(now)),
-        2025,
-    );
+    // The latest event on 2026-11-23 10:00 less 92 days: 2026-08-23 10:00.
+    counters.prune(datetime!(2026-08-23 10:00 UTC), 2025);
     assert_eq!(
         counters.periods.keys().collect::<Vec<_>>(),
-        ["day:2026-11-23"]
+        [
+            "day:2026-08-23",
+            "day:2026-08-24",
+            "day:2026-11-23",
+            "month:2026-08",
+            "year:2026"
+        ],
+        "a period is kept while an event inside the lateness can fall in it"
     );
-    assert!(counters.threshold_spend.is_empty());
+    assert_eq!(
+        counters.threshold_spend.keys().collect::<Vec<_>>(),
+        ["spend_1000@2026-12"]
+    );
+    assert!(counters.thresholds_reached.is_empty());
     assert_eq!(counters.qualifying.keys().collect::<Vec<_>>(), [&2025]);
 }
 

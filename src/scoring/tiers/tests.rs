@@ -253,8 +253,9 @@ fn over_rolling_months_the_tier_follows_the_window_total() {
     let member = march.member.unwrap();
     assert_eq!(
         member.counters.qualifying.len(),
-        3,
-        "only the window's months are kept"
+        4,
+        "the window's months are kept, and December, which a sale dated inside the lateness \
+         (92 days) can still count toward"
     );
     let error = RuleSet::from_toml(
         &PROGRAMME.replace("basis = \"spend\"", "basis = \"spend\"\nrolling_months = 0"),

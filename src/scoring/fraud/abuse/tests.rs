@@ -214,7 +214,12 @@ fn transfers_in_from_three_members_make_a_ring() {
             &command,
             member,
             Some(TxnRecord {
-                outputs: Vec::new(),
+                // The sender's record holds the credit it published: the proof a credit needs.
+                outputs: vec![crate::domain::record::OutputMessage {
+                    topic: crate::domain::record::OutputTopic::Commands,
+                    key: command.member_id.clone(),
+                    payload: crate::wire::encode_command(&command),
+                }],
                 earning: None,
                 debit: Some(sent),
                 budget: None,
