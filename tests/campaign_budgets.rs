@@ -355,3 +355,37 @@ async fn members_reusing_one_txn_id_draw_from_the_budget_once_each_through_kafka
     assert_eq!(bonuses, drawn, "what members got is what the budget counts");
     stack.running.stop().await.expect("clean stop");
 }
+
+#[tokio::test]
+async fn a_refund_keeps_the_sales_budget_claim_alive_with_its_record() {
+    let server = redis();
+    let store = RedisStore::connect(&server.url(), std::time::Duration::from_secs(2))
+        .await
+        .unwrap();
+    let settings = txscore::pipeline::ProcessorSettings {
+        txn_record_ttl: std::time::Duration::from_millis(1500),
+        ..processor_settings()
+    };
+    let processor = BatchProcessor::new(store, Keyspace::new("txscore"), settings);
+    let rules = rules();
+    let sale = [purchase("T-1", "M-1", 100, 0)];
+    processor.process(&inbound(&sale), &rules).await.unwrap();
+    assert_eq!(drawn(processor.store()).await, 50);
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // A partial refund rewrites the sale's record, which lives 1.5 s from now on.
+    let refunded = [refund("R-1", "T-1", "M-1", 10)];
+    processor
+        .process(&inbound(&refunded), &rules)
+        .await
+        .unwrap();
+    let after_refund = drawn(processor.store()).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+    // Past the sale's first 1.5 s: its record is alive, and so must its claim be.
+    let report = processor.process(&inbound(&sale), &rules).await.unwrap();
+    assert_eq!(report.replayed, 1, "the sale's record is still there");
+    assert_eq!(
+        drawn(processor.store()).await,
+        after_refund,
+        "the replay found its claim and drew nothing again"
+    );
+}

@@ -107,8 +107,12 @@ async fn an_event_time_far_ahead_of_its_broker_timestamp_is_dead_lettered() {
     let broker_ms = (recorded.unix_timestamp_nanos() / 1_000_000) as i64;
     let payloads = [
         purchase("2026-11-23T09:59:00Z"),
-        purchase("2099-01-01T00:00:00Z").replace("T-1", "T-2"),
-        purchase("2026-11-23T10:00:01Z").replace("T-1", "T-3"),
+        purchase("2099-01-01T00:00:00Z")
+            .replace("T-1", "T-2")
+            .replace("M-1", "M-2"),
+        purchase("2026-11-23T10:00:01Z")
+            .replace("T-1", "T-3")
+            .replace("M-1", "M-3"),
     ];
     let report = run(&processor(), &batch(&payloads, Some(broker_ms))).await;
     assert_eq!(report.scored, 1, "within the day's lead");

@@ -228,6 +228,19 @@ impl<S: StateStore> BatchProcessor<S> {
             }
             if let Some(key) = &keys.original {
                 if decision.original.is_some() || decision.original_debit.is_some() {
+                    // The original's record lives on: its budget claims must too, or a replay
+                    // of it after they expired would draw its share again.
+                    let draws = records.get(key).and_then(|record| record.budget.clone());
+                    let refund =
+                        budget_txn.and_then(|txn| Some((txn, txn.original_txn_id.as_ref()?)));
+                    if let Some((txn, original_id)) = refund {
+                        plan.settles.extend(budgets::settlements(
+                            &budgets::claimant(&group.owner, original_id),
+                            &BudgetRoom::Unreserved,
+                            &txn.program_id,
+                            draws.as_ref(),
+                        ));
+                    }
                     update_original(
                         &mut records,
                         key,
