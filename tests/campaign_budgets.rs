@@ -329,12 +329,7 @@ async fn members_reusing_one_txn_id_draw_from_the_budget_once_each_through_kafka
         .map(|n| purchase("T-SHARED", &format!("M-{n:02}"), 100, n % 60))
         .collect();
     stack.broker.feed(&purchases).await;
-    common::wait_caught_up(
-        &stack.broker.brokers,
-        &stack.broker.group,
-        &stack.broker.transactions,
-        std::time::Duration::from_secs(60),
-    );
+    stack.broker.wait_consumed(&stack.broker.transactions);
     let ledger = common::read_to_end(&stack.broker.brokers, &stack.broker.ledger, false);
     // Event ids repeat across members here (they carry the txn id): key by member too.
     let events: BTreeMap<(String, String), serde_json::Value> = ledger

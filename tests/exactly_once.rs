@@ -7,22 +7,11 @@ mod common;
 use common::exact::{assert_exact, Delivery};
 use common::service::{kill_repeatedly, Random, Service, ServiceFiles};
 use common::{
-    assigned, progressed, read_to_end, redis, rules_toml, wait_caught_up, Broker, Reference,
+    assigned, progressed, read_to_end, redis, rules_toml, synthetic_stream, Broker, Reference,
     Running,
 };
-use std::time::Duration;
 use txscore::config::Config;
 use txscore::pipeline::{FaultInjection, PipelineError};
-use txscore::synth::{generate, StreamSpec, SyntheticMessage};
-
-fn stream(transactions: usize) -> Vec<SyntheticMessage> {
-    generate(&StreamSpec {
-        transactions,
-        cards: 150,
-        burst_every: 300,
-        ..StreamSpec::default()
-    })
-}
 
 fn exactly_once(config: &Config, transactional_id: &str) -> Config {
     let mut config = config.clone();
@@ -36,7 +25,7 @@ async fn sigkills_leave_a_read_committed_reader_every_output_exactly_once() {
     let context = random.context();
     let broker = Broker::start("eos-sigkill", 4).await;
     let server = redis();
-    let messages = stream(3_000);
+    let messages = synthetic_stream(3_000);
     let reference = Reference::of(&messages).await;
     let files = ServiceFiles::write(
         "eos-sigkill",
@@ -57,12 +46,7 @@ async fn sigkills_leave_a_read_committed_reader_every_output_exactly_once() {
         &context,
     );
     let service = Service::start(&files, &broker, &server.url(), &env);
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(180),
-    );
+    broker.wait_consumed(&broker.transactions);
     let status = service.terminate();
     assert!(status.success(), "{context}: clean exit, got {status}");
     assert_exact(
@@ -84,7 +68,7 @@ async fn sigkills_leave_a_read_committed_reader_every_output_exactly_once() {
 async fn a_crash_after_the_store_write_aborts_the_transaction_and_the_restart_commits_it_once() {
     let broker = Broker::start("eos-crash", 4).await;
     let server = redis();
-    let messages = stream(1_200);
+    let messages = synthetic_stream(1_200);
     let reference = Reference::of(&messages).await;
     broker.feed(&messages).await;
     let config = exactly_once(&broker.config(&server, 100), "eos-crash-instance-0");
@@ -102,12 +86,7 @@ async fn a_crash_after_the_store_write_aborts_the_transaction_and_the_restart_co
         "{crashed:?}"
     );
     let restarted = Running::start(&config, FaultInjection::default()).await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(120),
-    );
+    broker.wait_consumed(&broker.transactions);
     let summary = restarted.stop().await.expect("clean stop");
     assert!(
         summary.replayed > 0,
@@ -127,7 +106,7 @@ async fn a_crash_after_the_store_write_aborts_the_transaction_and_the_restart_co
 async fn a_second_instance_joining_and_the_first_leaving_keep_every_output_exactly_once() {
     let broker = Broker::start("eos-rebalance", 6).await;
     let server = redis();
-    let messages = stream(3_000);
+    let messages = synthetic_stream(3_000);
     let reference = Reference::of(&messages).await;
     let config = broker.config(&server, 50);
     let (first_half, second_half) = messages.split_at(messages.len() / 2);
@@ -148,12 +127,7 @@ async fn a_second_instance_joining_and_the_first_leaving_keep_every_output_exact
     broker.feed(second_half).await;
     progressed(&second.health, 100).await;
     first.stop().await.expect("first stops cleanly");
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(120),
-    );
+    broker.wait_consumed(&broker.transactions);
     second.stop().await.expect("second stops cleanly");
     assert_exact(
         &broker,

@@ -6,9 +6,8 @@
 mod common;
 
 use common::service::Random;
-use common::{error_kinds, read_to_end, wait_caught_up, Stack};
+use common::{error_kinds, read_to_end, Stack};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use time::macros::datetime;
 use txscore::synth::SyntheticMessage;
 
@@ -59,22 +58,12 @@ async fn shuffled_arrival_never_exceeds_a_cap_and_fills_each_month_exactly() {
     let stack = Stack::start("late-events", RULES, |_| {}).await;
     let broker = &stack.broker;
     broker.feed(&messages).await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(120),
-    );
+    broker.wait_consumed(&broker.transactions);
     // Dated 200 days before the member's latest event: past the 92 days' lateness.
     broker
         .feed(&[purchase(999, 0, datetime!(2026-05-01 09:00 UTC))])
         .await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.transactions);
     let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
     let dead = read_to_end(&broker.brokers, &broker.dlq, false);
     stack.running.stop().await.expect("clean stop");

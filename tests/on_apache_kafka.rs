@@ -8,19 +8,12 @@ mod common;
 use common::exact::{assert_exact, Delivery};
 use common::kafka::ApacheKafka;
 use common::service::{kill_repeatedly, Random, Service, ServiceFiles};
-use common::{assigned, progressed, redis, rules_toml, wait_caught_up, Broker, Reference, Running};
+use common::{
+    assigned, progressed, redis, rules_toml, synthetic_stream, Broker, Reference, Running,
+};
 use std::time::Duration;
 use txscore::pipeline::FaultInjection;
-use txscore::synth::{generate, StreamSpec, SyntheticMessage};
-
-fn stream(transactions: usize) -> Vec<SyntheticMessage> {
-    generate(&StreamSpec {
-        transactions,
-        cards: 150,
-        burst_every: 300,
-        ..StreamSpec::default()
-    })
-}
+use txscore::synth::SyntheticMessage;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_twice() {
@@ -28,7 +21,7 @@ async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_
     let context = random.context();
     let broker = Broker::start("sigkill", 4).await;
     let server = redis();
-    let messages = stream(4_000);
+    let messages = synthetic_stream(4_000);
     let reference = Reference::of(&messages).await;
     let files = ServiceFiles::write("sigkill", &broker, &rules_toml(), "");
     broker.feed(&messages).await;
@@ -43,12 +36,7 @@ async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_
         &context,
     );
     let mut service = Service::start(&files, &broker, &server.url(), &[]);
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(180),
-    );
+    broker.wait_consumed(&broker.transactions);
     assert!(
         service.exited().is_none(),
         "{context}: the last run is still up"
@@ -69,7 +57,7 @@ async fn sigkill_at_random_points_then_restart_loses_nothing_and_counts_nothing_
 async fn three_instances_join_and_leave_with_cooperative_sticky_rebalancing() {
     let broker = Broker::start("cooperative", 6).await;
     let server = redis();
-    let messages = stream(3_000);
+    let messages = synthetic_stream(3_000);
     let reference = Reference::of(&messages).await;
     let mut config = broker.config(&server, 50);
     config.kafka.client.insert(
@@ -92,12 +80,7 @@ async fn three_instances_join_and_leave_with_cooperative_sticky_rebalancing() {
     // The first leaves; whatever it held moves to the two that stay, which alone see the rest.
     let first = first.stop().await.expect("first stops cleanly");
     broker.feed(thirds[2]).await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(120),
-    );
+    broker.wait_consumed(&broker.transactions);
     let second = second.stop().await.expect("second stops cleanly");
     let third = third.stop().await.expect("third stops cleanly");
     assert!(first.messages > 0);
@@ -122,7 +105,7 @@ async fn a_broker_killed_and_restarted_mid_stream_loses_nothing() {
         .expect("broker starts");
     let broker = Broker::start_on(&kafka, "broker-restart", 4).await;
     let server = redis();
-    let messages = stream(3_000);
+    let messages = synthetic_stream(3_000);
     let reference = Reference::of(&messages).await;
     let (first_half, second_half) = messages.split_at(messages.len() / 2);
     let mut config = broker.config(&server, 50);
@@ -140,12 +123,7 @@ async fn a_broker_killed_and_restarted_mid_stream_loses_nothing() {
     .await
     .expect("broker restarts");
     broker.feed(second_half).await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(180),
-    );
+    broker.wait_consumed(&broker.transactions);
     let summary = running
         .stop()
         .await

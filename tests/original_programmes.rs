@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{balances, error_kinds, read_to_end, txscore_feed, wait_caught_up, Stack};
+use common::{balances, error_kinds, read_to_end, txscore_feed, Stack};
 use std::collections::BTreeSet;
-use std::time::Duration;
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "programmes-1"
@@ -58,12 +57,7 @@ async fn refunds_and_cancellations_act_only_in_the_originals_programme() {
     broker
         .feed(&[txn("P-1", "purchase", "500", r#","program_id":"airline""#)])
         .await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.transactions);
     txscore_feed(
         &broker.brokers,
         &broker.commands,
@@ -76,12 +70,7 @@ async fn refunds_and_cancellations_act_only_in_the_originals_programme() {
         ],
     )
     .await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.commands,
-        Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.commands);
     broker
         .feed(&[
             txn("R-1", "refund", "100", r#","original_txn_id":"P-1""#),
@@ -99,12 +88,7 @@ async fn refunds_and_cancellations_act_only_in_the_originals_programme() {
             ),
         ])
         .await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.transactions);
     let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
     let dead = read_to_end(&broker.brokers, &broker.dlq, false);
     stack.running.stop().await.expect("clean stop");

@@ -8,8 +8,8 @@
 mod common;
 
 use common::{
-    assigned, balances, by_event_id, count, distinct_events, progressed, read_topic, redis, Broker,
-    Reference, Running,
+    assigned, balances, by_event_id, count, distinct_events, progressed, read_topic, redis,
+    synthetic_stream, Broker, Reference, Running,
 };
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -17,16 +17,6 @@ use txscore::local_redis::LocalRedisCluster;
 use txscore::pipeline::{FaultInjection, PipelineError};
 use txscore::rules::reload::{ReloadOutcome, Reloader};
 use txscore::store::RedisStore;
-use txscore::synth::{generate, StreamSpec, SyntheticMessage};
-
-fn stream(transactions: usize) -> Vec<SyntheticMessage> {
-    generate(&StreamSpec {
-        transactions,
-        cards: 150,
-        burst_every: 300,
-        ..StreamSpec::default()
-    })
-}
 
 /// Waits until the ledger topic holds every event id of the reference, then returns it all.
 fn ledger_with_all_events(broker: &Broker, reference: &Reference) -> Vec<(String, String)> {
@@ -66,7 +56,7 @@ async fn assert_exact(broker: &Broker, redis_url: &str, reference: &Reference) {
 async fn outputs_match_the_reference_and_bad_input_is_dead_lettered_with_provenance() {
     let broker = Broker::start("e2e", 4).await;
     let server = redis();
-    let messages = stream(1_500);
+    let messages = synthetic_stream(1_500);
     let reference = Reference::of(&messages).await;
     broker.feed(&messages).await;
 
@@ -120,7 +110,7 @@ async fn outputs_match_the_reference_and_bad_input_is_dead_lettered_with_provena
 async fn a_crash_after_the_store_write_loses_no_event_and_counts_nothing_twice() {
     let broker = Broker::start("crash", 4).await;
     let server = redis();
-    let messages = stream(1_200);
+    let messages = synthetic_stream(1_200);
     let reference = Reference::of(&messages).await;
     broker.feed(&messages).await;
     let config = broker.config(&server, 100);
@@ -151,7 +141,7 @@ async fn a_crash_after_the_store_write_loses_no_event_and_counts_nothing_twice()
 async fn two_instances_share_the_partitions_through_rebalances_with_exact_totals() {
     let broker = Broker::start("rebalance", 6).await;
     let server = redis();
-    let messages = stream(3_000);
+    let messages = synthetic_stream(3_000);
     let reference = Reference::of(&messages).await;
     let config = broker.config(&server, 50);
     let (first_half, second_half) = messages.split_at(messages.len() / 2);
@@ -182,7 +172,7 @@ async fn two_instances_share_the_partitions_through_rebalances_with_exact_totals
 async fn a_rules_change_while_running_scores_every_later_message_by_the_new_rules() {
     let broker = Broker::start("reload", 4).await;
     let server = redis();
-    let messages = stream(2_000);
+    let messages = synthetic_stream(2_000);
     let (before, after) = messages.split_at(1_000);
     let reference = Reference::of(&messages).await;
 
@@ -262,7 +252,7 @@ async fn a_rules_change_while_running_scores_every_later_message_by_the_new_rule
 async fn a_three_master_redis_cluster_reaches_the_exact_totals() {
     let broker = Broker::start("cluster", 4).await;
     let cluster = LocalRedisCluster::start(3).expect("redis-server and redis-cli form a cluster");
-    let messages = stream(1_500);
+    let messages = synthetic_stream(1_500);
     let reference = Reference::of(&messages).await;
     broker.feed(&messages).await;
 
@@ -305,7 +295,7 @@ async fn a_three_master_redis_cluster_reaches_the_exact_totals() {
 async fn a_shadow_ruleset_publishes_what_it_would_credit_and_credits_nothing() {
     let broker = Broker::start("shadow", 4).await;
     let server = redis();
-    let messages = stream(600);
+    let messages = synthetic_stream(600);
     let reference = Reference::of(&messages).await;
     broker.feed(&messages).await;
     let candidate = common::rules_toml()

@@ -165,12 +165,7 @@ async fn a_copy_of_a_published_transfer_credit_under_a_new_id_credits_nothing() 
     )
     .await;
     broker.ledger_events(4);
-    common::wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.commands,
-        std::time::Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.commands);
     // What txscore published on the commands topic: the credit, keyed by the receiver.
     let published = common::read_to_end(&broker.brokers, &broker.commands, false);
     let credit = published
@@ -190,12 +185,7 @@ async fn a_copy_of_a_published_transfer_credit_under_a_new_id_credits_nothing() 
     ];
     let copies: Vec<SyntheticMessage> = copies.iter().map(|c| message("M-B", c.clone())).collect();
     txscore_feed(&broker.brokers, &broker.commands, &copies).await;
-    common::wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.commands,
-        std::time::Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.commands);
     let ledger = common::read_to_end(&broker.brokers, &broker.ledger, false);
     let dead = common::read_to_end(&broker.brokers, &broker.dlq, false);
     stack.running.stop().await.unwrap();

@@ -4,8 +4,7 @@
 
 mod common;
 
-use common::{balances, error_kinds, read_to_end, wait_caught_up, Stack};
-use std::time::Duration;
+use common::{balances, error_kinds, read_to_end, Stack};
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "conflicts-1"
@@ -41,12 +40,7 @@ async fn a_reused_txn_id_with_other_content_is_a_conflict_not_a_replay() {
             purchase("100.00", "5812"),
         ])
         .await;
-    wait_caught_up(
-        &broker.brokers,
-        &broker.group,
-        &broker.transactions,
-        Duration::from_secs(60),
-    );
+    broker.wait_consumed(&broker.transactions);
     let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
     let dead = read_to_end(&broker.brokers, &broker.dlq, false);
     let summary = stack.running.stop().await.expect("clean stop");

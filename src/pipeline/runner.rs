@@ -245,21 +245,12 @@ impl<S: StateStore> Pipeline<S> {
             };
             let first_received = *first_received.get_or_insert_with(Instant::now);
             let started = Instant::now();
-            let inbound = inbound(&messages);
-            let rules = self.rules.borrow().clone();
-            let report = with_retries(self.settings.retry_budget, "store", || {
-                self.processor.process(&inbound, &rules)
-            })
-            .await
-            .map_err(|(waited, error)| PipelineError::Store(waited, error))?;
             batches += 1;
-            if self.fault.crash_after_store_write_of_batch == Some(batches) {
-                return Err(PipelineError::InjectedCrash(batches));
-            }
-            let offsets = next_offsets(&messages);
-            let count = messages.len();
-            drop(inbound);
-            drop(messages);
+            let Scored {
+                report,
+                offsets,
+                count,
+            } = self.score(messages, batches).await?;
             let acks = enqueue(&self.producer, &self.settings.topics, &report.outbound).await;
             let in_flight = InFlight {
                 acks,
@@ -274,6 +265,38 @@ impl<S: StateStore> Pipeline<S> {
                 return Ok(());
             }
         }
+    }
+}
+
+/// A batch written to the store: its outputs, and the offsets to commit once they are out.
+struct Scored {
+    report: BatchReport,
+    offsets: TopicPartitionList,
+    count: usize,
+}
+
+impl<S: StateStore> Pipeline<S> {
+    /// Scores batch number `batch` and writes it to the store, retrying within the budget.
+    async fn score(
+        &self,
+        messages: Vec<BorrowedMessage<'_>>,
+        batch: u64,
+    ) -> Result<Scored, PipelineError> {
+        let inbound = inbound(&messages);
+        let rules = self.rules.borrow().clone();
+        let report = with_retries(self.settings.retry_budget, "store", || {
+            self.processor.process(&inbound, &rules)
+        })
+        .await
+        .map_err(|(waited, error)| PipelineError::Store(waited, error))?;
+        if self.fault.crash_after_store_write_of_batch == Some(batch) {
+            return Err(PipelineError::InjectedCrash(batch));
+        }
+        Ok(Scored {
+            report,
+            offsets: next_offsets(&messages),
+            count: messages.len(),
+        })
     }
 }
 

@@ -176,6 +176,11 @@ impl Broker {
         }
     }
 
+    /// Waits (up to three minutes) until this test's group has committed all of `topic`.
+    pub fn wait_consumed(&self, topic: &str) {
+        wait_caught_up(&self.brokers, &self.group, topic, Duration::from_secs(180));
+    }
+
     pub fn embedded(&self) -> Option<&EmbeddedKafka> {
         self.embedded.as_ref()
     }
@@ -263,6 +268,16 @@ pub async fn txscore_feed(brokers: &str, topic: &str, messages: &[SyntheticMessa
     for result in futures_util::future::join_all(sends).await {
         result.expect("message acknowledged");
     }
+}
+
+/// The synthetic stream the pipeline tests feed: 150 cards, a fraud burst every 300.
+pub fn synthetic_stream(transactions: usize) -> Vec<SyntheticMessage> {
+    txscore::synth::generate(&txscore::synth::StreamSpec {
+        transactions,
+        cards: 150,
+        burst_every: 300,
+        ..txscore::synth::StreamSpec::default()
+    })
 }
 
 pub fn redis() -> LocalRedis {

@@ -88,21 +88,12 @@ impl<S: StateStore> Pipeline<S> {
             }
             let first_received = *first_received.get_or_insert_with(Instant::now);
             let started = Instant::now();
-            let inbound = inbound(&messages);
-            let rules = self.rules.borrow().clone();
-            let report = with_retries(self.settings.retry_budget, "store", || {
-                self.processor.process(&inbound, &rules)
-            })
-            .await
-            .map_err(|(waited, error)| PipelineError::Store(waited, error))?;
             batches += 1;
-            if self.fault.crash_after_store_write_of_batch == Some(batches) {
-                return Err(PipelineError::InjectedCrash(batches));
-            }
-            let offsets = next_offsets(&messages);
-            let count = messages.len();
-            drop(inbound);
-            drop(messages);
+            let Scored {
+                report,
+                offsets,
+                count,
+            } = self.score(messages, batches).await?;
             self.commit_batch(&report.outbound, offsets).await?;
             events::batch_completed(&report, count, started.elapsed());
             self.health.record_progress(count as u64);
