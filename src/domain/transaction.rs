@@ -86,45 +86,80 @@ pub struct Transaction {
 impl Transaction {
     /// A digest of what the transaction says (every field, amounts normalised, so `100` and
     /// `100.00` agree): a redelivery has the same, a different transaction re-using the id
-    /// almost surely not. FNV-1a, fixed here so stored digests stay comparable across builds.
+    /// almost surely not. FNV-1a over the fields, each followed by a unit separator; fixed
+    /// here so stored digests stay comparable across builds. Computed without allocating.
     pub fn fingerprint(&self) -> u64 {
+        use std::fmt::Write;
+        const ABSENT: &str = "\u{0}";
         let merchant = &self.merchant;
-        let fields = [
-            self.txn_id.as_str(),
-            self.kind.as_str(),
-            &self.card_token,
-            self.member_id.as_deref().unwrap_or("\u{0}"),
-            &self.program_id,
-            &self.amount.normalize().to_string(),
-            &self.currency,
-            &self.channel,
-            self.card_product.as_deref().unwrap_or("\u{0}"),
-            if self.card_present {
-                "present"
-            } else {
-                "absent"
-            },
-            &merchant.id,
-            &merchant.name,
-            &merchant.mcc,
-            &merchant.country,
-            merchant.city.as_deref().unwrap_or("\u{0}"),
-            &merchant
-                .lat
-                .map_or("\u{0}".to_owned(), |lat| lat.to_string()),
-            &merchant
-                .lon
-                .map_or("\u{0}".to_owned(), |lon| lon.to_string()),
-            self.original_txn_id.as_deref().unwrap_or("\u{0}"),
-            &self.timestamp.unix_timestamp_nanos().to_string(),
-        ];
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-        for field in fields {
-            for byte in field.bytes().chain([0x1f]) {
-                hash ^= u64::from(byte);
-                hash = hash.wrapping_mul(0x0100_0000_01b3);
-            }
+        let mut digest = Fnv1a(0xcbf2_9ce4_8422_2325);
+        let mut field = |value: &dyn std::fmt::Display| {
+            // Writing to the digest cannot fail.
+            let _ = write!(digest, "{value}\u{1f}");
+        };
+        field(&self.txn_id);
+        field(&self.kind.as_str());
+        field(&self.card_token);
+        field(&self.member_id.as_deref().unwrap_or(ABSENT));
+        field(&self.program_id);
+        field(&self.amount.normalize());
+        field(&self.currency);
+        field(&self.channel);
+        field(&self.card_product.as_deref().unwrap_or(ABSENT));
+        field(&if self.card_present {
+            "present"
+        } else {
+            "absent"
+        });
+        field(&merchant.id);
+        field(&merchant.name);
+        field(&merchant.mcc);
+        field(&merchant.country);
+        field(&merchant.city.as_deref().unwrap_or(ABSENT));
+        match merchant.lat {
+            Some(lat) => field(&lat),
+            None => field(&ABSENT),
         }
-        hash
+        match merchant.lon {
+            Some(lon) => field(&lon),
+            None => field(&ABSENT),
+        }
+        field(&self.original_txn_id.as_deref().unwrap_or(ABSENT));
+        field(&self.timestamp.unix_timestamp_nanos());
+        digest.0
+    }
+}
+
+/// A running 64-bit FNV-1a hash, fed as text.
+struct Fnv1a(u64);
+
+impl std::fmt::Write for Fnv1a {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        for byte in text.bytes() {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scoring::fixtures::purchase;
+
+    #[test]
+    fn the_fingerprint_is_stable_and_ignores_trailing_zeros() {
+        let mut txn = purchase("T-1", "100.00");
+        txn.merchant.lat = Some(31.23);
+        // The value the first (allocating) implementation gave: stored digests must keep
+        // meaning the same.
+        const STORED: u64 = 16_956_338_066_094_799_782;
+        assert_eq!(txn.fingerprint(), STORED);
+        let mut same = txn.clone();
+        same.amount = "100".parse().unwrap();
+        assert_eq!(same.fingerprint(), STORED);
+        let mut other = txn.clone();
+        other.amount = "100.01".parse().unwrap();
+        assert_ne!(other.fingerprint(), STORED);
     }
 }
