@@ -13,7 +13,8 @@ mod plan;
 
 use super::budgets::{self, BudgetClaim, Grants};
 use super::contain::{contain, Contained, Stage};
-use super::inputs::{CardLink, Input, ItemKeys};
+use super::inputs::{Input, ItemKeys};
+use super::ownership::Ownership;
 pub use super::report::{BatchReport, Destination, Outbound};
 use crate::rules::{RuleBook, RulesFeed};
 use crate::store::{ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
@@ -152,22 +153,24 @@ impl<S: StateStore> BatchProcessor<S> {
                 }
             }
         }
-        self.resolve_card_links(&mut decoded).await?;
+        let ownership = Ownership {
+            store: &self.store,
+            keys: &self.keys,
+            pooled_cards: self.settings.pooled_cards,
+            ttl: self.settings.txn_record_ttl,
+        };
+        timed("owners", ownership.resolve(&mut decoded)).await?;
         for (index, input) in decoded {
-            {
-                {
-                    let owner = input.owner();
-                    let slot = *group_of.entry(owner.clone()).or_insert_with(|| {
-                        groups.push(OwnerGroup {
-                            owner,
-                            items: Vec::new(),
-                        });
-                        groups.len() - 1
-                    });
-                    let keys = input.keys(&self.keys, &groups[slot].owner);
-                    groups[slot].items.push(Item { index, input, keys });
-                }
-            }
+            let owner = input.owner();
+            let slot = *group_of.entry(owner.clone()).or_insert_with(|| {
+                groups.push(OwnerGroup {
+                    owner,
+                    items: Vec::new(),
+                });
+                groups.len() - 1
+            });
+            let keys = input.keys(&self.keys, &groups[slot].owner);
+            groups[slot].items.push(Item { index, input, keys });
         }
 
         // Owners are disjoint, so slices of them never conflict with each other: while one
@@ -303,47 +306,6 @@ impl<S: StateStore> BatchProcessor<S> {
             }
         }
         Ok(plans)
-    }
-
-    /// Gives transactions without a member_id the member their card is linked to, and, with
-    /// `pooled_cards`, any transaction on a card linked to a pool the pool: one extra read, only
-    /// for batches that hold such transactions (every batch, with `pooled_cards`).
-    async fn resolve_card_links(&self, decoded: &mut [(usize, Input)]) -> Result<(), StoreError> {
-        let pooled = self.settings.pooled_cards;
-        let mut cards: Vec<&str> = decoded
-            .iter()
-            .filter_map(|(_, input)| match input {
-                Input::Txn(txn) if pooled || txn.member_id.is_none() => {
-                    Some(txn.card_token.as_str())
-                }
-                _ => None,
-            })
-            .collect();
-        cards.sort_unstable();
-        cards.dedup();
-        if cards.is_empty() {
-            return Ok(());
-        }
-        let keys: Vec<String> = cards.iter().map(|card| self.keys.card_link(card)).collect();
-        let loaded = timed("read", self.store.get_many(&keys)).await?;
-        let linked: HashMap<String, CardLink> = cards
-            .into_iter()
-            .zip(loaded)
-            .filter_map(|(card, doc)| {
-                Some((card.to_owned(), serde_json::from_str(&doc?.data).ok()?))
-            })
-            .collect();
-        for (_, input) in decoded.iter_mut() {
-            if let Input::Txn(txn) = input {
-                match linked.get(&txn.card_token) {
-                    Some(link) if txn.member_id.is_none() || link.pool => {
-                        txn.member_id = Some(link.member_id.clone());
-                    }
-                    _ => {}
-                }
-            }
-        }
-        Ok(())
     }
 
     fn dead_letter(

@@ -5,6 +5,7 @@
 //! - `budgets`: campaign budgets all members draw from, claimed per transaction.
 //! - [`contain`]: a panic on one input dead-letters that input, not the process.
 //! - `inputs`: what each input topic's messages decode to, their owners and document keys.
+//! - `ownership`: the owner of a transaction whose message does not name it, decided once.
 //! - `report`: outputs by destination and the report of how a batch's messages fared.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
 //! - [`expiry_sweep`]: expiring the lots of members with no events, exactly once.
@@ -17,6 +18,7 @@ pub mod contain;
 mod documents;
 pub mod expiry_sweep;
 mod inputs;
+mod ownership;
 mod report;
 pub mod runner;
 

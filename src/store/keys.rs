@@ -12,6 +12,7 @@
 //! {prefix}:{c:<card_token>}:link                   the member a card belongs to (CardLink JSON)
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
+//! {prefix}:{c:<card_token>}:txn-owner:<txn_id>      the tag a looked-up transaction belongs to
 //! {prefix}:{b:<program>:<campaign>}:budget          points drawn from a campaign's budget (integer)
 //! {prefix}:{b:<program>:<campaign>}:claim:<owner tag>:<txn_id>  one transaction's draw on it
 //! ```
@@ -124,6 +125,11 @@ impl Keyspace {
             "{}:{{b:{program_id}:{campaign}}}:claim:{claimant}",
             self.prefix
         )
+    }
+
+    /// The owner decided for a transaction on `card_token` whose owner was looked up.
+    pub fn txn_owner(&self, card_token: &str, txn_id: &str) -> String {
+        format!("{}:{{c:{card_token}}}:txn-owner:{txn_id}", self.prefix)
     }
 
     /// Index entry naming the owner whose tag holds `card_token`'s state.

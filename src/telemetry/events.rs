@@ -23,7 +23,7 @@ pub fn register_known_series() {
     for flow in LedgerEventType::ALL {
         counter!(POINTS, "flow" => flow.as_str()).absolute(0);
     }
-    for operation in ["read", "write", "budget"] {
+    for operation in ["read", "owners", "write", "budget"] {
         counter!(STORE_ERRORS, "operation" => operation).absolute(0);
     }
     for kind in ["assign", "revoke", "error"] {
