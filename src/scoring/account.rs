@@ -137,19 +137,30 @@ pub(super) fn account_change(
                 "clearing",
                 &txn.program_id,
             )?;
-            if authorization.kind != TxnKind::Authorization || !authorization.held {
+            if authorization.kind != TxnKind::Authorization {
                 return Err(Rejection::OriginalMismatch(format!(
-                    "a clearing must name an open authorization; `{}` is a {}{}",
+                    "a clearing must name an authorization; `{}` is a {}",
                     original_id(),
                     authorization.kind.as_str(),
-                    if authorization.held {
-                        ""
-                    } else {
-                        " already cleared or reversed"
-                    }
                 )));
             }
             let mut earned = earn(txn, base_amount, program, member, budget)?;
+            if !authorization.held {
+                // A later presentment of one authorization (a split shipment, an
+                // incremental charge): the member paid it, so it earns; the first clearing
+                // (or a reversal) already released the hold.
+                earned.breakdown.push(BreakdownLine {
+                    rule: "authorization_cleared".into(),
+                    detail: format!(
+                        "authorization {} was already cleared or reversed: nothing pending left \
+                         to release",
+                        original_id()
+                    ),
+                    points: Decimal::ZERO,
+                    funded_by: None,
+                });
+                return Ok(posted_clearing(txn, program, earned, 0, None, None));
+            }
             let released = authorization.points - authorization.reversed_points;
             if released > 0 {
                 earned.breakdown.push(BreakdownLine {
@@ -168,24 +179,16 @@ pub(super) fn account_change(
                 of: authorization.points,
                 qualifying: authorization.counted.qualifying,
             };
-            let earning = new_earning(txn, program, &earned, false);
             authorization.held = false;
             authorization.reversed_points = authorization.points;
-            Ok(AccountChange {
-                event_type: Some(LedgerEventType::PointsEarned),
-                points: earned.points,
-                pending_points: -released,
-                held_points: 0,
-                shortfall: 0,
-                breakdown: earned.breakdown,
-                earning: Some(earning),
-                original: Some(authorization),
-                counted: earned.counted,
-                uncounted: Some(uncounted),
-                thresholds_reached: earned.thresholds_reached,
-                maturing: None,
-                maturing_cut: None,
-            })
+            Ok(posted_clearing(
+                txn,
+                program,
+                earned,
+                released,
+                Some(authorization),
+                Some(uncounted),
+            ))
         }
         TxnKind::Refund | TxnKind::Reversal | TxnKind::Chargeback => {
             let mut original = original.ok_or_else(|| Rejection::UnknownOriginal(original_id()))?;
@@ -231,6 +234,33 @@ pub(super) fn account_change(
                 maturing_cut: still_maturing.then(|| (original_id(), -taken.pending_points)),
             })
         }
+    }
+}
+
+/// A clearing's change: its own amount's points posted, `released` pending points of its
+/// authorization let go, and the authorization's record and counts as they end up.
+fn posted_clearing(
+    txn: &Transaction,
+    program: &Program,
+    earned: Earned,
+    released: i64,
+    authorization: Option<Earning>,
+    uncounted: Option<Uncount>,
+) -> AccountChange {
+    AccountChange {
+        event_type: Some(LedgerEventType::PointsEarned),
+        points: earned.points,
+        pending_points: -released,
+        held_points: 0,
+        shortfall: 0,
+        earning: Some(new_earning(txn, program, &earned, false)),
+        breakdown: earned.breakdown,
+        original: authorization,
+        counted: earned.counted,
+        uncounted,
+        thresholds_reached: earned.thresholds_reached,
+        maturing: None,
+        maturing_cut: None,
     }
 }
 

@@ -148,7 +148,53 @@ fn authorization_holds_points_and_clearing_posts_the_final_amount() {
 }
 
 #[test]
-fn clearing_needs_an_open_authorization() {
+fn a_second_clearing_of_one_authorization_earns_its_own_amount() {
+    let rules = rules();
+    let auth = score(
+        &txn("A-1", TxnKind::Authorization, "200.00", None),
+        Some("M-1"),
+        Accounts::default(),
+        &rules,
+    )
+    .unwrap();
+    let first = score(
+        &txn("C-1", TxnKind::Clearing, "120.00", Some("A-1")),
+        Some("M-1"),
+        Accounts {
+            member: auth.member.clone(),
+            original: auth.earning.clone(),
+            ..Accounts::default()
+        },
+        &rules,
+    )
+    .unwrap();
+    let second = score(
+        &txn("C-2", TxnKind::Clearing, "80.00", Some("A-1")),
+        Some("M-1"),
+        Accounts {
+            member: first.member.clone(),
+            original: first.original.clone(),
+            ..Accounts::default()
+        },
+        &rules,
+    )
+    .unwrap();
+    let event = &second.ledger[0];
+    assert_eq!((event.points, event.pending_points), (80, 0));
+    assert_eq!((event.balance_after, event.pending_after), (200, 0));
+    assert_eq!(sum_of_lines(event), Decimal::from(80));
+    assert!(event
+        .breakdown
+        .iter()
+        .any(|line| line.rule == "authorization_cleared" && line.detail.contains("already")));
+    assert_eq!(
+        second.original, None,
+        "the authorization's record is left as it is"
+    );
+}
+
+#[test]
+fn clearing_needs_an_authorization() {
     let error = score(
         &txn("C-1", TxnKind::Clearing, "1.00", Some("A-0")),
         Some("M-1"),
