@@ -1,8 +1,9 @@
 //! Throwaway Redis for the benchmark and the tests: one `redis-server` on a free loopback port,
-//! or a cluster of several. They persist nothing and are killed when dropped.
+//! or a cluster of several. Each works in a directory of its own, persists nothing unless told
+//! to, and is killed (its directory removed) when dropped.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -12,8 +13,8 @@ pub struct LocalRedis {
     port: u16,
     /// Set for a server that only speaks TLS and requires this password.
     tls_password: Option<String>,
-    /// Where its self-signed certificate lives, removed on drop.
-    tls_directory: Option<PathBuf>,
+    /// Its working directory (and a TLS server's certificate), removed on drop.
+    directory: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,8 @@ pub enum LocalRedisError {
     NotReady(u16),
     #[error("cannot form a cluster: {0}")]
     Cluster(String),
+    #[error("redis command failed: {0}")]
+    Command(String),
     #[error("openssl could not make a self-signed certificate (is openssl installed?)")]
     Certificate,
 }
@@ -37,20 +40,15 @@ impl LocalRedis {
     /// Starts `redis-server` with extra arguments (e.g. `--cluster-enabled yes`).
     pub fn start_with(extra: &[&str]) -> Result<LocalRedis, LocalRedisError> {
         let port = free_port().map_err(LocalRedisError::Spawn)?;
-        Self::launch(port, &["--port", &port.to_string()], extra, None, None)
+        let directory = fresh_directory()?;
+        Self::launch(port, &["--port", &port.to_string()], extra, None, directory)
     }
 
     /// Starts `redis-server` speaking only TLS (a fresh self-signed certificate made with
     /// `openssl`) and requiring `password`. Its [`url`](Self::url) is `rediss://` with the
     /// password and `#insecure`, as the certificate is signed by nobody a client trusts.
     pub fn start_tls(password: &str) -> Result<LocalRedis, LocalRedisError> {
-        static SERVERS: AtomicU32 = AtomicU32::new(0);
-        let directory = std::env::temp_dir().join(format!(
-            "txscore-tls-{}-{}",
-            std::process::id(),
-            SERVERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&directory).map_err(LocalRedisError::Spawn)?;
+        let directory = fresh_directory()?;
         let (cert, key) = (directory.join("cert.pem"), directory.join("key.pem"));
         let made = Command::new("openssl")
             .args([
@@ -91,7 +89,7 @@ impl LocalRedis {
             "--requirepass",
             password,
         ];
-        Self::launch(port, &tls, &[], Some(password.to_owned()), Some(directory))
+        Self::launch(port, &tls, &[], Some(password.to_owned()), directory)
     }
 
     fn launch(
@@ -99,11 +97,13 @@ impl LocalRedis {
         listen: &[&str],
         extra: &[&str],
         tls_password: Option<String>,
-        tls_directory: Option<PathBuf>,
+        directory: PathBuf,
     ) -> Result<LocalRedis, LocalRedisError> {
         let child = Command::new("redis-server")
             .args(listen)
             .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&directory)
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -113,7 +113,7 @@ impl LocalRedis {
             child,
             port,
             tls_password,
-            tls_directory,
+            directory,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -123,6 +123,31 @@ impl LocalRedis {
             std::thread::sleep(Duration::from_millis(20));
         }
         Err(LocalRedisError::NotReady(port))
+    }
+
+    /// Writes the dataset as it is now to `file` (an RDB snapshot, as `SAVE` makes).
+    pub fn snapshot(&self, file: &Path) -> Result<(), LocalRedisError> {
+        let saved = redis::Client::open(self.url())
+            .and_then(|client| client.get_connection_with_timeout(Duration::from_secs(2)))
+            .and_then(|mut connection| redis::cmd("SAVE").exec(&mut connection));
+        saved.map_err(|error| LocalRedisError::Command(error.to_string()))?;
+        std::fs::copy(self.directory.join("dump.rdb"), file).map_err(LocalRedisError::Spawn)?;
+        Ok(())
+    }
+
+    /// Kills the server (SIGKILL, as a crash would) and starts another on the same port in a
+    /// new directory, with an empty dataset or the one in `snapshot` (a file
+    /// [`Self::snapshot`] wrote). Plain servers only, not TLS ones.
+    pub fn restart(&mut self, snapshot: Option<&Path>) -> Result<(), LocalRedisError> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let directory = fresh_directory()?;
+        if let Some(file) = snapshot {
+            std::fs::copy(file, directory.join("dump.rdb")).map_err(LocalRedisError::Spawn)?;
+        }
+        let port = self.port.to_string();
+        *self = Self::launch(self.port, &["--port", &port], &[], None, directory)?;
+        Ok(())
     }
 
     pub fn port(&self) -> u16 {
@@ -148,36 +173,21 @@ impl Drop for LocalRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        if let Some(directory) = &self.tls_directory {
-            let _ = std::fs::remove_dir_all(directory);
-        }
+        let _ = std::fs::remove_dir_all(&self.directory);
     }
 }
 
 /// A Redis Cluster of masters only (no replicas), each a [`LocalRedis`], slots spread evenly.
 pub struct LocalRedisCluster {
     nodes: Vec<LocalRedis>,
-    directory: PathBuf,
 }
 
 impl LocalRedisCluster {
     /// Starts `masters` cluster-enabled servers, joins them with `redis-cli --cluster create`
     /// and waits until every node reports the cluster healthy.
     pub fn start(masters: usize) -> Result<LocalRedisCluster, LocalRedisError> {
-        static CLUSTERS: AtomicU32 = AtomicU32::new(0);
-        let directory = std::env::temp_dir().join(format!(
-            "txscore-cluster-{}-{}",
-            std::process::id(),
-            CLUSTERS.fetch_add(1, Ordering::Relaxed)
-        ));
-        let mut cluster = LocalRedisCluster {
-            nodes: Vec::new(),
-            directory,
-        };
-        for node in 0..masters {
-            let directory = cluster.directory.join(node.to_string());
-            std::fs::create_dir_all(&directory).map_err(LocalRedisError::Spawn)?;
-            let directory = directory.display().to_string();
+        let mut cluster = LocalRedisCluster { nodes: Vec::new() };
+        for _ in 0..masters {
             // The bus port defaults to the client port + 10000, which may not exist.
             let bus = free_port().map_err(LocalRedisError::Spawn)?.to_string();
             cluster.nodes.push(LocalRedis::start_with(&[
@@ -185,8 +195,6 @@ impl LocalRedisCluster {
                 "yes",
                 "--cluster-port",
                 &bus,
-                "--dir",
-                &directory,
             ])?);
         }
         let addresses: Vec<String> = cluster
@@ -233,13 +241,6 @@ impl LocalRedisCluster {
     }
 }
 
-impl Drop for LocalRedisCluster {
-    fn drop(&mut self) {
-        self.nodes.clear();
-        let _ = std::fs::remove_dir_all(&self.directory);
-    }
-}
-
 impl LocalRedis {
     fn cluster_ok(&self) -> bool {
         redis::Client::open(self.url())
@@ -256,4 +257,16 @@ impl LocalRedis {
 /// A port that was free a moment ago.
 fn free_port() -> std::io::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A new empty directory for one server.
+fn fresh_directory() -> Result<PathBuf, LocalRedisError> {
+    static SERVERS: AtomicU32 = AtomicU32::new(0);
+    let directory = std::env::temp_dir().join(format!(
+        "txscore-redis-{}-{}",
+        std::process::id(),
+        SERVERS.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&directory).map_err(LocalRedisError::Spawn)?;
+    Ok(directory)
 }
