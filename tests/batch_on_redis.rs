@@ -8,8 +8,8 @@ use common::{balances, inbound, processor_settings, redis, rules, Reference};
 use std::sync::Mutex;
 use txscore::pipeline::{BatchProcessor, Destination};
 use txscore::store::{
-    Claim, ClaimStep, GroupOutcome, Keyspace, RedisStore, ScanCursor, StateStore, StoreError,
-    Versioned, WriteGroup,
+    AppliedMark, Behind, Claim, ClaimStep, GroupOutcome, Keyspace, RedisStore, ScanCursor,
+    StateStore, StoreError, Versioned, WriteGroup,
 };
 use txscore::synth::{generate, StreamSpec};
 
@@ -181,6 +181,14 @@ impl<S: StateStore> StateStore for Interleaving<S> {
 
     async fn claim(&self, claims: &[Claim], step: ClaimStep) -> Result<Vec<i64>, StoreError> {
         self.inner.claim(claims, step).await
+    }
+
+    async fn advance_applied(
+        &self,
+        key: &str,
+        marks: &[AppliedMark],
+    ) -> Result<Option<Behind>, StoreError> {
+        self.inner.advance_applied(key, marks).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

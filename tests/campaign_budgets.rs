@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use txscore::pipeline::{BatchProcessor, BatchReport, Destination};
 use txscore::rules::{RuleBook, RuleSet};
 use txscore::store::{
-    Claim, ClaimStep, GroupOutcome, Keyspace, MemoryStore, RedisStore, ScanCursor, StateStore,
-    StoreError, Versioned, WriteGroup,
+    AppliedMark, Behind, Claim, ClaimStep, GroupOutcome, Keyspace, MemoryStore, RedisStore,
+    ScanCursor, StateStore, StoreError, Versioned, WriteGroup,
 };
 use txscore::synth::SyntheticMessage;
 
@@ -212,6 +212,14 @@ impl<S: StateStore> StateStore for WritesFail<S> {
 
     async fn claim(&self, claims: &[Claim], step: ClaimStep) -> Result<Vec<i64>, StoreError> {
         self.0.claim(claims, step).await
+    }
+
+    async fn advance_applied(
+        &self,
+        key: &str,
+        marks: &[AppliedMark],
+    ) -> Result<Option<Behind>, StoreError> {
+        self.0.advance_applied(key, marks).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -7,8 +7,10 @@
 //! - [`replay`]: a recorded stream through the core, with a per-rule report.
 //! - [`rules`]: checking a rules file.
 //! - [`expire`]: the expiry sweep for members with no recent events.
+//! - [`accept_store`]: going on with a store that lost writes, once the operator decides to.
 //! - [`settlement`]: points issued, redeemed, expired per funding party and programme.
 
+pub mod accept_store;
 pub mod bench;
 pub mod demo;
 pub mod expire;
@@ -54,6 +56,10 @@ enum Command {
     /// Report points issued per funding party, and redeemed, expired, reversed and outstanding
     /// per programme, over a period.
     Settlement(settlement::SettlementArgs),
+    /// After the store lost writes (a restore from an older snapshot), accept it as it is:
+    /// mark it as holding every input partition up to the group's committed offset, so `run`
+    /// starts again. Run it once, with txscore stopped.
+    AcceptStore(accept_store::AcceptStoreArgs),
 }
 
 impl Cli {
@@ -67,6 +73,7 @@ impl Cli {
             Command::Rules(command) => rules::rules(command),
             Command::Expire(args) => expire::expire(args).await,
             Command::Settlement(args) => settlement::settlement(args).await,
+            Command::AcceptStore(args) => accept_store::accept_store(args).await,
         }
     }
 }

@@ -1,9 +1,11 @@
 //! Kafka edge: client configuration, the consumer context (statistics and rebalances), and the
 //! embedded broker used by the demo and the tests.
 //!
+//! - [`committed`]: the group's committed offsets and the input partitions, read directly.
 //! - [`context`]: what librdkafka tells us asynchronously: lag, rebalances, errors.
 //! - [`embedded`]: an in-process Kafka-protocol broker (librdkafka's mock cluster).
 
+pub mod committed;
 pub mod context;
 pub mod embedded;
 

@@ -118,6 +118,10 @@ impl<S: StateStore> BatchProcessor<S> {
         self
     }
 
+    pub fn keys(&self) -> &Keyspace {
+        &self.keys
+    }
+
     pub fn store(&self) -> &S {
         &self.store
     }

@@ -4,9 +4,13 @@
 //! commit. A crash anywhere before the offsets are stored replays the batch, which the store's
 //! transaction records turn into re-emission of identical outputs, never a second balance change.
 //!
+//! Around each batch's write, [`applied`] checks that the store still holds every write it
+//! acknowledged, and records how far it now holds them.
+//!
 //! With `kafka.exactly_once`, [`transactional`] runs instead: the same scoring, with each
 //! batch's outputs and offsets committed together in a Kafka transaction.
 
+mod applied;
 mod transactional;
 
 use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
@@ -14,7 +18,7 @@ use crate::config::Config;
 use crate::health::Health;
 use crate::kafka::{KafkaSettings, PipelineContext};
 use crate::rules::RulesFeed;
-use crate::store::{Keyspace, StateStore, StoreError};
+use crate::store::{Behind, Keyspace, StateStore, StoreError};
 use crate::telemetry::events;
 use crate::wire::SourcePosition;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
@@ -45,6 +49,18 @@ pub struct Topics {
     pub ledger: String,
     pub alerts: String,
     pub dlq: String,
+}
+
+impl Topics {
+    /// The topics the pipeline consumes.
+    pub fn inputs(&self) -> [&str; 4] {
+        [
+            &self.transactions,
+            &self.reviews,
+            &self.commands,
+            &self.member_events,
+        ]
+    }
 }
 
 /// How the loop batches, retries and stops.
@@ -86,6 +102,15 @@ pub enum PipelineError {
     InjectedCrash(u64),
     #[error("kafka transaction: {0}")]
     Transaction(KafkaError),
+    #[error(
+        "the state store lost acknowledged writes: it holds input partition {} only up to offset \
+         {}, but offsets up to {} were processed and committed. It was restarted empty or from an \
+         older snapshot, or failed over to a replica that missed writes. Nothing was scored \
+         against it. Restore the latest dataset; or, to go on with the store as it is (balances \
+         lose what it lost), run `txscore accept-store` once",
+        .0.partition, .0.held, .0.at_least
+    )]
+    StoreBehind(Behind),
 }
 
 /// Totals of one run, for the demo's summary and for tests.
@@ -115,6 +140,7 @@ pub struct Pipeline<S> {
     fault: FaultInjection,
     /// Outputs and offsets commit in Kafka transactions (`kafka.exactly_once`).
     transactional: bool,
+    applied: applied::AppliedGuard,
 }
 
 /// A batch whose state is written and whose outputs are queued in the producer, waiting for
@@ -140,14 +166,14 @@ impl<S: StateStore> Pipeline<S> {
         let consumer: StreamConsumer<PipelineContext> = kafka
             .consumer_config()
             .create_with_context(PipelineContext::new(health.clone()))?;
-        consumer.subscribe(&[
-            &settings.topics.transactions,
-            &settings.topics.reviews,
-            &settings.topics.commands,
-            &settings.topics.member_events,
-        ])?;
+        consumer.subscribe(&settings.topics.inputs())?;
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.borrow().latest().version, None);
+        let applied = applied::AppliedGuard::new(
+            processor.keys().applied(),
+            settings.topics.inputs().map(str::to_owned).to_vec(),
+            settings.retry_budget,
+        );
         Ok(Pipeline {
             consumer: Arc::new(consumer),
             producer,
@@ -157,6 +183,7 @@ impl<S: StateStore> Pipeline<S> {
             health,
             fault: FaultInjection::default(),
             transactional: kafka.transactional_id.is_some(),
+            applied,
         })
     }
 
@@ -276,12 +303,17 @@ struct Scored {
 }
 
 impl<S: StateStore> Pipeline<S> {
-    /// Scores batch number `batch` and writes it to the store, retrying within the budget.
+    /// Scores batch number `batch` and writes it to the store, retrying within the budget,
+    /// after checking the store lost nothing.
     async fn score(
         &self,
         messages: Vec<BorrowedMessage<'_>>,
         batch: u64,
     ) -> Result<Scored, PipelineError> {
+        let store = self.processor.store();
+        self.applied
+            .check(store, &self.consumer, &self.health)
+            .await?;
         let inbound = inbound(&messages);
         let rules = self.rules.borrow().clone();
         let report = with_retries(self.settings.retry_budget, "store", || {
@@ -292,6 +324,7 @@ impl<S: StateStore> Pipeline<S> {
         if self.fault.crash_after_store_write_of_batch == Some(batch) {
             return Err(PipelineError::InjectedCrash(batch));
         }
+        self.applied.advance_past(store, &messages).await?;
         Ok(Scored {
             report,
             offsets: next_offsets(&messages),

@@ -13,6 +13,7 @@
 //! {prefix}:{m:<member_id>}:ledger                  recent ledger events, newest first (list)
 //! {prefix}:{c:<card_token>}:owner                  the tag the card's state lives under (string)
 //! {prefix}:{c:<card_token>}:txn-owner:<txn_id>      the tag a looked-up transaction belongs to
+//! {prefix}:{applied}                               input offsets whose writes are held (hash)
 //! {prefix}:{b:<program>:<campaign>}:budget          points drawn from a campaign's budget (integer)
 //! {prefix}:{b:<program>:<campaign>}:claim:<owner tag>:<txn_id>  one transaction's draw on it
 //! ```
@@ -130,6 +131,11 @@ impl Keyspace {
     /// The owner decided for a transaction on `card_token` whose owner was looked up.
     pub fn txn_owner(&self, card_token: &str, txn_id: &str) -> String {
         format!("{}:{{c:{card_token}}}:txn-owner:{txn_id}", self.prefix)
+    }
+
+    /// The input positions the store holds the writes of, per `<topic>:<partition>`.
+    pub fn applied(&self) -> String {
+        format!("{}:{{applied}}", self.prefix)
     }
 
     /// Index entry naming the owner whose tag holds `card_token`'s state.

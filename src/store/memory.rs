@@ -2,7 +2,8 @@
 //! demo and by `replay`; documents never expire here.
 
 use super::{
-    Claim, ClaimStep, GroupOutcome, ScanCursor, StateStore, StoreError, Versioned, WriteGroup,
+    AppliedMark, Behind, Claim, ClaimStep, GroupOutcome, ScanCursor, StateStore, StoreError,
+    Versioned, WriteGroup,
 };
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -139,6 +140,38 @@ impl StateStore for MemoryStore {
                 amount
             })
             .collect())
+    }
+
+    /// Positions are values named `<key>/<partition>`.
+    async fn advance_applied(
+        &self,
+        key: &str,
+        marks: &[AppliedMark],
+    ) -> Result<Option<Behind>, StoreError> {
+        let mut values = self.values.lock().expect("store lock");
+        let field = |mark: &AppliedMark| format!("{key}/{}", mark.partition);
+        let held = |values: &HashMap<String, String>, mark: &AppliedMark| {
+            values
+                .get(&field(mark))
+                .and_then(|value| value.parse::<i64>().ok())
+                .unwrap_or(-1)
+        };
+        if let Some(mark) = marks
+            .iter()
+            .find(|mark| held(&values, mark) < mark.at_least)
+        {
+            return Ok(Some(Behind {
+                partition: mark.partition.clone(),
+                held: held(&values, mark),
+                at_least: mark.at_least,
+            }));
+        }
+        for mark in marks {
+            if mark.next > held(&values, mark) {
+                values.insert(field(mark), mark.next.to_string());
+            }
+        }
+        Ok(None)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

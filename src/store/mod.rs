@@ -9,9 +9,11 @@
 //!
 //! - [`keys`]: the key layout.
 //! - [`redis`]: Redis, one server ([`redis_node`]) or a cluster ([`redis_cluster`]), with the
-//!   compare-and-set script in [`cas`] and the shared-counter script in [`claims`].
+//!   compare-and-set script in [`cas`], the shared-counter script in [`claims`] and the
+//!   applied-positions script in [`applied`].
 //! - [`memory`]: the same semantics in process, for the embedded demo and replays.
 
+pub mod applied;
 pub mod cas;
 pub mod claims;
 pub mod keys;
@@ -23,6 +25,7 @@ pub mod redis_node;
 use std::future::Future;
 use std::time::Duration;
 
+pub use applied::{AppliedMark, Behind};
 pub use claims::{Claim, ClaimStep};
 pub use keys::{Keyspace, Owner};
 pub use memory::MemoryStore;
@@ -138,6 +141,15 @@ pub trait StateStore: Send + Sync + 'static {
         claims: &[Claim],
         step: ClaimStep,
     ) -> impl Future<Output = Result<Vec<i64>, StoreError>> + Send;
+
+    /// Checks that the hash `key` holds each mark's partition at least at its `at_least`, and
+    /// if all do, raises each to its `next`; atomically, in one round trip. `Some` names a
+    /// partition the store holds less of than required: it lost acknowledged writes.
+    fn advance_applied(
+        &self,
+        key: &str,
+        marks: &[AppliedMark],
+    ) -> impl Future<Output = Result<Option<Behind>, StoreError>> + Send;
 
     /// Checks the store answers, for readiness.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -2,6 +2,7 @@
 //! script (`cas.lua`); `redis-cli HGETALL <key>` shows a document's version and its JSON. One
 //! server ([`super::redis_node`]) or a Redis Cluster ([`super::redis_cluster`]), as configured.
 
+use super::applied::{self, AppliedMark, Behind, APPLIED_SCRIPT};
 use super::claims::{self, Claim, ClaimStep, CLAIMS_SCRIPT};
 use super::redis_cluster::ClusterStore;
 use super::redis_node::NodeStore;
@@ -12,6 +13,9 @@ use std::time::Duration;
 
 /// The claims script, hashed once.
 static CLAIMS: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(CLAIMS_SCRIPT));
+
+/// The applied-positions script, hashed once.
+static APPLIED: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(APPLIED_SCRIPT));
 
 #[derive(Clone)]
 pub enum RedisStore {
@@ -115,6 +119,23 @@ impl StateStore for RedisStore {
             }
         });
         try_join_all(calls).await
+    }
+
+    async fn advance_applied(
+        &self,
+        key: &str,
+        marks: &[AppliedMark],
+    ) -> Result<Option<Behind>, StoreError> {
+        if marks.is_empty() {
+            return Ok(None);
+        }
+        let mut invocation = APPLIED.prepare_invoke();
+        invocation.key(key).arg(applied::script_args(marks));
+        let answer: Vec<String> = match self {
+            RedisStore::Node(store) => invocation.invoke_async(&mut store.connection()).await?,
+            RedisStore::Cluster(store) => invocation.invoke_async(&mut store.connection()).await?,
+        };
+        Ok(applied::behind(marks, answer))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

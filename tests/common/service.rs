@@ -121,6 +121,21 @@ impl Service {
         }
     }
 
+    /// Waits (bounded) for the process to end by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> ExitStatus {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "txscore still running after {timeout:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// The process's exit status if it has already exited (it should not have).
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().expect("try_wait")
@@ -132,6 +147,25 @@ impl Drop for Service {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Runs `txscore <args> --config <files' config>` to its end, with the environment a
+/// [`Service`] gets, and returns what it printed.
+pub fn command(
+    files: &ServiceFiles,
+    broker: &Broker,
+    redis_url: &str,
+    args: &[&str],
+) -> std::process::Output {
+    Command::new(BINARY)
+        .args(args)
+        .arg("--config")
+        .arg(&files.config)
+        .env("TXSCORE_BROKERS", &broker.brokers)
+        .env("TXSCORE_GROUP_ID", &broker.group)
+        .env("TXSCORE_REDIS_URL", redis_url)
+        .output()
+        .expect("txscore runs")
 }
 
 /// The service's log so far, for failure messages.
