@@ -359,21 +359,29 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
             .and_then(|value| value.parse().ok())
             .unwrap_or_else(|| panic!("no {label:?} in:\n{text}"))
     };
-    let issuer: Vec<i64> = text
+    // One row per funding party: issued, redeemed, expired, reversed, outstanding now.
+    let funders: Vec<Vec<i64>> = text
         .lines()
-        .find(|line| line.trim_start().starts_with("issuer "))
-        .unwrap_or_else(|| panic!("no issuer row in:\n{text}"))
-        .split_whitespace()
-        .skip(1)
-        .map(|value| value.parse().unwrap())
+        .filter_map(|line| {
+            let values: Vec<i64> = line
+                .split_whitespace()
+                .skip(1)
+                .map(|value| value.parse().ok())
+                .collect::<Option<_>>()?;
+            (values.len() == 5).then_some(values)
+        })
         .collect();
-    let (issued_by_issuer, held_for_issuer) = (issuer[0], issuer[4]);
-    assert_eq!(issued_by_issuer, issued, "{text}");
-    assert_eq!(
-        issuer[0] - issuer[1] - issuer[2] - issuer[3],
-        issuer[4],
-        "the stream starts in the period, so its flows reconcile to what is outstanding: {text}"
-    );
+    assert!(funders.len() >= 2, "the issuer and the merchant: {text}");
+    let column = |index: usize| funders.iter().map(|row| row[index]).sum::<i64>();
+    assert_eq!(column(0), issued, "{text}");
+    for row in &funders {
+        assert_eq!(
+            row[0] - row[1] - row[2] - row[3],
+            row[4],
+            "the stream starts in the period, so each funder's flows reconcile to what is \
+             outstanding: {text}"
+        );
+    }
     let reversed: i64 = reference
         .ledger_points
         .iter()
@@ -391,10 +399,7 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
         text.contains(&format!("outstanding now: {posted} posted")),
         "{text}"
     );
-    assert_eq!(
-        held_for_issuer, posted,
-        "the issuer funds every point of these rules"
-    );
+    assert_eq!(column(4), posted, "the funders hold every posted point");
 }
 
 /// `rules` plus a budgeted campaign at a merchant the test stream never visits, so budget

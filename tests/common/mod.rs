@@ -78,6 +78,8 @@ impl BrokerKind {
 pub struct Broker {
     embedded: Option<EmbeddedKafka>,
     pub brokers: String,
+    /// Partitions of each topic.
+    pub partitions: i32,
     pub transactions: String,
     pub reviews: String,
     pub commands: String,
@@ -143,7 +145,7 @@ impl Broker {
                     .collect();
                 let embedded = EmbeddedKafka::start(&topics).expect("embedded broker starts");
                 let brokers = embedded.bootstrap_servers();
-                Broker::named(Some(embedded), brokers, names)
+                Broker::named(Some(embedded), brokers, names, partitions)
             }
         }
     }
@@ -155,15 +157,21 @@ impl Broker {
 
     async fn on(brokers: &str, names: TopicNames, partitions: i32) -> Broker {
         create_topics(brokers, &names.topics, partitions).await;
-        Broker::named(None, brokers.to_owned(), names)
+        Broker::named(None, brokers.to_owned(), names, partitions)
     }
 
-    fn named(embedded: Option<EmbeddedKafka>, brokers: String, names: TopicNames) -> Broker {
+    fn named(
+        embedded: Option<EmbeddedKafka>,
+        brokers: String,
+        names: TopicNames,
+        partitions: i32,
+    ) -> Broker {
         let [transactions, reviews, commands, member_events, shadow, ledger, alerts, dlq] =
             names.topics;
         Broker {
             embedded,
             brokers,
+            partitions,
             transactions,
             reviews,
             commands,
@@ -206,7 +214,23 @@ impl Broker {
         file.validate().expect("test configuration is valid")
     }
 
+    /// Produces `messages` to the transactions topic, each on its owner's partition (the member
+    /// it names, else its card; the key stays the card), so that each owner's inputs have one
+    /// order, the order of `messages`, and a serial reference run can predict every rule that
+    /// depends on it (caps, tiers, thresholds, first purchases, abuse patterns). Keyed by card,
+    /// a member's cards land on different partitions and interleave in an order nothing
+    /// predicts; [`Broker::feed_by_card`] does that, for the tests of order-independence.
     pub async fn feed(&self, messages: &[SyntheticMessage]) {
+        let partitions = messages
+            .iter()
+            .map(|message| Some(owner_partition(message, self.partitions)))
+            .collect::<Vec<_>>();
+        produce(&self.brokers, &self.transactions, messages, &partitions).await;
+    }
+
+    /// Produces `messages` to the transactions topic keyed by card, partitioned by the
+    /// client's partitioner as a payment network's feed would be.
+    pub async fn feed_by_card(&self, messages: &[SyntheticMessage]) {
         txscore_feed(&self.brokers, &self.transactions, messages).await;
     }
 
@@ -251,23 +275,47 @@ pub async fn create_topics(brokers: &str, names: &[String], partitions: i32) {
 
 /// Produces messages keyed by card and waits for the acks.
 pub async fn txscore_feed(brokers: &str, topic: &str, messages: &[SyntheticMessage]) {
+    produce(brokers, topic, messages, &vec![None; messages.len()]).await;
+}
+
+/// Produces `messages` in order, each on the partition given beside it (or the partitioner's),
+/// and waits for the acks.
+async fn produce(
+    brokers: &str,
+    topic: &str,
+    messages: &[SyntheticMessage],
+    partitions: &[Option<i32>],
+) {
     use rdkafka::producer::{FutureProducer, FutureRecord};
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .create()
         .expect("producer");
-    let sends = messages.iter().map(|message| {
-        producer.send(
-            FutureRecord::to(topic)
-                .key(&message.key)
-                .payload(&message.payload),
-            Duration::from_secs(30),
-        )
+    let sends = messages.iter().zip(partitions).map(|(message, partition)| {
+        let mut record = FutureRecord::to(topic)
+            .key(&message.key)
+            .payload(&message.payload);
+        if let Some(partition) = partition {
+            record = record.partition(*partition);
+        }
+        producer.send(record, Duration::from_secs(30))
     });
     for result in futures_util::future::join_all(sends).await {
         result.expect("message acknowledged");
     }
+}
+
+/// The partition of a message's owner: the member it names, else its card (its key).
+fn owner_partition(message: &SyntheticMessage, partitions: i32) -> i32 {
+    let parsed: Option<serde_json::Value> = serde_json::from_slice(&message.payload).ok();
+    let member = parsed.as_ref().and_then(|body| body["member_id"].as_str());
+    let owner = member.unwrap_or(&message.key);
+    // FNV-1a: any stable hash spreads owners; this one is short and fixed.
+    let hash = owner.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % partitions as u64) as i32
 }
 
 /// The synthetic stream the pipeline tests feed: 150 cards, a fraud burst every 300.
@@ -284,57 +332,13 @@ pub fn redis() -> LocalRedis {
     LocalRedis::start().expect("redis-server starts (install it: apt-get install redis-server)")
 }
 
-/// The rules the pipeline tests run: the shipped rules without the earning rules whose result
-/// depends on the order of one member's transactions (first-purchase and spend-threshold
-/// bonuses, per-member campaign caps, rate and campaign period caps, tier qualification) or of
-/// all members' (campaign budgets), and without the points-abuse fraud rules, which look at a
-/// member's activity over all their cards. A member's cards sit on different partitions, so
-/// the pipeline applies them in an interleaving that a serial reference run cannot predict;
-/// those rules are tested in the core, in order, and budgets on their own.
+/// The rules the pipeline tests run: the shipped rules, every rule on (caps, tiers, first
+/// purchases, thresholds, per-member and period caps, the budgeted campaign, points abuse).
+/// [`Broker::feed`] gives each member's inputs one order, so a serial reference run predicts
+/// them; the budget is far larger than any test stream draws, so which member reaches it first
+/// does not change what each gets.
 pub fn rules_toml() -> String {
-    let mut rules: toml::Table = txscore::rules::DEFAULT_RULES
-        .parse()
-        .expect("shipped rules parse");
-    if let Some(fraud) = rules.get_mut("fraud").and_then(toml::Value::as_table_mut) {
-        for member_rule in [
-            "refund_churn",
-            "split_purchases",
-            "transfer_ring",
-            "redemption_after_burst",
-        ] {
-            fraud.remove(member_rule);
-        }
-    }
-    let programs = rules["programs"].as_table_mut().expect("programs");
-    for (_, program) in programs.iter_mut() {
-        let Some(earning) = program
-            .get_mut("earning")
-            .and_then(toml::Value::as_table_mut)
-        else {
-            continue;
-        };
-        earning.remove("caps");
-        earning.remove("tier_qualification");
-        if let Some(rates) = earning.get_mut("rates").and_then(toml::Value::as_array_mut) {
-            for rate in rates.iter_mut().filter_map(toml::Value::as_table_mut) {
-                rate.remove("period_cap");
-            }
-        }
-        if let Some(campaigns) = earning
-            .get_mut("campaigns")
-            .and_then(toml::Value::as_array_mut)
-        {
-            campaigns.retain(|campaign| {
-                let has = |field: &str| campaign.get(field).is_some();
-                (has("multiplier") || has("bonus"))
-                    && !has("threshold_spend")
-                    && !has("per_member_cap")
-                    && !has("period_cap")
-                    && !has("budget")
-            });
-        }
-    }
-    toml::to_string(&rules).expect("rules serialise")
+    txscore::rules::DEFAULT_RULES.to_owned()
 }
 
 /// A running pipeline with its own broker (two partitions) and redis-server, scoring with the
