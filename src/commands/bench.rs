@@ -8,7 +8,11 @@
 //!    timestamp of the ledger event it caused (both taken outside the pipeline);
 //! 4. exactly-once: the pipeline with `kafka.exactly_once` on the same backlog, in a fresh
 //!    keyspace and consumer group (on a real broker only: the embedded one does not honour
-//!    transactional offset commits).
+//!    transactional offset commits);
+//! 5. with `--baseline`: the per-message loop of [`baseline`] on the same backlog, in a fresh
+//!    keyspace and consumer group, for the ratio the pipeline's design buys.
+
+mod baseline;
 
 use super::shared::feed_topic;
 use crate::config::{Config, ConfigFile};
@@ -49,6 +53,10 @@ pub struct BenchArgs {
     /// broker; also measures exactly-once output.
     #[arg(long)]
     brokers: Option<String>,
+    /// Also measure the per-message loop a team writes first (one read, one compare-and-set
+    /// and awaited publishes per message) over this many messages of the backlog.
+    #[arg(long, num_args = 0..=1, default_missing_value = "20000")]
+    baseline: Option<usize>,
 }
 
 /// The bench's topic names: plain on the embedded broker, prefixed on a shared one.
@@ -157,6 +165,26 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         summary.dead_lettered.values().sum::<u64>(),
         summary.alerts
     );
+    if let Some(messages) = args.baseline {
+        let messages = messages.clamp(2, backlog.len());
+        let mut file = pipeline_config(
+            &brokers,
+            &topics,
+            &redis_url,
+            args.max_batch,
+            "txscore-bench-baseline",
+        );
+        file.redis.key_prefix = "txscore-bench-baseline".into();
+        let config = file.validate()?;
+        let store = RedisStore::connect(&config.redis_url, config.redis_timeout).await?;
+        let rules = RuleBook::from(RuleSet::embedded_default());
+        let rate = baseline::per_message_rate(&config, store, &rules, messages).await?;
+        println!(
+            "baseline    {:>9.0} messages/s  (per message: one read, one compare-and-set, awaited publishes; {messages} messages): the pipeline is {:.1}x it",
+            rate,
+            throughput / rate
+        );
+    }
     if args.brokers.is_some() {
         let mut file = pipeline_config(
             &brokers,

@@ -61,6 +61,17 @@ impl Topics {
             &self.member_events,
         ]
     }
+
+    /// The topic an output goes to.
+    pub fn output(&self, destination: Destination) -> &str {
+        match destination {
+            Destination::Ledger => &self.ledger,
+            Destination::Alerts => &self.alerts,
+            Destination::Dlq => &self.dlq,
+            Destination::Commands => &self.commands,
+            Destination::Shadow => &self.shadow,
+        }
+    }
 }
 
 /// How the loop batches, retries and stops.
@@ -334,19 +345,21 @@ impl<S: StateStore> Pipeline<S> {
 }
 
 fn inbound<'a>(messages: &'a [BorrowedMessage<'_>]) -> Vec<Inbound<'a>> {
-    messages
-        .iter()
-        .map(|message| Inbound {
-            payload: message.payload().unwrap_or_default(),
-            key: message.key(),
-            source: SourcePosition {
-                topic: message.topic().to_owned(),
-                partition: message.partition(),
-                offset: message.offset(),
-            },
-            broker_timestamp_ms: message.timestamp().to_millis(),
-        })
-        .collect()
+    messages.iter().map(inbound_of).collect()
+}
+
+/// A consumed message as the batch processor takes it.
+pub fn inbound_of<'a>(message: &'a BorrowedMessage<'_>) -> Inbound<'a> {
+    Inbound {
+        payload: message.payload().unwrap_or_default(),
+        key: message.key(),
+        source: SourcePosition {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+        },
+        broker_timestamp_ms: message.timestamp().to_millis(),
+    }
 }
 
 /// Commits stored offsets, leaves the group and flushes the producer, within the timeout.
@@ -451,16 +464,6 @@ async fn with_retries<T, E: std::fmt::Display, F: Future<Output = Result<T, E>>>
     }
 }
 
-fn topic_of(topics: &Topics, destination: Destination) -> &str {
-    match destination {
-        Destination::Ledger => &topics.ledger,
-        Destination::Alerts => &topics.alerts,
-        Destination::Dlq => &topics.dlq,
-        Destination::Commands => &topics.commands,
-        Destination::Shadow => &topics.shadow,
-    }
-}
-
 /// Queues every output in the producer, in order, waiting while its queue is full. Returns
 /// one delivery future per output (or the error that kept it out of the queue).
 async fn enqueue(
@@ -470,7 +473,7 @@ async fn enqueue(
 ) -> Vec<Result<DeliveryFuture, KafkaError>> {
     let mut acks = Vec::with_capacity(outbound.len());
     for message in outbound {
-        let mut record = FutureRecord::to(topic_of(topics, message.destination))
+        let mut record = FutureRecord::to(topics.output(message.destination))
             .key(&message.key)
             .payload(&message.payload);
         let queued = loop {
