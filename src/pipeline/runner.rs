@@ -16,6 +16,7 @@ mod transactional;
 use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
 use crate::config::Config;
 use crate::health::Health;
+use crate::kafka::committed::Partition;
 use crate::kafka::{KafkaSettings, PipelineContext};
 use crate::rules::RulesFeed;
 use crate::store::{Behind, Keyspace, StateStore, StoreError};
@@ -335,10 +336,11 @@ impl<S: StateStore> Pipeline<S> {
         if self.fault.crash_after_store_write_of_batch == Some(batch) {
             return Err(PipelineError::InjectedCrash(batch));
         }
-        self.applied.advance_past(store, &messages).await?;
+        let next = next_positions(&messages);
+        self.applied.advance_past(store, &next).await?;
         Ok(Scored {
             report,
-            offsets: next_offsets(&messages),
+            offsets: next_offsets(&next),
             count: messages.len(),
         })
     }
@@ -579,20 +581,25 @@ async fn publish(
     Ok(())
 }
 
-/// The offset after the last message of each partition in the batch, for commit. A partition
-/// revoked meanwhile refuses the store; its new owner replays the batch and the transaction
-/// records make that harmless.
-fn next_offsets(messages: &[BorrowedMessage<'_>]) -> TopicPartitionList {
-    let mut next: HashMap<(&str, i32), i64> = HashMap::new();
+/// The offset after the last message of each partition in the batch.
+fn next_positions(messages: &[BorrowedMessage<'_>]) -> BTreeMap<Partition, i64> {
+    let mut next: BTreeMap<Partition, i64> = BTreeMap::new();
     for message in messages {
         let entry = next
-            .entry((message.topic(), message.partition()))
+            .entry((message.topic().to_owned(), message.partition()))
             .or_default();
         *entry = (*entry).max(message.offset() + 1);
     }
+    next
+}
+
+/// `next` as offsets to commit. A partition revoked meanwhile refuses the store; its new
+/// owner replays the batch and the transaction records make that harmless.
+fn next_offsets(next: &BTreeMap<Partition, i64>) -> TopicPartitionList {
     let mut offsets = TopicPartitionList::new();
     for ((topic, partition), offset) in next {
-        if let Err(error) = offsets.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+        if let Err(error) = offsets.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+        {
             tracing::warn!(%error, topic, partition, "cannot record offset");
         }
     }

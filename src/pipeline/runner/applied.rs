@@ -19,7 +19,6 @@ use crate::kafka::PipelineContext;
 use crate::store::{applied, AppliedMark, StateStore};
 use rdkafka::consumer::StreamConsumer;
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Message};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -109,18 +108,17 @@ impl AppliedGuard {
         .map_err(|(_, error)| PipelineError::Kafka(error))
     }
 
-    /// After a batch's state is written: advances the store's positions past the batch,
-    /// checking once more that it holds what it held before.
+    /// After a batch's state is written: raises the store's positions to `next`, the offset
+    /// after the batch's last message in each partition, checking once more that it holds what
+    /// it held before.
     pub async fn advance_past<S: StateStore>(
         &self,
         store: &S,
-        messages: &[BorrowedMessage<'_>],
+        next: &BTreeMap<Partition, i64>,
     ) -> Result<(), PipelineError> {
-        let spans = spans(messages);
         let marks: Vec<AppliedMark> = {
             let known = self.known.lock().expect("applied lock");
-            spans
-                .iter()
+            next.iter()
                 .map(|(partition, next)| AppliedMark {
                     partition: applied::field(&partition.0, partition.1),
                     at_least: known.held.get(partition).copied().unwrap_or(-1),
@@ -130,9 +128,9 @@ impl AppliedGuard {
         };
         self.advance(store, &marks).await?;
         let mut known = self.known.lock().expect("applied lock");
-        for (partition, next) in spans {
-            let held = known.held.entry(partition).or_insert(-1);
-            *held = (*held).max(next);
+        for (partition, next) in next {
+            let held = known.held.entry(partition.clone()).or_insert(-1);
+            *held = (*held).max(*next);
         }
         Ok(())
     }
@@ -152,16 +150,4 @@ impl AppliedGuard {
             Some(behind) => Err(PipelineError::StoreBehind(behind)),
         }
     }
-}
-
-/// The offset after the last message of each partition in a batch.
-fn spans(messages: &[BorrowedMessage<'_>]) -> BTreeMap<Partition, i64> {
-    let mut spans: BTreeMap<Partition, i64> = BTreeMap::new();
-    for message in messages {
-        let next = spans
-            .entry((message.topic().to_owned(), message.partition()))
-            .or_default();
-        *next = (*next).max(message.offset() + 1);
-    }
-    spans
 }
