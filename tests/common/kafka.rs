@@ -3,8 +3,8 @@
 //! copy of its jars. One broker is shared by the tests of a test binary; a test that restarts
 //! or kills its broker starts its own.
 //!
-//! A watchdog process kills a broker whose test process has gone, so an aborted run leaves no
-//! JVM behind.
+//! A watchdog process kills a broker whose test process has gone and removes its directory,
+//! so a run, aborted or not, leaves no JVM and no data behind.
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
@@ -123,7 +123,7 @@ impl ApacheKafka {
             .stderr(log)
             .spawn()
             .expect("java runs (install a Java 17 JDK)");
-        watch(child.id());
+        watch(child.id(), &self.directory);
         self.child = Some(child);
         self.wait_until_serving();
     }
@@ -173,15 +173,17 @@ fn java(directory: &Path) -> Command {
     command
 }
 
-/// Kills `broker` once this test process has exited, however it exited.
-fn watch(broker: u32) {
-    let script =
-        "while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; do sleep 1; done; \
-                  kill -9 \"$2\" 2>/dev/null";
+/// Kills `broker` and removes its `directory` once this test process has exited, however it
+/// exited (the shared broker is never dropped). A broker that exits first (a kill or restart
+/// test) ends the watch and keeps its directory.
+fn watch(broker: u32, directory: &Path) {
+    let script = "while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; do sleep 1; done; \
+                  if ! kill -0 \"$1\" 2>/dev/null; then kill -9 \"$2\" 2>/dev/null; rm -rf \"$3\"; fi";
     let mut watchdog = Command::new("sh")
         .args(["-c", script, "watchdog"])
         .arg(std::process::id().to_string())
         .arg(broker.to_string())
+        .arg(directory)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
