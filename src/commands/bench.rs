@@ -9,10 +9,13 @@
 //! 4. exactly-once: the pipeline with `kafka.exactly_once` on the same backlog, in a fresh
 //!    keyspace and consumer group (on a real broker only: the embedded one does not honour
 //!    transactional offset commits);
-//! 5. with `--baseline`: the per-message loop of [`baseline`] on the same backlog, in a fresh
+//! 5. with `--soak SECS`: a steady stream at half the measured throughput for SECS seconds,
+//!    with resident memory sampled ([`soak`]);
+//! 6. with `--baseline`: the per-message loop of [`baseline`] on the same backlog, in a fresh
 //!    keyspace and consumer group, for the ratio the pipeline's design buys.
 
 mod baseline;
+mod soak;
 
 use super::shared::feed_topic;
 use crate::config::{Config, ConfigFile};
@@ -57,6 +60,10 @@ pub struct BenchArgs {
     /// and awaited publishes per message) over this many messages of the backlog.
     #[arg(long, num_args = 0..=1, default_missing_value = "20000")]
     baseline: Option<usize>,
+    /// Also feed a steady stream at half the measured throughput for this many seconds and
+    /// print how resident memory develops.
+    #[arg(long)]
+    soak: Option<u64>,
 }
 
 /// The bench's topic names: plain on the embedded broker, prefixed on a shared one.
@@ -71,6 +78,8 @@ impl BenchTopics {
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    // Metrics are recorded as in `run`, so their cost and memory are part of every figure.
+    crate::telemetry::install();
     let local = match &args.redis {
         Some(_) => None,
         None => Some(LocalRedis::start()?),
@@ -152,12 +161,28 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         100.0 * throughput / ceiling
     );
 
-    feed_paced(&brokers, &topics, &paced, args.rate).await?;
-    wait_for(&health, (backlog.len() + paced.len()) as u64).await;
+    let producer = paced_producer(&brokers)?;
+    feed_paced(&producer, &topics, &paced, args.rate).await?;
+    let given = (backlog.len() + paced.len()) as u64;
+    wait_for(&health, given).await;
+    // Measured before a soak run, whose outputs would push these out of the embedded broker.
+    let latencies = tokio::task::block_in_place(|| ledger_latencies(&brokers, &topics, &paced))?;
+    print_latencies(&latencies, args.rate);
+    if let Some(seconds) = args.soak {
+        let rate = (throughput / 2.0).max(1.0) as u64;
+        let soak = soak::soak(&producer, &topics, &health, given, rate, seconds).await?;
+        let samples: Vec<String> = soak.samples.iter().map(u64::to_string).collect();
+        println!(
+            "soak        {seconds} s at {rate}/s: resident MiB every 10 s {}; {:+.1}% over the second half; {} of {} done when the feed ended, the rest in {:.1} s",
+            samples.join(" "),
+            soak.second_half_growth(),
+            soak.done_at_end,
+            soak.sent,
+            soak.catch_up.as_secs_f64()
+        );
+    }
     let _ = stop.send(());
     let summary = running.await.context("pipeline task")??;
-    let latencies = ledger_latencies(&brokers, &topics, &paced)?;
-    print_latencies(&latencies, args.rate);
     println!(
         "totals      {} messages, {} scored, {} dead-lettered, {} alerts",
         summary.messages,
@@ -324,18 +349,22 @@ fn consume_rate(brokers: &str, topics: &BenchTopics, expected: usize) -> anyhow:
     Ok((seen - 1) as f64 / started.elapsed().as_secs_f64())
 }
 
+/// A producer that sends at once, for paced streams.
+fn paced_producer(brokers: &str) -> anyhow::Result<FutureProducer> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("linger.ms", "0")
+        .create()?)
+}
+
 /// Produces `messages` at `rate` per second, in small bursts every 10 ms.
 async fn feed_paced(
-    brokers: &str,
+    producer: &FutureProducer,
     topics: &BenchTopics,
     messages: &[SyntheticMessage],
     rate: u64,
 ) -> anyhow::Result<()> {
     let topic = topics.name("transactions");
-    let producer: FutureProducer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("linger.ms", "0")
-        .create()?;
     let per_tick = (rate / 100).max(1) as usize;
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     let mut acks = Vec::with_capacity(messages.len());

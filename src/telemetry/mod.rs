@@ -12,8 +12,13 @@ use std::sync::OnceLock;
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// How often histogram samples are folded into their buckets when nobody scrapes.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Installs the process-wide Prometheus recorder (once; later calls return the same handle)
-/// and describes every metric in the catalogue.
+/// and describes every metric in the catalogue. Called within a Tokio runtime, it also starts
+/// the recorder's upkeep: histogram samples otherwise pile up in memory until a scrape drains
+/// them, without bound when nothing scrapes.
 pub fn install() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
@@ -30,6 +35,16 @@ pub fn install() -> PrometheusHandle {
             catalogue::describe();
             events::build_info();
             events::register_known_series();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                let upkeep = handle.clone();
+                runtime.spawn(async move {
+                    let mut ticks = tokio::time::interval(UPKEEP_INTERVAL);
+                    loop {
+                        ticks.tick().await;
+                        upkeep.run_upkeep();
+                    }
+                });
+            }
             handle
         })
         .clone()
