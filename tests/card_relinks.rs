@@ -5,16 +5,8 @@
 
 mod common;
 
-use common::{balances, error_kinds, ledger_events, read_to_end, txscore_feed, Stack};
+use common::{balances, error_kinds, flat_rules, ledger_events, read_to_end, txscore_feed, Stack};
 use txscore::synth::SyntheticMessage;
-
-const RULES: &str = r#"version = "relinks-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-"#;
 
 fn message(key: &str, body: String) -> SyntheticMessage {
     SyntheticMessage {
@@ -46,7 +38,7 @@ fn sale(txn: &str, kind: &str, original: Option<&str>, day: u32) -> SyntheticMes
 }
 
 async fn relinked_card_keeps_its_transactions(test: &str, pooled_cards: bool) {
-    let stack = Stack::start(test, RULES, |config| {
+    let stack = Stack::start(test, &flat_rules("relinks-1"), |config| {
         config.processor.pooled_cards = pooled_cards
     })
     .await;

@@ -6,20 +6,12 @@
 mod common;
 
 use common::service::{command, log_of, Service, ServiceFiles};
-use common::{balances, read_to_end, redis, Broker, Stack};
+use common::{balances, flat_rules, read_to_end, redis, Broker, Stack};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use txscore::pipeline::PipelineError;
 use txscore::store::RedisStore;
 use txscore::synth::SyntheticMessage;
-
-const RULES: &str = r#"version = "lost-store-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-"#;
 
 /// Purchase `n`: 100 CNY by member `M-n` on card `tok-n`.
 fn purchases(range: std::ops::Range<usize>) -> Vec<SyntheticMessage> {
@@ -62,7 +54,7 @@ async fn a_store_restarted_empty_stops_the_pipeline_before_it_scores_anything() 
         store,
         running,
         mut redis,
-    } = Stack::start("store-empty", RULES, |_| {}).await;
+    } = Stack::start("store-empty", &flat_rules("lost-store-1"), |_| {}).await;
     broker.feed(&purchases(0..10)).await;
     broker.wait_consumed(&broker.transactions);
 
@@ -92,7 +84,7 @@ async fn a_store_restarted_empty_stops_the_pipeline_before_it_scores_anything() 
 async fn a_store_restored_from_an_older_snapshot_holds_the_service_until_the_operator_accepts_it() {
     let broker = Broker::start("store-snapshot", 2).await;
     let mut redis = redis();
-    let files = ServiceFiles::write("store-snapshot", &broker, RULES, "");
+    let files = ServiceFiles::write("store-snapshot", &broker, &flat_rules("lost-store-1"), "");
     let mut service = Service::start(&files, &broker, &redis.url(), &[]);
     broker.feed(&purchases(0..10)).await;
     broker.wait_consumed(&broker.transactions);

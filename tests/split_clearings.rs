@@ -4,16 +4,8 @@
 
 mod common;
 
-use common::{balances, error_kinds, ledger_events, read_to_end, Stack};
+use common::{balances, error_kinds, flat_rules, ledger_events, read_to_end, Stack};
 use txscore::synth::SyntheticMessage;
-
-const RULES: &str = r#"version = "split-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-"#;
 
 fn txn(id: &str, kind: &str, amount: &str, original: Option<&str>, day: u32) -> SyntheticMessage {
     let original = original.map_or(String::new(), |id| format!(r#""original_txn_id":"{id}","#));
@@ -30,7 +22,7 @@ fn txn(id: &str, kind: &str, amount: &str, original: Option<&str>, day: u32) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_clearing_of_a_split_authorization_earns_once() {
-    let stack = Stack::start("split-clearings", RULES, |_| {}).await;
+    let stack = Stack::start("split-clearings", &flat_rules("split-1"), |_| {}).await;
     let broker = &stack.broker;
     broker
         .feed(&[

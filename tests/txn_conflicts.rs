@@ -4,16 +4,8 @@
 
 mod common;
 
-use common::{balances, error_kinds, read_to_end, Stack};
+use common::{balances, error_kinds, flat_rules, read_to_end, Stack};
 use txscore::synth::SyntheticMessage;
-
-const RULES: &str = r#"version = "conflicts-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-"#;
 
 fn purchase(amount: &str, mcc: &str) -> SyntheticMessage {
     SyntheticMessage {
@@ -29,7 +21,7 @@ fn purchase(amount: &str, mcc: &str) -> SyntheticMessage {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reused_txn_id_with_other_content_is_a_conflict_not_a_replay() {
-    let stack = Stack::start("txn-conflicts", RULES, |_| {}).await;
+    let stack = Stack::start("txn-conflicts", &flat_rules("conflicts-1"), |_| {}).await;
     let broker = &stack.broker;
     broker
         .feed(&[

@@ -332,6 +332,15 @@ pub fn redis() -> LocalRedis {
     LocalRedis::start().expect("redis-server starts (install it: apt-get install redis-server)")
 }
 
+/// Rules named `version` that give one point per CNY in one tier and nothing else, for tests
+/// where any other rule would only blur what they look at.
+pub fn flat_rules(version: &str) -> String {
+    format!(
+        "version = \"{version}\"\n[programs.default]\nbase_currency = \"CNY\"\n\
+         points_per_unit = \"1\"\ndefault_tier = \"standard\"\ntiers = {{ standard = \"1\" }}\n"
+    )
+}
+
 /// The rules the pipeline tests run: the shipped rules, every rule on (caps, tiers, first
 /// purchases, thresholds, per-member and period caps, the budgeted campaign, points abuse).
 /// [`Broker::feed`] gives each member's inputs one order, so a serial reference run predicts
