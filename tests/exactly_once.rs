@@ -5,7 +5,7 @@
 mod common;
 
 use common::exact::{assert_exact, Delivery};
-use common::service::{kill_repeatedly, Random, Service, ServiceFiles};
+use common::service::{kill_repeatedly_then_finish, Random, ServiceFiles};
 use common::{
     assigned, progressed, read_to_end, redis, rules_toml, synthetic_stream, Broker, Reference,
     Running,
@@ -36,7 +36,7 @@ async fn sigkills_leave_a_read_committed_reader_every_output_exactly_once() {
     let env = [("TXSCORE_TRANSACTIONAL_ID", "eos-sigkill-instance-0")];
     broker.feed(&messages).await;
 
-    kill_repeatedly(
+    kill_repeatedly_then_finish(
         &files,
         &broker,
         &server.url(),
@@ -45,10 +45,6 @@ async fn sigkills_leave_a_read_committed_reader_every_output_exactly_once() {
         &mut random,
         &context,
     );
-    let service = Service::start(&files, &broker, &server.url(), &env);
-    broker.wait_consumed(&broker.transactions);
-    let status = service.terminate();
-    assert!(status.success(), "{context}: clean exit, got {status}");
     assert_exact(
         &broker,
         &server.url(),

@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::service::{kill_repeatedly, log_of, Random, Service, ServiceFiles};
+use common::service::{kill_repeatedly_then_finish, Random, ServiceFiles};
 use common::{balances, read_to_end, redis, Broker};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -180,7 +180,7 @@ async fn sigkilled_service_credits_what_the_documented_rules_give() {
     let server = redis();
     let files = ServiceFiles::write("points-model", &broker, RULES, "");
     broker.feed(&messages).await;
-    kill_repeatedly(
+    kill_repeatedly_then_finish(
         &files,
         &broker,
         &server.url(),
@@ -189,10 +189,6 @@ async fn sigkilled_service_credits_what_the_documented_rules_give() {
         &mut random,
         &context,
     );
-    let mut service = Service::start(&files, &broker, &server.url(), &[]);
-    broker.wait_consumed(&broker.transactions);
-    assert!(service.exited().is_none(), "{context}: {}", log_of(&files));
-    assert!(service.terminate().success(), "{context}");
 
     let store = RedisStore::connect(&server.url(), std::time::Duration::from_secs(2))
         .await

@@ -251,3 +251,26 @@ pub fn kill_repeatedly(
         service.kill();
     }
 }
+
+/// [`kill_repeatedly`], then one more run that works the input topic off: it must still be up
+/// once the group has consumed everything, and stop cleanly on SIGTERM.
+pub fn kill_repeatedly_then_finish(
+    files: &ServiceFiles,
+    broker: &Broker,
+    redis_url: &str,
+    env: &[(&str, &str)],
+    kills: usize,
+    random: &mut Random,
+    context: &str,
+) {
+    kill_repeatedly(files, broker, redis_url, env, kills, random, context);
+    let mut service = Service::start(files, broker, redis_url, env);
+    broker.wait_consumed(&broker.transactions);
+    assert!(
+        service.exited().is_none(),
+        "{context}: the last run is still up; log:\n{}",
+        log_of(files)
+    );
+    let status = service.terminate();
+    assert!(status.success(), "{context}: clean exit, got {status}");
+}
