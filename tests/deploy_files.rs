@@ -212,24 +212,29 @@ fn dashboards_are_grafana_json_on_the_provisioned_datasource() {
     );
 }
 
+/// Redis arguments that turn on the append-only file and sync it before each answer.
+fn assert_keeps_every_write(arguments: &Yaml) {
+    let arguments: Vec<&str> = arguments
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|part| part.as_str().unwrap())
+        .collect();
+    for setting in [["--appendonly", "yes"], ["--appendfsync", "always"]] {
+        assert!(
+            arguments.windows(2).any(|pair| pair == setting),
+            "{setting:?} in {arguments:?}"
+        );
+    }
+}
+
 /// The Redis that compose and the k8s manifests run keeps every acknowledged write: an
 /// append-only file synced before each answer, on storage that outlives the container.
 #[test]
 fn the_shipped_redis_keeps_every_acknowledged_write() {
     let compose = &yaml("docker-compose.yml")[0];
     let redis = &compose["services"]["redis"];
-    let command: Vec<&str> = redis["command"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|part| part.as_str().unwrap())
-        .collect();
-    assert!(command
-        .windows(2)
-        .any(|pair| pair == ["--appendonly", "yes"]));
-    assert!(command
-        .windows(2)
-        .any(|pair| pair == ["--appendfsync", "always"]));
+    assert_keeps_every_write(&redis["command"]);
     let volume = redis["volumes"][0].as_str().unwrap();
     assert_eq!(volume, "redis-data:/data");
     assert!(!compose["volumes"]["redis-data"].is_badvalue());
@@ -240,16 +245,7 @@ fn the_shipped_redis_keeps_every_acknowledged_write() {
         .find(|document| document["kind"].as_str() == Some("StatefulSet"))
         .expect("a Redis StatefulSet");
     let container = &statefulset["spec"]["template"]["spec"]["containers"][0];
-    let args: Vec<&str> = container["args"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|part| part.as_str().unwrap())
-        .collect();
-    assert!(args.windows(2).any(|pair| pair == ["--appendonly", "yes"]));
-    assert!(args
-        .windows(2)
-        .any(|pair| pair == ["--appendfsync", "always"]));
+    assert_keeps_every_write(&container["args"]);
     assert_eq!(
         container["volumeMounts"][0]["mountPath"].as_str(),
         Some("/data")

@@ -4,7 +4,7 @@
 
 use super::shared::connect_store;
 use crate::config::Config;
-use crate::kafka::committed::{committed_offsets, partitions_of};
+use crate::kafka::committed::committed_offsets_of_topics;
 use crate::store::{applied, AppliedMark, Keyspace, StateStore};
 use anyhow::Context;
 use clap::Args;
@@ -34,9 +34,7 @@ pub async fn accept_store(args: AcceptStoreArgs) -> anyhow::Result<()> {
         .map(|topic| topic.to_string())
         .collect();
     let committed = tokio::task::spawn_blocking(move || {
-        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-        let partitions = partitions_of(&consumer, &inputs, Duration::from_secs(10))?;
-        committed_offsets(&consumer, &partitions, Duration::from_secs(10))
+        committed_offsets_of_topics(&consumer, &inputs, Duration::from_secs(10))
     })
     .await?
     .context("reading the group's committed offsets")?;

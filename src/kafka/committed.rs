@@ -36,10 +36,21 @@ pub fn committed_offsets<C: ConsumerContext, K: Consumer<C>>(
         .collect())
 }
 
-/// Every partition of `topics`, as the cluster's metadata lists them. Blocks.
-pub fn partitions_of<C: ConsumerContext, K: Consumer<C>>(
+/// The group's committed offset of every partition of `topics` (-1 where none is
+/// committed). Blocks.
+pub fn committed_offsets_of_topics<C: ConsumerContext, K: Consumer<C>>(
     consumer: &K,
-    topics: &[&str],
+    topics: &[String],
+    timeout: Duration,
+) -> KafkaResult<Vec<(Partition, i64)>> {
+    let partitions = partitions_of(consumer, topics, timeout)?;
+    committed_offsets(consumer, &partitions, timeout)
+}
+
+/// Every partition of `topics`, as the cluster's metadata lists them. Blocks.
+fn partitions_of<C: ConsumerContext, K: Consumer<C>>(
+    consumer: &K,
+    topics: &[String],
     timeout: Duration,
 ) -> KafkaResult<Vec<Partition>> {
     let mut partitions = Vec::new();

@@ -14,7 +14,7 @@
 
 use super::{with_retries, PipelineError};
 use crate::health::Health;
-use crate::kafka::committed::{committed_offsets, partitions_of, Partition};
+use crate::kafka::committed::{committed_offsets_of_topics, Partition};
 use crate::kafka::PipelineContext;
 use crate::store::{applied, AppliedMark, StateStore};
 use rdkafka::consumer::StreamConsumer;
@@ -95,10 +95,7 @@ impl AppliedGuard {
             let inputs = self.inputs.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                    let timeout = Duration::from_secs(10);
-                    let partitions = partitions_of(consumer.as_ref(), &inputs, timeout)?;
-                    committed_offsets(consumer.as_ref(), &partitions, timeout)
+                    committed_offsets_of_topics(consumer.as_ref(), &inputs, Duration::from_secs(10))
                 })
                 .await
                 .unwrap_or(Err(KafkaError::Canceled))
