@@ -11,9 +11,13 @@ pub fn script_call(group: &WriteGroup) -> (Vec<&str>, Vec<String>) {
         .writes
         .iter()
         .map(|write| write.key.as_str())
+        .chain(group.checks.iter().map(|check| check.key.as_str()))
         .chain(group.appends.iter().map(|append| append.key.as_str()))
         .collect();
-    let mut args = vec![group.writes.len().to_string()];
+    let mut args = vec![
+        group.writes.len().to_string(),
+        group.checks.len().to_string(),
+    ];
     for write in &group.writes {
         let ttl_ms = write.ttl.map_or(0, |ttl| ttl.as_millis());
         args.extend([
@@ -22,6 +26,7 @@ pub fn script_call(group: &WriteGroup) -> (Vec<&str>, Vec<String>) {
             ttl_ms.to_string(),
         ]);
     }
+    args.extend(group.checks.iter().map(|check| check.version.to_string()));
     for append in &group.appends {
         args.extend([append.entries.len().to_string(), append.keep.to_string()]);
         args.extend(append.entries.iter().cloned());
@@ -30,16 +35,17 @@ pub fn script_call(group: &WriteGroup) -> (Vec<&str>, Vec<String>) {
 }
 
 /// What the script's answer for `group` means: 0 applied, else the 1-based index of the
-/// document that was not at its expected version.
+/// document (written, then checked) that was not at its expected version.
 pub fn outcome(answer: usize, group: &WriteGroup) -> Result<GroupOutcome, StoreError> {
-    match answer {
-        0 => Ok(GroupOutcome::Applied),
-        index => group
-            .writes
-            .get(index - 1)
-            .map(|write| GroupOutcome::Conflict {
-                key: write.key.clone(),
-            })
-            .ok_or_else(|| StoreError::Protocol(format!("script returned key index {index}"))),
+    if answer == 0 {
+        return Ok(GroupOutcome::Applied);
     }
+    group
+        .writes
+        .iter()
+        .map(|write| &write.key)
+        .chain(group.checks.iter().map(|check| &check.key))
+        .nth(answer - 1)
+        .map(|key| GroupOutcome::Conflict { key: key.clone() })
+        .ok_or_else(|| StoreError::Protocol(format!("script returned key index {answer}")))
 }

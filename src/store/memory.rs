@@ -59,13 +59,15 @@ impl StateStore for MemoryStore {
         Ok(groups
             .iter()
             .map(|group| {
-                let stale = group.writes.iter().find(|write| {
-                    documents.get(&write.key).map_or(0, |doc| doc.version) != write.expected_version
-                });
-                if let Some(write) = stale {
-                    return GroupOutcome::Conflict {
-                        key: write.key.clone(),
-                    };
+                let version = |key: &str| documents.get(key).map_or(0, |doc| doc.version);
+                let stale = group
+                    .writes
+                    .iter()
+                    .map(|write| (&write.key, write.expected_version))
+                    .chain(group.checks.iter().map(|check| (&check.key, check.version)))
+                    .find(|(key, expected)| version(key) != *expected);
+                if let Some((key, _)) = stale {
+                    return GroupOutcome::Conflict { key: key.clone() };
                 }
                 for write in &group.writes {
                     documents.insert(

@@ -66,11 +66,20 @@ pub struct Append {
     pub keep: usize,
 }
 
-/// Writes applied all together or not at all. All keys of `writes` and `appends` share one
-/// hash tag.
+/// A document the group read but does not write: it must still be at `version` (0: must not
+/// exist) for the group to apply, so a group never acts on state another writer has changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub key: String,
+    pub version: u64,
+}
+
+/// Writes applied all together or not at all. All keys of `writes`, `checks` and `appends`
+/// share one hash tag.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WriteGroup {
     pub writes: Vec<Write>,
+    pub checks: Vec<Check>,
     pub appends: Vec<Append>,
     /// Lookup entries (key, value) that hold facts of the input itself, such as which owner a
     /// card's state lives under. They may live in another hash slot, so they are set on their
@@ -83,7 +92,7 @@ pub struct WriteGroup {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GroupOutcome {
     Applied,
-    /// Nothing was written: this key was not at the expected version.
+    /// Nothing was written: this key (written or checked) was not at the expected version.
     Conflict {
         key: String,
     },

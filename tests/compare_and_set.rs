@@ -1,0 +1,122 @@
+//! The stores' compare-and-set behaves the same in Redis and in memory: a group applies only
+//! when every document it writes and every document it only checks is at the version it names,
+//! and a refused group writes nothing, appends nothing, and names the document that moved.
+
+mod common;
+
+use common::redis;
+use std::time::Duration;
+use txscore::store::{
+    Append, Check, GroupOutcome, MemoryStore, RedisStore, StateStore, Versioned, Write, WriteGroup,
+};
+
+const ACCOUNT: &str = "t:{m:1}:account:default";
+const CARD: &str = "t:{m:1}:card:tok";
+const RECORD: &str = "t:{m:1}:txn:T-1";
+const LEDGER: &str = "t:{m:1}:ledger";
+
+fn write(key: &str, expected_version: u64, data: &str) -> Write {
+    Write {
+        key: key.to_owned(),
+        expected_version,
+        data: data.to_owned(),
+        ttl: None,
+    }
+}
+
+fn check(key: &str, version: u64) -> Check {
+    Check {
+        key: key.to_owned(),
+        version,
+    }
+}
+
+fn group(writes: Vec<Write>, checks: Vec<Check>) -> WriteGroup {
+    WriteGroup {
+        writes,
+        checks,
+        appends: vec![Append {
+            key: LEDGER.to_owned(),
+            entries: vec!["event".to_owned()],
+            keep: 10,
+        }],
+        index: Vec::new(),
+    }
+}
+
+async fn apply(store: &impl StateStore, group: WriteGroup) -> GroupOutcome {
+    let mut outcomes = store.apply(&[group]).await.expect("store answers");
+    assert_eq!(outcomes.len(), 1);
+    outcomes.remove(0)
+}
+
+async fn read(store: &impl StateStore, key: &str) -> Option<Versioned> {
+    store.get_many(&[key.to_owned()]).await.unwrap().remove(0)
+}
+
+async fn checks_fence_what_a_group_only_read(store: &impl StateStore) {
+    let created = group(vec![write(ACCOUNT, 0, "a1"), write(CARD, 0, "c1")], vec![]);
+    assert_eq!(apply(store, created).await, GroupOutcome::Applied);
+
+    let stale_check = group(vec![write(ACCOUNT, 1, "a2")], vec![check(CARD, 0)]);
+    assert_eq!(
+        apply(store, stale_check).await,
+        GroupOutcome::Conflict { key: CARD.into() },
+        "a checked document that moved refuses the group"
+    );
+    assert_eq!(read(store, ACCOUNT).await.unwrap().data, "a1");
+    assert_eq!(store.list_head(LEDGER, 10).await.unwrap().len(), 1);
+
+    let absent_check = group(vec![write(ACCOUNT, 1, "a2")], vec![check(RECORD, 0)]);
+    assert_eq!(apply(store, absent_check).await, GroupOutcome::Applied);
+    assert_eq!(
+        read(store, ACCOUNT).await,
+        Some(Versioned {
+            version: 2,
+            data: "a2".into()
+        })
+    );
+    assert_eq!(
+        read(store, CARD).await.unwrap().version,
+        1,
+        "a check writes nothing"
+    );
+
+    let present_record = group(vec![write(RECORD, 0, "r1")], vec![]);
+    assert_eq!(apply(store, present_record).await, GroupOutcome::Applied);
+    let presumed_absent = group(vec![write(ACCOUNT, 2, "a3")], vec![check(RECORD, 0)]);
+    assert_eq!(
+        apply(store, presumed_absent).await,
+        GroupOutcome::Conflict { key: RECORD.into() },
+        "version 0 means the document must not exist"
+    );
+
+    let stale_write = group(vec![write(ACCOUNT, 1, "a3")], vec![check(CARD, 1)]);
+    assert_eq!(
+        apply(store, stale_write).await,
+        GroupOutcome::Conflict {
+            key: ACCOUNT.into()
+        }
+    );
+    let only_checks = group(vec![], vec![check(CARD, 1), check(RECORD, 1)]);
+    assert_eq!(apply(store, only_checks).await, GroupOutcome::Applied);
+    assert_eq!(
+        store.list_head(LEDGER, 10).await.unwrap().len(),
+        4,
+        "appends follow the groups that applied, and only those"
+    );
+}
+
+#[tokio::test]
+async fn in_redis() {
+    let server = redis();
+    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
+        .await
+        .unwrap();
+    checks_fence_what_a_group_only_read(&store).await;
+}
+
+#[tokio::test]
+async fn in_memory() {
+    checks_fence_what_a_group_only_read(&MemoryStore::new()).await;
+}
