@@ -154,6 +154,9 @@ pub struct PipelineFile {
     pub max_in_flight: usize,
     /// Slices of a batch processed concurrently against the store.
     pub store_concurrency: usize,
+    /// State documents (accounts, cards) kept in memory between batches; 0 reads every
+    /// batch's state from Redis.
+    pub owned_state_entries: usize,
     /// Whether cards linked to a household or company pool earn into it even when their
     /// transactions name their own member (one extra Redis read per batch).
     pub pooled_cards: bool,
@@ -179,6 +182,7 @@ impl Default for PipelineFile {
             linger_ms: 10,
             max_in_flight: 4,
             store_concurrency: 2,
+            owned_state_entries: 200_000,
             pooled_cards: false,
             max_message_bytes: 64 * 1024,
             max_event_lead_secs: 86_400,
@@ -372,6 +376,7 @@ impl ConfigFile {
                 txn_record_ttl: Duration::from_secs(redis.txn_record_ttl_days * 86_400),
                 max_conflict_rounds: 8,
                 store_concurrency: pipeline.store_concurrency,
+                owned_state_entries: pipeline.owned_state_entries,
                 ledger_retention: redis.ledger_retention,
                 reviews_topic: kafka.topics.reviews.clone(),
                 commands_topic: kafka.topics.commands.clone(),

@@ -1,10 +1,13 @@
 //! One batch, from payloads to outputs, against any [`StateStore`].
 //!
 //! Messages are decoded, grouped by owner (the hash tag their state lives under) and scored in
-//! offset order within each owner. All documents the batch needs are read in one round trip and
-//! all owner groups are written in one round trip of compare-and-set scripts. A group whose
-//! state changed since it was read (another instance, another topic) is read and scored again;
-//! a transaction whose record already exists is a replay and re-emits its stored outputs.
+//! offset order within each owner. State documents come from memory where this instance holds
+//! them ([`super::owned_state`]); each input's own record is presumed absent; the rest are read
+//! in one round trip. All owner groups are written in one round trip of compare-and-set
+//! scripts, which also check every document a group only read. A group whose state changed
+//! since it was read (another instance, another topic) or whose record exists after all is
+//! read from the store and scored again; a transaction whose record already exists is a replay
+//! and re-emits its stored outputs.
 //! Processing the same batch twice therefore changes nothing the second time. A transaction
 //! that draws on a campaign budget shared by all members costs a round more (see
 //! [`super::budgets`]). How one owner group is scored is in `plan`.
@@ -14,10 +17,13 @@ mod plan;
 use super::budgets::{self, BudgetClaim, Grants};
 use super::contain::{contain, Contained, Stage};
 use super::inputs::{Input, ItemKeys};
+use super::owned_state::OwnedState;
 use super::ownership::Ownership;
 pub use super::report::{BatchReport, Destination, Outbound};
 use crate::rules::{RuleBook, RulesFeed};
-use crate::store::{ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
+use crate::store::{
+    Check, ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, Versioned, WriteGroup,
+};
 use crate::wire::{DlqRecord, SourcePosition};
 use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
@@ -49,6 +55,8 @@ pub struct ProcessorSettings {
     pub max_conflict_rounds: u32,
     /// Slices of a batch's owners read, scored and written concurrently.
     pub store_concurrency: usize,
+    /// State documents kept in memory between batches (see [`super::owned_state`]).
+    pub owned_state_entries: usize,
     /// Ledger events kept per member for queries, newest first.
     pub ledger_retention: usize,
     /// Messages from this topic are reviews.
@@ -69,6 +77,7 @@ pub struct BatchProcessor<S> {
     settings: ProcessorSettings,
     /// A candidate rules version scored beside the live one, compared, never credited.
     shadow: Option<RulesFeed>,
+    owned: OwnedState,
 }
 
 /// The rules a batch is scored with: the live book and the shadow candidate, if any.
@@ -88,6 +97,14 @@ struct Item {
 struct OwnerGroup {
     owner: Owner,
     items: Vec<Item>,
+    /// Read everything from the store: what memory held, or presumed, was refused.
+    fresh: bool,
+}
+
+impl OwnerGroup {
+    fn state_keys(&self) -> impl Iterator<Item = &String> {
+        self.items.iter().flat_map(|item| item.keys.state())
+    }
 }
 
 /// The result of scoring one owner group against loaded state.
@@ -106,6 +123,7 @@ impl<S: StateStore> BatchProcessor<S> {
         BatchProcessor {
             store,
             keys,
+            owned: OwnedState::new(settings.owned_state_entries),
             settings,
             shadow: None,
         }
@@ -128,6 +146,17 @@ impl<S: StateStore> BatchProcessor<S> {
 
     pub fn into_store(self) -> S {
         self.store
+    }
+
+    /// Starts assignment `epoch`: on a change, drops the state held for the members of
+    /// partitions this instance may no longer own.
+    pub fn begin_assignment(&self, epoch: u64) {
+        self.owned.hold_for(epoch);
+    }
+
+    /// State documents held in memory.
+    pub fn owned_documents(&self) -> usize {
+        self.owned.len()
     }
 
     /// Processes one batch. Errors only when the store cannot be used; the batch can then be
@@ -170,6 +199,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 groups.push(OwnerGroup {
                     owner,
                     items: Vec::new(),
+                    fresh: false,
                 });
                 groups.len() - 1
             });
@@ -221,7 +251,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 if !plan.asks.is_empty() {
                     // Its state moved it onto a budget its first scoring did not reach.
                     next.push(group);
-                } else if plan.writes.writes.is_empty() {
+                } else if plan.writes.writes.is_empty() && plan.writes.checks.is_empty() {
                     report.merge(plan.report);
                     settles.extend(plan.settles);
                 } else {
@@ -231,15 +261,20 @@ impl<S: StateStore> BatchProcessor<S> {
             }
             let outcomes = timed("write", self.store.apply(&write_groups)).await?;
             let mut conflicted = false;
-            for ((group, planned, settled), outcome) in pending.into_iter().zip(outcomes) {
+            for (((mut group, planned, settled), outcome), written) in
+                pending.into_iter().zip(outcomes).zip(&write_groups)
+            {
                 match outcome {
                     GroupOutcome::Applied => {
+                        self.remember_written(&group, written);
                         report.merge(planned);
                         settles.extend(settled);
                     }
                     GroupOutcome::Conflict { .. } => {
+                        self.owned.forget(group.state_keys());
                         report.conflicts += 1;
                         conflicted = true;
+                        group.fresh = true;
                         next.push(group);
                     }
                 }
@@ -260,9 +295,8 @@ impl<S: StateStore> BatchProcessor<S> {
         Ok(report)
     }
 
-    /// Loads every document the groups need in one round trip and scores each group. Groups
-    /// that reach a campaign budget are scored again, against the same documents, once what
-    /// they draw is reserved.
+    /// Loads the documents the groups need and scores each group. Groups that reach a campaign
+    /// budget are scored again, against the same documents, once what they draw is reserved.
     async fn plan(
         &self,
         groups: &[OwnerGroup],
@@ -270,20 +304,12 @@ impl<S: StateStore> BatchProcessor<S> {
         rules: &Books<'_>,
         grants: &mut Grants,
     ) -> Result<Vec<GroupPlan>, StoreError> {
-        let mut keys = Vec::new();
-        let mut seen = HashSet::new();
-        for item in groups.iter().flat_map(|group| &group.items) {
-            for key in item.keys.all() {
-                if seen.insert(key) {
-                    keys.push(key.clone());
-                }
-            }
-        }
-        let loaded = timed("read", self.store.get_many(&keys)).await?;
-        let loaded: HashMap<&str, _> = keys.iter().map(String::as_str).zip(&loaded).collect();
+        let loaded = self.load(groups).await?;
         let plan_one = |group: &OwnerGroup, grants: &Grants| {
-            self.plan_group(group, &loaded, batch, rules, grants)
+            let mut plan = self
+                .plan_group(group, &loaded, batch, rules, grants)
                 .unwrap_or_else(|corrupt| {
+                    self.owned.forget(group.state_keys());
                     let mut plan = GroupPlan::default();
                     for item in &group.items {
                         self.dead_letter(
@@ -294,7 +320,9 @@ impl<S: StateStore> BatchProcessor<S> {
                         );
                     }
                     plan
-                })
+                });
+            plan.writes.checks = self.checks(group, &loaded, &plan.writes);
+            plan
         };
         let mut plans: Vec<GroupPlan> =
             groups.iter().map(|group| plan_one(group, grants)).collect();
@@ -310,6 +338,111 @@ impl<S: StateStore> BatchProcessor<S> {
             }
         }
         Ok(plans)
+    }
+
+    /// The documents `groups` read: state documents from memory where it holds them (unless a
+    /// group must read afresh), each input's own record presumed absent (its check in the
+    /// group's write proves it), everything else from the store in one round trip.
+    async fn load<'g>(
+        &self,
+        groups: &'g [OwnerGroup],
+    ) -> Result<HashMap<&'g str, Option<Versioned>>, StoreError> {
+        let mut loaded: HashMap<&str, Option<Versioned>> = HashMap::new();
+        let mut fetching: HashSet<&str> = HashSet::new();
+        let mut fetch: Vec<String> = Vec::new();
+        let mut presumed: Vec<&str> = Vec::new();
+        for group in groups {
+            for item in &group.items {
+                for key in item.keys.state() {
+                    if loaded.contains_key(key.as_str()) || fetching.contains(key.as_str()) {
+                        continue;
+                    }
+                    match (!group.fresh).then(|| self.owned.get(key)).flatten() {
+                        Some(held) => {
+                            loaded.insert(key, held);
+                        }
+                        None => {
+                            fetching.insert(key);
+                            fetch.push(key.clone());
+                        }
+                    }
+                }
+                let record = (!group.fresh).then_some(&item.keys.record);
+                presumed.extend(record.map(String::as_str));
+                let read = item.keys.original.iter();
+                for key in read.chain((group.fresh).then_some(&item.keys.record)) {
+                    if fetching.insert(key) {
+                        fetch.push(key.clone());
+                    }
+                }
+            }
+        }
+        let docs = timed("read", self.store.get_many(&fetch)).await?;
+        let state: HashSet<&str> = groups
+            .iter()
+            .flat_map(OwnerGroup::state_keys)
+            .map(String::as_str)
+            .collect();
+        for (key, doc) in fetch.iter().zip(docs) {
+            let key: &str = fetching
+                .get(key.as_str())
+                .expect("every fetched key was listed");
+            if state.contains(key) {
+                self.owned.remember(key, doc.clone());
+            }
+            loaded.insert(key, doc);
+        }
+        for key in presumed {
+            loaded.entry(key).or_insert(None);
+        }
+        Ok(loaded)
+    }
+
+    /// Version checks for the documents under the group's own tag that it read and does not
+    /// write: what it scored against must still hold when its writes apply.
+    fn checks(
+        &self,
+        group: &OwnerGroup,
+        loaded: &HashMap<&str, Option<Versioned>>,
+        writes: &WriteGroup,
+    ) -> Vec<Check> {
+        let written: HashSet<&str> = writes.writes.iter().map(|w| w.key.as_str()).collect();
+        let mut checked = HashSet::new();
+        let mut checks = Vec::new();
+        for item in &group.items {
+            let read = item.keys.state().chain(&item.keys.original);
+            for key in std::iter::once(&item.keys.record).chain(read) {
+                if written.contains(key.as_str())
+                    || !self.keys.is_under(key, &group.owner)
+                    || !checked.insert(key.as_str())
+                {
+                    continue;
+                }
+                let version = loaded
+                    .get(key.as_str())
+                    .and_then(Option::as_ref)
+                    .map_or(0, |doc| doc.version);
+                checks.push(Check {
+                    key: key.clone(),
+                    version,
+                });
+            }
+        }
+        checks
+    }
+
+    /// Holds the state documents an applied group wrote, at their new versions.
+    fn remember_written(&self, group: &OwnerGroup, written: &WriteGroup) {
+        let state: HashSet<&String> = group.state_keys().collect();
+        for write in written.writes.iter().filter(|w| state.contains(&w.key)) {
+            self.owned.remember(
+                &write.key,
+                Some(Versioned {
+                    version: write.expected_version + 1,
+                    data: write.data.clone(),
+                }),
+            );
+        }
     }
 
     fn dead_letter(

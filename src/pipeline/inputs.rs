@@ -41,11 +41,11 @@ pub struct ItemKeys {
 }
 
 impl ItemKeys {
-    pub fn all(&self) -> impl Iterator<Item = &String> {
-        std::iter::once(&self.record)
-            .chain(&self.card)
+    /// The state documents, which live on from input to input and may be held in memory.
+    pub fn state(&self) -> impl Iterator<Item = &String> {
+        self.card
+            .iter()
             .chain(&self.account)
-            .chain(&self.original)
             .chain(&self.link)
             .chain(&self.counter_account)
     }

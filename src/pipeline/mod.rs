@@ -7,6 +7,7 @@
 //! - `inputs`: what each input topic's messages decode to, their owners and document keys.
 //! - `ownership`: the owner of a transaction whose message does not name it, decided once.
 //! - `report`: outputs by destination and the report of how a batch's messages fared.
+//! - `owned_state`: the state documents this instance holds in memory between batches.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
 //! - [`expiry_sweep`]: expiring the lots of members with no events, exactly once.
 //! - [`runner`]: the Kafka loop: gather a batch, process it, publish its outputs, wait for the
@@ -18,6 +19,7 @@ pub mod contain;
 mod documents;
 pub mod expiry_sweep;
 mod inputs;
+mod owned_state;
 mod ownership;
 mod report;
 pub mod runner;

@@ -323,6 +323,8 @@ impl<S: StateStore> Pipeline<S> {
         batch: u64,
     ) -> Result<Scored, PipelineError> {
         let store = self.processor.store();
+        self.processor
+            .begin_assignment(self.health.assignment_epoch());
         self.applied
             .check(store, &self.consumer, &self.health)
             .await?;

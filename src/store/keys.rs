@@ -105,6 +105,15 @@ impl Keyspace {
         format!("{}:{{{}}}:ledger", self.prefix, owner.tag())
     }
 
+    /// Whether `key` lives under `owner`'s hash tag.
+    pub fn is_under(&self, key: &str, owner: &Owner) -> bool {
+        let tag = owner.tag();
+        key.strip_prefix(self.prefix.as_str())
+            .and_then(|rest| rest.strip_prefix(":{"))
+            .and_then(|rest| rest.strip_prefix(tag.as_str()))
+            .is_some_and(|rest| rest.starts_with("}:"))
+    }
+
     /// A SCAN pattern matching every member account, and the programme of a matching key.
     pub fn account_pattern(&self) -> String {
         format!("{}:{{m:*}}:account:*", self.prefix)
@@ -166,6 +175,16 @@ mod tests {
         ];
         assert!(tags.iter().all(|key| hash_tag(key) == "m:M-1001"));
         assert_eq!(tags[0], "txscore:{m:M-1001}:account:default");
+    }
+
+    #[test]
+    fn keys_are_under_their_owner_only() {
+        let keys = Keyspace::new("txscore");
+        let owner = Owner::Member("M-1".into());
+        assert!(keys.is_under(&keys.txn(&owner, "T-1"), &owner));
+        assert!(!keys.is_under(&keys.txn(&Owner::Member("M-10".into()), "T-1"), &owner));
+        assert!(!keys.is_under(&keys.card_link("tok"), &owner));
+        assert!(!keys.is_under(&Keyspace::new("other").txn(&owner, "T-1"), &owner));
     }
 
     #[test]

@@ -551,10 +551,16 @@ pub struct Reference {
 
 impl Reference {
     pub async fn of(messages: &[SyntheticMessage]) -> Reference {
+        // Every batch reads its state from the store: nothing held in memory between batches
+        // can shape the reference.
+        let settings = txscore::pipeline::ProcessorSettings {
+            owned_state_entries: 0,
+            ..processor_settings()
+        };
         let processor = BatchProcessor::new(
             txscore::store::MemoryStore::new(),
             Keyspace::new("txscore"),
-            processor_settings(),
+            settings,
         );
         let rules = rules();
         let mut ledger_ids = std::collections::BTreeSet::new();

@@ -20,7 +20,7 @@ impl<S: StateStore> BatchProcessor<S> {
     pub(super) fn plan_group(
         &self,
         group: &OwnerGroup,
-        loaded: &HashMap<&str, &Option<Versioned>>,
+        loaded: &HashMap<&str, Option<Versioned>>,
         batch: &[Inbound<'_>],
         books: &Books<'_>,
         grants: &Grants,

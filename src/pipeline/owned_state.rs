@@ -1,0 +1,157 @@
+//! The state documents (accounts, cards, card links) of the members this instance scores, kept
+//! in memory between batches so a batch reads from the store only what it has not seen.
+//!
+//! Nothing here is trusted blindly: every document served from memory goes into its group's
+//! compare-and-set as a write or a version check, so a document another writer moved (another
+//! instance, the expiry sweep, an operator) refuses the group, which forgets what it held and
+//! reads the store again. The store stays the durable copy and the fence; this is only the
+//! part of it this instance has already read or written.
+//!
+//! Bounded by two generations: lookups promote entries to the young one, and when the young
+//! one is full the old one is dropped, so recently used documents stay and memory stays flat.
+
+use crate::store::Versioned;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Documents as this instance last read or wrote them; `None` is a document known absent.
+pub struct OwnedState {
+    generations: Mutex<Generations>,
+    /// Entries per generation; 0 keeps nothing.
+    generation_size: usize,
+}
+
+#[derive(Default)]
+struct Generations {
+    young: HashMap<String, Option<Versioned>>,
+    old: HashMap<String, Option<Versioned>>,
+    /// The assignment the documents were gathered in.
+    epoch: Option<u64>,
+}
+
+impl OwnedState {
+    /// Keeps at most about `capacity` documents.
+    pub fn new(capacity: usize) -> Self {
+        OwnedState {
+            generations: Mutex::default(),
+            generation_size: capacity / 2,
+        }
+    }
+
+    /// The document under `key` as last seen, if it is held: `Some(None)` when it was absent.
+    pub fn get(&self, key: &str) -> Option<Option<Versioned>> {
+        let mut generations = self.lock();
+        if let Some(doc) = generations.young.get(key) {
+            return Some(doc.clone());
+        }
+        let (key, doc) = generations.old.remove_entry(key)?;
+        generations.young.insert(key, doc.clone());
+        self.roll_if_full(&mut generations);
+        Some(doc)
+    }
+
+    /// Holds `doc` as the current state under `key`.
+    pub fn remember(&self, key: &str, doc: Option<Versioned>) {
+        if self.generation_size == 0 {
+            return;
+        }
+        let mut generations = self.lock();
+        generations.old.remove(key);
+        generations.young.insert(key.to_owned(), doc);
+        self.roll_if_full(&mut generations);
+    }
+
+    /// Drops what is held under `keys`: the next batch reads them from the store.
+    pub fn forget<'a>(&self, keys: impl IntoIterator<Item = &'a String>) {
+        let mut generations = self.lock();
+        for key in keys {
+            generations.young.remove(key);
+            generations.old.remove(key);
+        }
+    }
+
+    /// Drops everything held when `epoch`, the consumer's assignment, is not the one the
+    /// documents were gathered in: members of partitions now owned elsewhere are written by
+    /// others, and holding them would only cost memory and refused groups.
+    pub fn hold_for(&self, epoch: u64) {
+        let mut generations = self.lock();
+        if generations.epoch != Some(epoch) {
+            *generations = Generations {
+                epoch: Some(epoch),
+                ..Generations::default()
+            };
+        }
+    }
+
+    /// Documents held.
+    pub fn len(&self) -> usize {
+        let generations = self.lock();
+        generations.young.len() + generations.old.len()
+    }
+
+    fn roll_if_full(&self, generations: &mut Generations) {
+        if generations.young.len() >= self.generation_size {
+            generations.old = std::mem::take(&mut generations.young);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Generations> {
+        self.generations.lock().expect("owned-state lock")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(version: u64) -> Option<Versioned> {
+        Some(Versioned {
+            version,
+            data: format!("v{version}"),
+        })
+    }
+
+    #[test]
+    fn holds_documents_and_known_absences() {
+        let state = OwnedState::new(100);
+        assert_eq!(state.get("a"), None);
+        state.remember("a", doc(1));
+        state.remember("b", None);
+        assert_eq!(state.get("a"), Some(doc(1)));
+        assert_eq!(state.get("b"), Some(None));
+        state.remember("a", doc(2));
+        assert_eq!(state.get("a"), Some(doc(2)));
+        state.forget(&["a".to_owned()]);
+        assert_eq!(state.get("a"), None);
+    }
+
+    #[test]
+    fn a_new_assignment_drops_everything() {
+        let state = OwnedState::new(100);
+        state.hold_for(1);
+        state.remember("a", doc(1));
+        state.hold_for(1);
+        assert_eq!(state.get("a"), Some(doc(1)));
+        state.hold_for(2);
+        assert_eq!(state.len(), 0);
+    }
+
+    #[test]
+    fn stays_bounded_and_keeps_what_is_used() {
+        let state = OwnedState::new(10);
+        state.remember("hot", doc(1));
+        for n in 0..1000 {
+            state.remember(&format!("k{n}"), doc(n));
+            assert_eq!(state.get("hot"), Some(doc(1)), "after {n} others");
+            assert!(state.len() <= 10, "{} held", state.len());
+        }
+        assert_eq!(state.get("k0"), None, "cold entries are dropped");
+    }
+
+    #[test]
+    fn capacity_zero_holds_nothing() {
+        let state = OwnedState::new(0);
+        state.remember("a", doc(1));
+        assert_eq!(state.get("a"), None);
+    }
+}
