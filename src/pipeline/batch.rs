@@ -19,6 +19,7 @@ use super::contain::{contain, Contained, Stage};
 use super::inputs::{Input, ItemKeys};
 use super::owned_state::OwnedState;
 use super::ownership::Ownership;
+use super::parallel;
 pub use super::report::{BatchReport, Destination, Outbound};
 use crate::rules::{RuleBook, RulesFeed};
 use crate::store::{
@@ -69,6 +70,11 @@ pub struct ProcessorSettings {
     /// (costs a read per batch).
     pub pooled_cards: bool,
 }
+
+/// Fewest messages worth a thread of their own for decoding.
+const DECODES_PER_THREAD: usize = 128;
+/// Fewest owner groups worth a thread of their own for scoring.
+const GROUPS_PER_THREAD: usize = 32;
 
 /// Scores batches against a store.
 pub struct BatchProcessor<S> {
@@ -175,8 +181,11 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut groups: Vec<OwnerGroup> = Vec::new();
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
         let mut decoded = Vec::with_capacity(batch.len());
-        for (index, message) in batch.iter().enumerate() {
-            match contain(Stage::Decode, || Input::decode(message, &self.settings)) {
+        let decodings = parallel::map(batch, DECODES_PER_THREAD, |message| {
+            contain(Stage::Decode, || Input::decode(message, &self.settings))
+        });
+        for ((index, message), decoding) in batch.iter().enumerate().zip(decodings) {
+            match decoding {
                 Ok(Ok(input)) => decoded.push((index, input)),
                 Ok(Err(error)) => {
                     self.dead_letter(&mut report, message, error.kind(), error.to_string())
@@ -325,7 +334,7 @@ impl<S: StateStore> BatchProcessor<S> {
             plan
         };
         let mut plans: Vec<GroupPlan> =
-            groups.iter().map(|group| plan_one(group, grants)).collect();
+            parallel::map(groups, GROUPS_PER_THREAD, |group| plan_one(group, grants));
         let asks: Vec<BudgetClaim> = plans.iter().flat_map(|plan| plan.asks.clone()).collect();
         if !asks.is_empty() {
             let claims = budgets::store_claims(&self.keys, &asks, self.settings.txn_record_ttl);

@@ -5,6 +5,7 @@
 //! - `budgets`: campaign budgets all members draw from, claimed per transaction.
 //! - [`contain`]: a panic on one input dead-letters that input, not the process.
 //! - `inputs`: what each input topic's messages decode to, their owners and document keys.
+//! - `parallel`: decoding and scoring spread over the cores.
 //! - `ownership`: the owner of a transaction whose message does not name it, decided once.
 //! - `report`: outputs by destination and the report of how a batch's messages fared.
 //! - `owned_state`: the state documents this instance holds in memory between batches.
@@ -21,6 +22,7 @@ pub mod expiry_sweep;
 mod inputs;
 mod owned_state;
 mod ownership;
+mod parallel;
 mod report;
 pub mod runner;
 
