@@ -1,6 +1,7 @@
 //! The stores' compare-and-set behaves the same in Redis and in memory: a group applies only
 //! when every document it writes and every document it only checks is at the version it names,
-//! and a refused group writes nothing, appends nothing, and names the document that moved.
+//! a refused group writes nothing, appends nothing, and names the document that moved, and
+//! groups sent together succeed or fail each on its own.
 
 mod common;
 
@@ -107,6 +108,54 @@ async fn checks_fence_what_a_group_only_read(store: &impl StateStore) {
     );
 }
 
+/// More groups than one script call takes, every third refused: the others apply regardless,
+/// and each group's outcome lands at its own position.
+async fn groups_sent_together_stay_independent(store: &impl StateStore) {
+    let account = |n: usize| format!("t:{{m:g{n}}}:account:default");
+    let ledger = |n: usize| format!("t:{{m:g{n}}}:ledger");
+    let created: Vec<WriteGroup> = (0..70)
+        .map(|n| WriteGroup {
+            writes: vec![write(&account(n), 0, "first")],
+            ..WriteGroup::default()
+        })
+        .collect();
+    let outcomes = store.apply(&created).await.unwrap();
+    assert!(outcomes
+        .iter()
+        .all(|outcome| *outcome == GroupOutcome::Applied));
+
+    let second: Vec<WriteGroup> = (0..70)
+        .map(|n| WriteGroup {
+            writes: vec![write(&account(n), u64::from(n % 3 != 0), "second")],
+            appends: vec![Append {
+                key: ledger(n),
+                entries: vec![format!("event {n}")],
+                keep: 5,
+            }],
+            ..WriteGroup::default()
+        })
+        .collect();
+    let outcomes = store.apply(&second).await.unwrap();
+    for (n, outcome) in outcomes.iter().enumerate() {
+        let expected = if n % 3 == 0 {
+            GroupOutcome::Conflict { key: account(n) }
+        } else {
+            GroupOutcome::Applied
+        };
+        assert_eq!(*outcome, expected, "group {n}");
+        let held = read(store, &account(n)).await.unwrap();
+        let data = if n % 3 == 0 { "first" } else { "second" };
+        assert_eq!(
+            (held.version, held.data.as_str()),
+            (1 + u64::from(n % 3 != 0), data)
+        );
+        assert_eq!(
+            store.list_head(&ledger(n), 5).await.unwrap().len(),
+            usize::from(n % 3 != 0)
+        );
+    }
+}
+
 #[tokio::test]
 async fn in_redis() {
     let server = redis();
@@ -114,9 +163,12 @@ async fn in_redis() {
         .await
         .unwrap();
     checks_fence_what_a_group_only_read(&store).await;
+    groups_sent_together_stay_independent(&store).await;
 }
 
 #[tokio::test]
 async fn in_memory() {
-    checks_fence_what_a_group_only_read(&MemoryStore::new()).await;
+    let store = MemoryStore::new();
+    checks_fence_what_a_group_only_read(&store).await;
+    groups_sent_together_stay_independent(&store).await;
 }

@@ -1,42 +1,60 @@
--- Compare-and-set of several versioned documents in one hash slot, plus bounded list appends
--- that happen only if the documents were written: all or nothing.
--- ARGV[1]: number of documents D written, ARGV[2]: number of documents C only checked.
--- KEYS[1..D] written document keys (hashes with `version` and `data`), KEYS[D+1..D+C] checked
--- document keys, KEYS[D+C+1..] list keys.
--- ARGV, three per written document from ARGV[3]: expected version ("0": must not exist), new
--- data, ttl in ms ("0": none). Then one per checked document: its expected version. Then per
--- list: entry count N, keep, then N entries oldest first.
--- Returns 0 when applied, else the 1-based index (in KEYS) of the first document not at its
--- version.
-local documents = tonumber(ARGV[1])
-local checks = tonumber(ARGV[2])
-for i = 1, documents do
-  local current = redis.call('HGET', KEYS[i], 'version') or '0'
-  if current ~= ARGV[3 * i] then
-    return i
+-- Compare-and-set of groups of versioned documents, each group in one hash slot, plus bounded
+-- list appends that happen only if their group's documents were written: all or nothing per
+-- group, groups independent of each other.
+-- ARGV[1]: number of groups G. Then per group, in order: D (documents written), C (documents
+-- only checked), L (lists appended to); D times: expected version ("0": must not exist), new
+-- version, new data, ttl in ms ("0": none); C times: expected version; L times: entry count N,
+-- last index kept, then N entries oldest first.
+-- KEYS: per group, in order, its D written document keys (hashes with `version` and `data`),
+-- its C checked document keys, its L list keys.
+-- Returns one answer per group: 0 when applied, else the 1-based index (among the group's
+-- written, then checked documents) of the first document not at its version.
+local answers = {}
+local at = 2
+local k = 0
+for g = 1, tonumber(ARGV[1]) do
+  local documents = tonumber(ARGV[at])
+  local checks = tonumber(ARGV[at + 1])
+  local lists = tonumber(ARGV[at + 2])
+  at = at + 3
+  local answer = 0
+  for i = 1, documents do
+    if (redis.call('HGET', KEYS[k + i], 'version') or '0') ~= ARGV[at + 4 * (i - 1)] then
+      answer = i
+      break
+    end
   end
-end
-for c = 1, checks do
-  local current = redis.call('HGET', KEYS[documents + c], 'version') or '0'
-  if current ~= ARGV[3 * documents + 2 + c] then
-    return documents + c
+  local checked = at + 4 * documents
+  if answer == 0 then
+    for c = 1, checks do
+      if (redis.call('HGET', KEYS[k + documents + c], 'version') or '0') ~= ARGV[checked + c - 1] then
+        answer = documents + c
+        break
+      end
+    end
   end
-end
-for i = 1, documents do
-  redis.call('HSET', KEYS[i], 'version', tonumber(ARGV[3 * i]) + 1, 'data', ARGV[3 * i + 1])
-  local ttl = tonumber(ARGV[3 * i + 2])
-  if ttl > 0 then
-    redis.call('PEXPIRE', KEYS[i], ttl)
+  if answer == 0 then
+    for i = 1, documents do
+      local arg = at + 4 * (i - 1)
+      redis.call('HSET', KEYS[k + i], 'version', ARGV[arg + 1], 'data', ARGV[arg + 2])
+      if ARGV[arg + 3] ~= '0' then
+        redis.call('PEXPIRE', KEYS[k + i], ARGV[arg + 3])
+      end
+    end
   end
-end
-local at = 3 * documents + checks + 3
-for k = documents + checks + 1, #KEYS do
-  local count = tonumber(ARGV[at])
-  local keep = tonumber(ARGV[at + 1])
-  for e = 1, count do
-    redis.call('LPUSH', KEYS[k], ARGV[at + 1 + e])
+  at = checked + checks
+  for l = 1, lists do
+    local key = KEYS[k + documents + checks + l]
+    local count = tonumber(ARGV[at])
+    if answer == 0 then
+      for e = 1, count do
+        redis.call('LPUSH', key, ARGV[at + 1 + e])
+      end
+      redis.call('LTRIM', key, 0, ARGV[at + 1])
+    end
+    at = at + 2 + count
   end
-  redis.call('LTRIM', KEYS[k], 0, keep - 1)
-  at = at + 2 + count
+  k = k + documents + checks + lists
+  answers[g] = answer
 end
-return 0
+return answers

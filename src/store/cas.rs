@@ -1,42 +1,81 @@
-//! The compare-and-set script (`cas.lua`) and how a [`WriteGroup`] becomes one call of it:
-//! shared by the single-node and the cluster store.
+//! The compare-and-set script (`cas.lua`) and how [`WriteGroup`]s become one call of it:
+//! shared by the single-node store (all of a batch's groups in one call) and the cluster
+//! store (one call per group, each group being one hash slot).
 
 use super::{GroupOutcome, StoreError, WriteGroup};
+use redis::{RedisWrite, ToRedisArgs};
 
 pub const CAS_SCRIPT: &str = include_str!("cas.lua");
 
-/// The keys and arguments of one script call for `group`.
-pub fn script_call(group: &WriteGroup) -> (Vec<&str>, Vec<String>) {
-    let keys = group
-        .writes
-        .iter()
-        .map(|write| write.key.as_str())
-        .chain(group.checks.iter().map(|check| check.key.as_str()))
-        .chain(group.appends.iter().map(|append| append.key.as_str()))
-        .collect();
-    let mut args = vec![
-        group.writes.len().to_string(),
-        group.checks.len().to_string(),
-    ];
-    for write in &group.writes {
-        let ttl_ms = write.ttl.map_or(0, |ttl| ttl.as_millis());
-        args.extend([
-            write.expected_version.to_string(),
-            write.data.clone(),
-            ttl_ms.to_string(),
-        ]);
+/// One argument of a script call, borrowed where it is text so documents are not copied.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Number(u64),
+    Text(&'a str),
+}
+
+impl ToRedisArgs for Arg<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        match self {
+            Arg::Number(number) => out.write_arg_fmt(number),
+            Arg::Text(text) => out.write_arg(text.as_bytes()),
+        }
     }
-    args.extend(group.checks.iter().map(|check| check.version.to_string()));
-    for append in &group.appends {
-        args.extend([append.entries.len().to_string(), append.keep.to_string()]);
-        args.extend(append.entries.iter().cloned());
+}
+
+/// The keys and arguments of one script call applying `groups`.
+pub fn script_call(groups: &[WriteGroup]) -> (Vec<&str>, Vec<Arg<'_>>) {
+    let mut keys = Vec::new();
+    let mut args = vec![Arg::Number(groups.len() as u64)];
+    for group in groups {
+        keys.extend(group.writes.iter().map(|write| write.key.as_str()));
+        keys.extend(group.checks.iter().map(|check| check.key.as_str()));
+        keys.extend(group.appends.iter().map(|append| append.key.as_str()));
+        args.extend([
+            Arg::Number(group.writes.len() as u64),
+            Arg::Number(group.checks.len() as u64),
+            Arg::Number(group.appends.len() as u64),
+        ]);
+        for write in &group.writes {
+            let ttl_ms = write.ttl.map_or(0, |ttl| ttl.as_millis());
+            args.extend([
+                Arg::Number(write.expected_version),
+                Arg::Number(write.expected_version + 1),
+                Arg::Text(&write.data),
+                Arg::Number(u64::try_from(ttl_ms).unwrap_or(u64::MAX)),
+            ]);
+        }
+        args.extend(group.checks.iter().map(|check| Arg::Number(check.version)));
+        for append in &group.appends {
+            args.extend([
+                Arg::Number(append.entries.len() as u64),
+                Arg::Number(append.keep.saturating_sub(1) as u64),
+            ]);
+            args.extend(append.entries.iter().map(|entry| Arg::Text(entry)));
+        }
     }
     (keys, args)
 }
 
-/// What the script's answer for `group` means: 0 applied, else the 1-based index of the
-/// document (written, then checked) that was not at its expected version.
-pub fn outcome(answer: usize, group: &WriteGroup) -> Result<GroupOutcome, StoreError> {
+/// What the script's answers for `groups` mean, one outcome per group.
+pub fn outcomes(answers: &[usize], groups: &[WriteGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
+    if answers.len() != groups.len() {
+        return Err(StoreError::Protocol(format!(
+            "script answered for {} groups of {}",
+            answers.len(),
+            groups.len()
+        )));
+    }
+    answers
+        .iter()
+        .zip(groups)
+        .map(|(answer, group)| outcome(*answer, group))
+        .collect()
+}
+
+/// 0 applied, else the 1-based index of the document (written, then checked) that was not at
+/// its expected version.
+fn outcome(answer: usize, group: &WriteGroup) -> Result<GroupOutcome, StoreError> {
     if answer == 0 {
         return Ok(GroupOutcome::Applied);
     }

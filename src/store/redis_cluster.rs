@@ -67,23 +67,24 @@ impl ClusterStore {
     /// script is loaded on a node the first time a call there finds it missing.
     pub async fn apply(&self, groups: &[WriteGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
         let calls = groups.iter().map(|group| {
+            let group = std::slice::from_ref(group);
             let (keys, args) = cas::script_call(group);
             let mut invocation = self.script.prepare_invoke();
             invocation.key(keys).arg(args);
             let mut connection = self.connection.clone();
             async move {
-                let answer: usize = invocation.invoke_async(&mut connection).await?;
-                for (key, value) in &group.index {
+                let answers: Vec<usize> = invocation.invoke_async(&mut connection).await?;
+                for (key, value) in &group[0].index {
                     redis::cmd("SET")
                         .arg(key)
                         .arg(value)
                         .exec_async(&mut connection)
                         .await?;
                 }
-                cas::outcome(answer, group)
+                cas::outcomes(&answers, group)
             }
         });
-        try_join_all(calls).await
+        Ok(try_join_all(calls).await?.concat())
     }
 
     /// Scans each master in turn (the node index is a position in the sorted list of master

@@ -1,11 +1,16 @@
-//! One Redis server: reads are one pipelined HMGET per key and each write group is one call of
-//! the compare-and-set script, everything in a call pipelined into one round trip.
+//! One Redis server: reads are one pipelined HMGET per key, and write groups go to the
+//! compare-and-set script up to [`GROUPS_PER_CALL`] in a call, everything in a call pipelined
+//! into one round trip.
 
 use super::cas::{self, CAS_SCRIPT};
 use super::{GroupOutcome, ScanCursor, StoreError, Versioned, WriteGroup};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, ServerErrorKind};
 use std::time::Duration;
+
+/// Write groups per script call: enough to spread the call's fixed cost, few enough that one
+/// call holds the server for well under a millisecond.
+pub const GROUPS_PER_CALL: usize = 32;
 
 /// A store on one server over one auto-reconnecting multiplexed connection.
 #[derive(Clone)]
@@ -50,17 +55,17 @@ impl NodeStore {
 
     fn cas_pipeline(&self, groups: &[WriteGroup]) -> redis::Pipeline {
         let mut pipeline = redis::pipe();
-        for group in groups {
-            let (keys, args) = cas::script_call(group);
+        for chunk in groups.chunks(GROUPS_PER_CALL) {
+            let (keys, args) = cas::script_call(chunk);
             pipeline
                 .cmd("EVALSHA")
                 .arg(self.script.get_hash())
                 .arg(keys.len())
                 .arg(keys)
                 .arg(args);
-            for (key, value) in &group.index {
-                pipeline.cmd("SET").arg(key).arg(value).ignore();
-            }
+        }
+        for (key, value) in groups.iter().flat_map(|group| &group.index) {
+            pipeline.cmd("SET").arg(key).arg(value).ignore();
         }
         pipeline
     }
@@ -91,7 +96,7 @@ impl NodeStore {
         }
         let pipeline = self.cas_pipeline(groups);
         let mut connection = self.connection.clone();
-        let answers: Vec<usize> = match pipeline.query_async(&mut connection).await {
+        let answers: Vec<Vec<usize>> = match pipeline.query_async(&mut connection).await {
             Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::NoScript) => {
                 // The server lost its scripts (restart, failover, SCRIPT FLUSH). Nothing was
                 // written by a call that failed this way, so load and send again.
@@ -100,11 +105,7 @@ impl NodeStore {
             }
             other => other?,
         };
-        answers
-            .into_iter()
-            .zip(groups)
-            .map(|(answer, group)| cas::outcome(answer, group))
-            .collect()
+        cas::outcomes(&answers.concat(), groups)
     }
 
     pub async fn scan(
