@@ -12,9 +12,12 @@
 //! 5. with `--soak SECS`: a steady stream at half the measured throughput for SECS seconds,
 //!    with resident memory sampled ([`soak`]);
 //! 6. with `--baseline`: the per-message loop of [`baseline`] on the same backlog, in a fresh
-//!    keyspace and consumer group, for the ratio the pipeline's design buys.
+//!    keyspace and consumer group, for the ratio the pipeline's design buys;
+//! 7. with `--instances N`: N pipelines in one group on everything the single one processed
+//!    ([`instances`]), their combined rate and whether their totals match.
 
 mod baseline;
+mod instances;
 mod soak;
 
 use super::shared::feed_topic;
@@ -64,6 +67,10 @@ pub struct BenchArgs {
     /// print how resident memory develops.
     #[arg(long)]
     soak: Option<u64>,
+    /// Also run this many pipelines in one consumer group over the same input, and print
+    /// their combined rate and whether their totals match the single pipeline's.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
+    instances: Option<u16>,
 }
 
 /// The bench's topic names: plain on the embedded broker, prefixed on a shared one.
@@ -190,6 +197,28 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         summary.dead_lettered.values().sum::<u64>(),
         summary.alerts
     );
+    if let Some(count) = args.instances {
+        let mut file = pipeline_config(
+            &brokers,
+            &topics,
+            &redis_url,
+            args.max_batch,
+            "txscore-bench-instances",
+        );
+        file.redis.key_prefix = "txscore-bench-instances".into();
+        let run = instances::run(&file.validate()?, count.into(), summary.messages).await?;
+        let single = instances::Totals::of(&summary);
+        let agreement = if run.totals == single {
+            "totals (scored, dead-lettered, points by flow) equal the single pipeline's".to_owned()
+        } else {
+            format!("totals differ: {:?} against {single:?}", run.totals)
+        };
+        println!(
+            "instances   {:>9.0} messages/s  ({count} pipelines in one group, {:.2}x one): {agreement}",
+            run.rate,
+            run.rate / throughput
+        );
+    }
     if let Some(messages) = args.baseline {
         let messages = messages.clamp(2, backlog.len());
         let mut file = pipeline_config(

@@ -1,0 +1,79 @@
+//! `txscore bench --instances N`: N pipelines in one consumer group, as N processes of a
+//! deployment would be, working through everything the single pipeline did, in a fresh
+//! keyspace and group. Prints their combined rate beside the single pipeline's, and whether
+//! their totals match its.
+
+use super::{start_pipeline, Running};
+use crate::config::Config;
+use crate::health::Health;
+use crate::pipeline::RunSummary;
+use anyhow::Context;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What N instances did together.
+pub struct Instances {
+    /// Messages per second from the first finished message to the last.
+    pub rate: f64,
+    pub totals: Totals,
+}
+
+/// The totals that must not depend on how many instances did the work.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Totals {
+    pub scored: u64,
+    pub dead_lettered: u64,
+    pub points: BTreeMap<String, i128>,
+}
+
+impl Totals {
+    pub fn of(summary: &RunSummary) -> Totals {
+        Totals {
+            scored: summary.scored,
+            dead_lettered: summary.dead_lettered.values().sum(),
+            points: summary.points.clone(),
+        }
+    }
+
+    fn add(&mut self, summary: &RunSummary) {
+        self.scored += summary.scored;
+        self.dead_lettered += summary.dead_lettered.values().sum::<u64>();
+        for (flow, points) in &summary.points {
+            *self.points.entry(flow.clone()).or_default() += points;
+        }
+    }
+}
+
+/// Runs `count` pipelines configured by `config` until together they have finished
+/// `messages`, then stops them and adds up what they did.
+pub async fn run(config: &Config, count: usize, messages: u64) -> anyhow::Result<Instances> {
+    let mut instances: Vec<(Arc<Health>, tokio::sync::oneshot::Sender<()>, Running)> = Vec::new();
+    for _ in 0..count {
+        instances.push(start_pipeline(config).await?);
+    }
+    let done = || -> u64 {
+        instances
+            .iter()
+            .map(|(health, _, _)| health.messages_done())
+            .sum()
+    };
+    while done() == 0 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (started, first) = (Instant::now(), done());
+    while done() < messages {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let rate = (done() - first) as f64 / started.elapsed().as_secs_f64();
+    let mut totals = Totals {
+        scored: 0,
+        dead_lettered: 0,
+        points: BTreeMap::new(),
+    };
+    for (_, stop, running) in instances {
+        let _ = stop.send(());
+        totals.add(&running.await.context("pipeline task")??);
+    }
+    Ok(Instances { rate, totals })
+}
