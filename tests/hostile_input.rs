@@ -271,7 +271,7 @@ async fn command_points_beyond_one_inputs_range_are_refused() {
             .to_owned(),
     ];
     let mut settings = processor_settings();
-    settings.commands_topic = "transactions".into();
+    settings.topics.commands = "transactions".into();
     let processor = BatchProcessor::new(MemoryStore::new(), Keyspace::new("t"), settings);
     let report = run(&processor, &batch(&payloads, None)).await;
     assert_eq!(report.dead_lettered.get("invalid_field"), Some(&1));

@@ -25,7 +25,7 @@ use crate::config::{Config, ConfigFile};
 use crate::health::Health;
 use crate::kafka::EmbeddedKafka;
 use crate::local_redis::LocalRedis;
-use crate::pipeline::{Pipeline, PipelineError};
+use crate::pipeline::{Pipeline, PipelineError, Topics};
 use crate::rules::{RuleBook, RuleSet};
 use crate::store::RedisStore;
 use crate::synth::{generate, StreamSpec, SyntheticMessage};
@@ -277,19 +277,7 @@ fn pipeline_config(
     let mut config = ConfigFile::default();
     config.kafka.brokers = brokers.to_owned();
     config.kafka.group_id = group.into();
-    let names = &mut config.kafka.topics;
-    for (field, topic) in [
-        (&mut names.transactions, "transactions"),
-        (&mut names.reviews, "reviews"),
-        (&mut names.commands, "commands"),
-        (&mut names.member_events, "member-events"),
-        (&mut names.shadow, "shadow-ledger"),
-        (&mut names.ledger, "ledger"),
-        (&mut names.alerts, "alerts"),
-        (&mut names.dlq, "dlq"),
-    ] {
-        *field = topics.name(topic);
-    }
+    config.kafka.topics = Topics::prefixed(&topics.prefix);
     config.pipeline.max_batch = max_batch;
     config.redis.url = redis_url.to_owned();
     config

@@ -3,8 +3,9 @@
 
 use super::{invalid, Config, ConfigError, ENV_OVERRIDES};
 use crate::kafka::{KafkaSettings, MANAGED_SETTINGS};
-use crate::pipeline::runner::{RunnerSettings, Topics};
+use crate::pipeline::runner::RunnerSettings;
 use crate::pipeline::ProcessorSettings;
+use crate::pipeline::Topics;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -50,7 +51,7 @@ pub struct KafkaFile {
     pub brokers: String,
     /// Consumer group shared by all instances.
     pub group_id: String,
-    pub topics: TopicsFile,
+    pub topics: Topics,
     /// librdkafka settings passed through as given, e.g. "security.protocol" = "SASL_SSL",
     /// "sasl.mechanism", "sasl.username", "sasl.password", "ssl.ca.location".
     pub client: BTreeMap<String, String>,
@@ -68,46 +69,10 @@ impl Default for KafkaFile {
         KafkaFile {
             brokers: "localhost:9092".into(),
             group_id: "txscore".into(),
-            topics: TopicsFile::default(),
+            topics: Topics::default(),
             client: BTreeMap::new(),
             exactly_once: false,
             transactional_id: None,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TopicsFile {
-    /// Input: card transactions.
-    pub transactions: String,
-    /// Input: risk reviewers' verdicts on held points.
-    pub reviews: String,
-    /// Input (and output, for transfer credits): redemptions and transfers.
-    pub commands: String,
-    /// Input: enrolment, engagement, referrals, tier overrides, freezes, card links.
-    pub member_events: String,
-    /// Output: shadow ruleset comparisons.
-    pub shadow: String,
-    /// Output: ledger events.
-    pub ledger: String,
-    /// Output: fraud alerts.
-    pub alerts: String,
-    /// Output: rejected input with the reason.
-    pub dlq: String,
-}
-
-impl Default for TopicsFile {
-    fn default() -> Self {
-        TopicsFile {
-            transactions: "transactions".into(),
-            reviews: "reviews".into(),
-            commands: "commands".into(),
-            member_events: "member-events".into(),
-            shadow: "shadow-ledger".into(),
-            ledger: "ledger".into(),
-            alerts: "alerts".into(),
-            dlq: "dlq".into(),
         }
     }
 }
@@ -378,22 +343,11 @@ impl ConfigFile {
                 store_concurrency: pipeline.store_concurrency,
                 owned_state_entries: pipeline.owned_state_entries,
                 ledger_retention: redis.ledger_retention,
-                reviews_topic: kafka.topics.reviews.clone(),
-                commands_topic: kafka.topics.commands.clone(),
-                member_events_topic: kafka.topics.member_events.clone(),
+                topics: kafka.topics.clone(),
                 pooled_cards: pipeline.pooled_cards,
             },
             runner: RunnerSettings {
-                topics: Topics {
-                    transactions: kafka.topics.transactions,
-                    reviews: kafka.topics.reviews,
-                    commands: kafka.topics.commands,
-                    member_events: kafka.topics.member_events,
-                    shadow: kafka.topics.shadow,
-                    ledger: kafka.topics.ledger,
-                    alerts: kafka.topics.alerts,
-                    dlq: kafka.topics.dlq,
-                },
+                topics: kafka.topics,
                 max_batch: pipeline.max_batch,
                 linger: Duration::from_millis(pipeline.linger_ms),
                 retry_budget: Duration::from_secs(pipeline.retry_budget_secs),

@@ -7,8 +7,9 @@
 mod file;
 
 use crate::kafka::KafkaSettings;
-use crate::pipeline::runner::{RunnerSettings, Topics};
+use crate::pipeline::runner::RunnerSettings;
 use crate::pipeline::ProcessorSettings;
+use crate::pipeline::Topics;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -21,6 +21,7 @@ use super::owned_state::OwnedState;
 use super::ownership::Ownership;
 use super::parallel;
 pub use super::report::{BatchReport, Destination, Outbound};
+use super::topics::Topics;
 use crate::rules::{RuleBook, RulesFeed};
 use crate::store::{
     Check, ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, Versioned, WriteGroup,
@@ -60,12 +61,8 @@ pub struct ProcessorSettings {
     pub owned_state_entries: usize,
     /// Ledger events kept per member for queries, newest first.
     pub ledger_retention: usize,
-    /// Messages from this topic are reviews.
-    pub reviews_topic: String,
-    /// Messages from this topic are commands.
-    pub commands_topic: String,
-    /// Messages from this topic are member events; from any other, transactions.
-    pub member_events_topic: String,
+    /// The topics, which tell what kind of input a message is.
+    pub topics: Topics,
     /// Whether cards linked to a pool earn into it even when their transactions name a member
     /// (costs a read per batch).
     pub pooled_cards: bool,

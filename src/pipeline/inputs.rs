@@ -119,11 +119,13 @@ impl Input {
         settings: &ProcessorSettings,
     ) -> Result<Input, InputError> {
         let limit = settings.max_message_bytes;
-        let input = if message.source.topic == settings.reviews_topic {
+        let topic = &message.source.topic;
+        let topics = &settings.topics;
+        let input = if *topic == topics.reviews {
             decode_review(message.payload, limit).map(Input::Review)
-        } else if message.source.topic == settings.commands_topic {
+        } else if *topic == topics.commands {
             decode_command(message.payload, limit).map(Input::Command)
-        } else if message.source.topic == settings.member_events_topic {
+        } else if *topic == topics.member_events {
             decode_member_event(message.payload, limit).map(Input::MemberEvent)
         } else {
             decode_transaction(message.payload, limit).map(Input::Txn)

@@ -11,6 +11,8 @@
 //! - `owned_state`: the state documents this instance holds in memory between batches.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
 //! - [`expiry_sweep`]: expiring the lots of members with no events, exactly once.
+//! - `topics`: the topic names, one type for the configuration, the consumer, the decoder and
+//!   the producer.
 //! - [`runner`]: the Kafka loop: gather a batch, process it, publish its outputs, wait for the
 //!   acks, and only then store its offsets.
 
@@ -25,6 +27,8 @@ mod ownership;
 mod parallel;
 mod report;
 pub mod runner;
+mod topics;
 
 pub use batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound, ProcessorSettings};
 pub use runner::{FaultInjection, Pipeline, PipelineError, RunSummary};
+pub use topics::Topics;

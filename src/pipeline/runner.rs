@@ -14,6 +14,7 @@ mod applied;
 mod transactional;
 
 use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
+use super::topics::Topics;
 use crate::config::Config;
 use crate::health::Health;
 use crate::kafka::committed::Partition;
@@ -34,46 +35,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Topic names.
-#[derive(Debug, Clone)]
-pub struct Topics {
-    pub transactions: String,
-    /// Input: review verdicts on held points.
-    pub reviews: String,
-    /// Input and output: redemptions and transfers (txscore publishes transfer credits).
-    pub commands: String,
-    /// Input: member administration.
-    pub member_events: String,
-    /// Output: shadow ruleset comparisons (only with shadow rules).
-    pub shadow: String,
-    pub ledger: String,
-    pub alerts: String,
-    pub dlq: String,
-}
-
-impl Topics {
-    /// The topics the pipeline consumes.
-    pub fn inputs(&self) -> [&str; 4] {
-        [
-            &self.transactions,
-            &self.reviews,
-            &self.commands,
-            &self.member_events,
-        ]
-    }
-
-    /// The topic an output goes to.
-    pub fn output(&self, destination: Destination) -> &str {
-        match destination {
-            Destination::Ledger => &self.ledger,
-            Destination::Alerts => &self.alerts,
-            Destination::Dlq => &self.dlq,
-            Destination::Commands => &self.commands,
-            Destination::Shadow => &self.shadow,
-        }
-    }
-}
 
 /// How the loop batches, retries and stops.
 #[derive(Debug, Clone)]

@@ -24,7 +24,9 @@ use txscore::config::{Config, ConfigFile};
 use txscore::health::Health;
 use txscore::kafka::EmbeddedKafka;
 use txscore::local_redis::LocalRedis;
-use txscore::pipeline::{BatchProcessor, FaultInjection, Pipeline, PipelineError, RunSummary};
+use txscore::pipeline::{
+    BatchProcessor, FaultInjection, Pipeline, PipelineError, RunSummary, Topics,
+};
 use txscore::rules::{RuleBook, RuleSet, RulesFeed};
 use txscore::store::{Keyspace, RedisStore, StateStore};
 use txscore::synth::SyntheticMessage;
@@ -105,17 +107,9 @@ fn topic_names(test: &str) -> TopicNames {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let topics = [
-        "transactions",
-        "reviews",
-        "commands",
-        "member-events",
-        "shadow-ledger",
-        "ledger",
-        "alerts",
-        "dlq",
-    ]
-    .map(|topic| format!("{unique}-{topic}"));
+    let topics = Topics::prefixed(&format!("{unique}-"))
+        .all()
+        .map(str::to_owned);
     TopicNames {
         topics,
         group: format!("{unique}-group"),
@@ -198,14 +192,16 @@ impl Broker {
         let mut file = ConfigFile::default();
         file.kafka.brokers = self.brokers.clone();
         file.kafka.group_id = self.group.clone();
-        file.kafka.topics.transactions = self.transactions.clone();
-        file.kafka.topics.reviews = self.reviews.clone();
-        file.kafka.topics.commands = self.commands.clone();
-        file.kafka.topics.member_events = self.member_events.clone();
-        file.kafka.topics.shadow = self.shadow.clone();
-        file.kafka.topics.ledger = self.ledger.clone();
-        file.kafka.topics.alerts = self.alerts.clone();
-        file.kafka.topics.dlq = self.dlq.clone();
+        file.kafka.topics = Topics {
+            transactions: self.transactions.clone(),
+            reviews: self.reviews.clone(),
+            commands: self.commands.clone(),
+            member_events: self.member_events.clone(),
+            shadow: self.shadow.clone(),
+            ledger: self.ledger.clone(),
+            alerts: self.alerts.clone(),
+            dlq: self.dlq.clone(),
+        };
         file.redis.url = redis.url();
         file.pipeline.max_batch = max_batch;
         file.pipeline.retry_budget_secs = 20;
