@@ -398,9 +398,20 @@ impl<S: StateStore> BatchProcessor<S> {
             }
             loaded.insert(key, doc);
         }
+        let held_or_read = loaded.len() as u64;
+        let mut presumed_new = 0;
         for key in presumed {
-            loaded.entry(key).or_insert(None);
+            if let std::collections::hash_map::Entry::Vacant(entry) = loaded.entry(key) {
+                entry.insert(None);
+                presumed_new += 1;
+            }
         }
+        crate::telemetry::events::state_loaded(
+            held_or_read - fetch.len() as u64,
+            presumed_new,
+            fetch.len() as u64,
+            self.owned.len(),
+        );
         Ok(loaded)
     }
 

@@ -16,6 +16,8 @@ pub const EVENT_TIME_LAG: &str = "txscore_event_time_lag_seconds";
 pub const STORE_DURATION: &str = "txscore_store_duration_seconds";
 pub const STORE_ERRORS: &str = "txscore_store_errors_total";
 pub const STORE_CONFLICTS: &str = "txscore_store_conflicts_total";
+pub const STATE_LOADS: &str = "txscore_state_loads_total";
+pub const OWNED_DOCUMENTS: &str = "txscore_owned_state_documents";
 pub const PUBLISH_ERRORS: &str = "txscore_publish_errors_total";
 pub const OUTPUTS: &str = "txscore_outputs_total";
 pub const CONSUMER_LAG: &str = "txscore_consumer_lag";
@@ -108,6 +110,17 @@ pub fn describe() {
         STORE_CONFLICTS,
         Unit::Count,
         "Owner groups rescored after a version conflict."
+    );
+    describe_counter!(
+        STATE_LOADS,
+        Unit::Count,
+        "Documents a batch scored against, by where they came from (memory: held by this \
+         instance; presumed: an input's own record, presumed new; store: read from Redis)."
+    );
+    describe_gauge!(
+        OWNED_DOCUMENTS,
+        Unit::Count,
+        "State documents (accounts, cards, card links) held in memory between batches."
     );
     describe_counter!(
         PUBLISH_ERRORS,
