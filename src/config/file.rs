@@ -119,8 +119,8 @@ pub struct PipelineFile {
     pub max_in_flight: usize,
     /// Slices of a batch processed concurrently against the store.
     pub store_concurrency: usize,
-    /// State documents (accounts, cards) kept in memory between batches; 0 reads every
-    /// batch's state from Redis.
+    /// State documents (accounts, cards) kept in memory between batches, about 1 KB each;
+    /// 0 reads every batch's state from Redis.
     pub owned_state_entries: usize,
     /// Whether cards linked to a household or company pool earn into it even when their
     /// transactions name their own member (one extra Redis read per batch).
@@ -147,7 +147,7 @@ impl Default for PipelineFile {
             linger_ms: 10,
             max_in_flight: 4,
             store_concurrency: 2,
-            owned_state_entries: 200_000,
+            owned_state_entries: 100_000,
             pooled_cards: false,
             max_message_bytes: 64 * 1024,
             max_event_lead_secs: 86_400,
