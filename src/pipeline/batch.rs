@@ -17,7 +17,7 @@ mod plan;
 use super::budgets::{self, BudgetClaim, Grants};
 use super::contain::{contain, Contained, Stage};
 use super::inputs::{Input, ItemKeys};
-use super::owned_state::OwnedState;
+use super::owned_state::{Held, OwnedState};
 use super::ownership::Ownership;
 use super::parallel;
 pub use super::report::{BatchReport, Destination, Outbound};
@@ -29,6 +29,7 @@ use crate::store::{
 use crate::wire::{DlqRecord, SourcePosition};
 use futures_util::future::join_all;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A consumed message, borrowed from the consumer.
@@ -157,11 +158,6 @@ impl<S: StateStore> BatchProcessor<S> {
         self.owned.hold_for(epoch);
     }
 
-    /// State documents held in memory.
-    pub fn owned_documents(&self) -> usize {
-        self.owned.len()
-    }
-
     /// Processes one batch. Errors only when the store cannot be used; the batch can then be
     /// processed again from the start without harm.
     pub async fn process(
@@ -268,7 +264,7 @@ impl<S: StateStore> BatchProcessor<S> {
             let outcomes = timed("write", self.store.apply(&write_groups)).await?;
             let mut conflicted = false;
             for (((mut group, planned, settled), outcome), written) in
-                pending.into_iter().zip(outcomes).zip(&write_groups)
+                pending.into_iter().zip(outcomes).zip(write_groups)
             {
                 match outcome {
                     GroupOutcome::Applied => {
@@ -352,8 +348,8 @@ impl<S: StateStore> BatchProcessor<S> {
     async fn load<'g>(
         &self,
         groups: &'g [OwnerGroup],
-    ) -> Result<HashMap<&'g str, Option<Versioned>>, StoreError> {
-        let mut loaded: HashMap<&str, Option<Versioned>> = HashMap::new();
+    ) -> Result<HashMap<&'g str, Held>, StoreError> {
+        let mut loaded: HashMap<&str, Held> = HashMap::new();
         let mut fetching: HashSet<&str> = HashSet::new();
         let mut fetch: Vec<String> = Vec::new();
         let mut presumed: Vec<&str> = Vec::new();
@@ -390,6 +386,7 @@ impl<S: StateStore> BatchProcessor<S> {
             .map(String::as_str)
             .collect();
         for (key, doc) in fetch.iter().zip(docs) {
+            let doc = doc.map(Arc::new);
             let key: &str = fetching
                 .get(key.as_str())
                 .expect("every fetched key was listed");
@@ -420,17 +417,18 @@ impl<S: StateStore> BatchProcessor<S> {
     fn checks(
         &self,
         group: &OwnerGroup,
-        loaded: &HashMap<&str, Option<Versioned>>,
+        loaded: &HashMap<&str, Held>,
         writes: &WriteGroup,
     ) -> Vec<Check> {
         let written: HashSet<&str> = writes.writes.iter().map(|w| w.key.as_str()).collect();
+        let own = self.keys.owner_prefix(&group.owner);
         let mut checked = HashSet::new();
         let mut checks = Vec::new();
         for item in &group.items {
             let read = item.keys.state().chain(&item.keys.original);
             for key in std::iter::once(&item.keys.record).chain(read) {
                 if written.contains(key.as_str())
-                    || !self.keys.is_under(key, &group.owner)
+                    || !key.starts_with(&own)
                     || !checked.insert(key.as_str())
                 {
                     continue;
@@ -449,16 +447,16 @@ impl<S: StateStore> BatchProcessor<S> {
     }
 
     /// Holds the state documents an applied group wrote, at their new versions.
-    fn remember_written(&self, group: &OwnerGroup, written: &WriteGroup) {
+    fn remember_written(&self, group: &OwnerGroup, written: WriteGroup) {
         let state: HashSet<&String> = group.state_keys().collect();
-        for write in written.writes.iter().filter(|w| state.contains(&w.key)) {
-            self.owned.remember(
-                &write.key,
-                Some(Versioned {
+        for write in written.writes {
+            if state.contains(&write.key) {
+                let held = Versioned {
                     version: write.expected_version + 1,
-                    data: write.data.clone(),
-                }),
-            );
+                    data: write.data,
+                };
+                self.owned.remember(&write.key, Some(Arc::new(held)));
+            }
         }
     }
 

@@ -12,7 +12,11 @@
 
 use crate::store::Versioned;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+/// A document as held: shared, so serving it to a batch copies nothing; `None` when known
+/// absent.
+pub type Held = Option<Arc<Versioned>>;
 
 /// Documents as this instance last read or wrote them; `None` is a document known absent.
 pub struct OwnedState {
@@ -23,8 +27,8 @@ pub struct OwnedState {
 
 #[derive(Default)]
 struct Generations {
-    young: HashMap<String, Option<Versioned>>,
-    old: HashMap<String, Option<Versioned>>,
+    young: HashMap<String, Held>,
+    old: HashMap<String, Held>,
     /// The assignment the documents were gathered in.
     epoch: Option<u64>,
 }
@@ -39,7 +43,7 @@ impl OwnedState {
     }
 
     /// The document under `key` as last seen, if it is held: `Some(None)` when it was absent.
-    pub fn get(&self, key: &str) -> Option<Option<Versioned>> {
+    pub fn get(&self, key: &str) -> Option<Held> {
         let mut generations = self.lock();
         if let Some(doc) = generations.young.get(key) {
             return Some(doc.clone());
@@ -51,7 +55,7 @@ impl OwnedState {
     }
 
     /// Holds `doc` as the current state under `key`.
-    pub fn remember(&self, key: &str, doc: Option<Versioned>) {
+    pub fn remember(&self, key: &str, doc: Held) {
         if self.generation_size == 0 {
             return;
         }
@@ -104,11 +108,11 @@ impl OwnedState {
 mod tests {
     use super::*;
 
-    fn doc(version: u64) -> Option<Versioned> {
-        Some(Versioned {
+    fn doc(version: u64) -> Held {
+        Some(Arc::new(Versioned {
             version,
             data: format!("v{version}"),
-        })
+        }))
     }
 
     #[test]

@@ -105,13 +105,9 @@ impl Keyspace {
         format!("{}:{{{}}}:ledger", self.prefix, owner.tag())
     }
 
-    /// Whether `key` lives under `owner`'s hash tag.
-    pub fn is_under(&self, key: &str, owner: &Owner) -> bool {
-        let tag = owner.tag();
-        key.strip_prefix(self.prefix.as_str())
-            .and_then(|rest| rest.strip_prefix(":{"))
-            .and_then(|rest| rest.strip_prefix(tag.as_str()))
-            .is_some_and(|rest| rest.starts_with("}:"))
+    /// What every key under `owner`'s hash tag starts with.
+    pub fn owner_prefix(&self, owner: &Owner) -> String {
+        format!("{}:{{{}}}:", self.prefix, owner.tag())
     }
 
     /// A SCAN pattern matching every member account, and the programme of a matching key.
@@ -181,10 +177,12 @@ mod tests {
     fn keys_are_under_their_owner_only() {
         let keys = Keyspace::new("txscore");
         let owner = Owner::Member("M-1".into());
-        assert!(keys.is_under(&keys.txn(&owner, "T-1"), &owner));
-        assert!(!keys.is_under(&keys.txn(&Owner::Member("M-10".into()), "T-1"), &owner));
-        assert!(!keys.is_under(&keys.card_link("tok"), &owner));
-        assert!(!keys.is_under(&Keyspace::new("other").txn(&owner, "T-1"), &owner));
+        let under = |key: String| key.starts_with(&keys.owner_prefix(&owner));
+        assert!(under(keys.txn(&owner, "T-1")));
+        assert!(under(keys.account(&owner, "default")));
+        assert!(!under(keys.txn(&Owner::Member("M-10".into()), "T-1")));
+        assert!(!under(keys.card_link("tok")));
+        assert!(!under(Keyspace::new("other").txn(&owner, "T-1")));
     }
 
     #[test]

@@ -11,16 +11,17 @@ use crate::pipeline::budgets::{self, Grants};
 use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
 use crate::pipeline::inputs::{CardLink, Input, ItemKeys};
+use crate::pipeline::owned_state::Held;
 use crate::pipeline::report::encode_outputs;
 use crate::scoring::{self, Accounts, BudgetRoom};
-use crate::store::{Append, Owner, StateStore, Versioned};
+use crate::store::{Append, Owner, StateStore};
 use std::collections::HashMap;
 
 impl<S: StateStore> BatchProcessor<S> {
     pub(super) fn plan_group(
         &self,
         group: &OwnerGroup,
-        loaded: &HashMap<&str, Option<Versioned>>,
+        loaded: &HashMap<&str, Held>,
         batch: &[Inbound<'_>],
         books: &Books<'_>,
         grants: &Grants,
@@ -30,7 +31,7 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut cards = Documents::<CardState>::new(None);
         let mut records = Documents::<TxnRecord>::new(ttl);
         let mut links = Documents::<CardLink>::new(None);
-        let stored = |key: &String| loaded[key.as_str()].as_ref();
+        let stored = |key: &String| loaded[key.as_str()].as_deref();
         for ItemKeys {
             record,
             card,
