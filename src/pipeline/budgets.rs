@@ -17,6 +17,7 @@
 //! transaction settles: a budget is never overspent, and only briefly under-spent.
 
 use crate::domain::record::BudgetDraws;
+use crate::domain::Transaction;
 use crate::rules::RuleSet;
 use crate::scoring::BudgetRoom;
 use crate::store::{Claim, Keyspace, Owner};
@@ -38,7 +39,7 @@ pub(super) struct BudgetClaim {
 /// Who draws on a budget: a transaction of one owner. Transaction ids are unique per issuer,
 /// not across all of them, so the owner is part of it (`:` never appears in an id, so the
 /// tag's own `m:`/`c:` is the only one before the separator).
-pub(super) fn claimant(owner: &Owner, txn_id: &str) -> String {
+fn claimant(owner: &Owner, txn_id: &str) -> String {
     format!("{}:{txn_id}", owner.tag())
 }
 
@@ -67,8 +68,80 @@ impl Grants {
     }
 }
 
+/// One owner group's dealings with campaign budgets while it is scored: what each of its
+/// transactions may draw, what must be reserved before the group can be scored for real, and
+/// what to settle once it is written.
+pub(super) struct GroupBudgets<'a> {
+    owner: &'a Owner,
+    grants: &'a Grants,
+    /// Budget points to reserve before the group can be scored for real.
+    pub asks: Vec<BudgetClaim>,
+    /// Claims to settle once the group is written.
+    pub settles: Vec<BudgetClaim>,
+}
+
+impl<'a> GroupBudgets<'a> {
+    pub fn new(owner: &'a Owner, grants: &'a Grants) -> Self {
+        GroupBudgets {
+            owner,
+            grants,
+            asks: Vec::new(),
+            settles: Vec::new(),
+        }
+    }
+
+    /// What `txn` may draw: what was reserved for it, if anything was.
+    pub fn room(&self, txn: &Transaction) -> BudgetRoom {
+        self.grants.room(&claimant(self.owner, &txn.txn_id))
+    }
+
+    /// `txn` was applied before and drew `drew`, as its record says: settle that again.
+    pub fn replayed(&mut self, txn: &Transaction, drew: Option<&BudgetDraws>) {
+        let claimant = claimant(self.owner, &txn.txn_id);
+        let room = self.grants.room(&claimant);
+        self.settles
+            .extend(settlements(&claimant, &room, &txn.program_id, drew));
+    }
+
+    /// `txn`, scored within `room`, drew `drew` (nothing when it was rejected): what it would
+    /// draw is reserved first if nothing was, else its claims are settled to what it drew.
+    pub fn scored(
+        &mut self,
+        txn: &Transaction,
+        room: &BudgetRoom,
+        drew: Option<&BudgetDraws>,
+        rules: &RuleSet,
+    ) {
+        let claimant = claimant(self.owner, &txn.txn_id);
+        let asks = asks(room, &claimant, drew, rules);
+        if asks.is_empty() {
+            self.settles
+                .extend(settlements(&claimant, room, &txn.program_id, drew));
+        }
+        self.asks.extend(asks);
+    }
+
+    /// `txn`, a refund, changed the record of `original_id`, which lives on: so must the
+    /// claims of what the original drew (`drew`), or a replay of it after they expired would
+    /// draw its share again.
+    pub fn original_kept(
+        &mut self,
+        txn: &Transaction,
+        original_id: &str,
+        drew: Option<&BudgetDraws>,
+    ) {
+        let claimant = claimant(self.owner, original_id);
+        self.settles.extend(settlements(
+            &claimant,
+            &BudgetRoom::Unreserved,
+            &txn.program_id,
+            drew,
+        ));
+    }
+}
+
 /// What to reserve for `claimant`, scored with `room`, that drew `draws`: nothing once reserved.
-pub(super) fn asks(
+fn asks(
     room: &BudgetRoom,
     claimant: &str,
     draws: Option<&BudgetDraws>,
@@ -105,7 +178,7 @@ pub(super) fn asks(
 /// The final claims of `claimant` that its grants (`room`) do not already hold: what it drew
 /// (`draws`, none when it was rejected), and zero for anything reserved that it did not draw.
 /// Usually a transaction draws just what was reserved, and there is nothing to settle.
-pub(super) fn settlements(
+fn settlements(
     claimant: &str,
     room: &BudgetRoom,
     program_id: &str,

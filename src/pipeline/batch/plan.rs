@@ -7,7 +7,7 @@ use crate::domain::command::Debit;
 use crate::domain::member_event::MemberEventKind;
 use crate::domain::record::OutputTopic;
 use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
-use crate::pipeline::budgets::{self, Grants};
+use crate::pipeline::budgets::{Grants, GroupBudgets};
 use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
 use crate::pipeline::inputs::{CardLink, Input, ItemKeys};
@@ -64,25 +64,20 @@ impl<S: StateStore> BatchProcessor<S> {
             Owner::Card(_) => None,
         };
         let mut plan = GroupPlan::default();
+        let mut budgets = GroupBudgets::new(&group.owner, grants);
         let mut ledger_entries = Vec::new();
         for Item { index, input, keys } in &group.items {
             let budget_txn = match input {
                 Input::Txn(txn) => Some(txn),
                 _ => None,
             };
-            let claimant = budget_txn.map(|txn| budgets::claimant(&group.owner, &txn.txn_id));
             if let Some(record) = records.get(&keys.record) {
                 if let Some(conflict) = budget_txn.and_then(|txn| conflict(txn, record)) {
                     self.dead_letter(&mut plan.report, &batch[*index], "txn_conflict", conflict);
                     continue;
                 }
-                if let (Some(txn), Some(claimant)) = (budget_txn, &claimant) {
-                    plan.settles.extend(budgets::settlements(
-                        claimant,
-                        &grants.room(claimant),
-                        &txn.program_id,
-                        record.budget.as_ref(),
-                    ));
+                if let Some(txn) = budget_txn {
+                    budgets.replayed(txn, record.budget.as_ref());
                 }
                 plan.report.replayed += 1;
                 plan.report
@@ -103,9 +98,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 .map(|key| cards.get(key).cloned().unwrap_or_default());
             let at = input.event_time();
             let rules = books.live.in_force_at(at);
-            let room = claimant
-                .as_deref()
-                .map_or(BudgetRoom::Unreserved, |claimant| grants.room(claimant));
+            let room = budget_txn.map_or(BudgetRoom::Unreserved, |txn| budgets.room(txn));
             let decided = contain(Stage::Score, || {
                 let decided = match input {
                     Input::Txn(txn) => {
@@ -156,17 +149,8 @@ impl<S: StateStore> BatchProcessor<S> {
                 Ok(Ok((decision, _))) => decision.budget.as_ref(),
                 _ => None,
             };
-            if let (Some(txn), Some(claimant)) = (budget_txn, &claimant) {
-                let asks = budgets::asks(&room, claimant, draws, rules);
-                if asks.is_empty() {
-                    plan.settles.extend(budgets::settlements(
-                        claimant,
-                        &room,
-                        &txn.program_id,
-                        draws,
-                    ));
-                }
-                plan.asks.extend(asks);
+            if let Some(txn) = budget_txn {
+                budgets.scored(txn, &room, draws, rules);
             }
             let (decision, outputs) = match decided {
                 Ok(Ok(decided)) => decided,
@@ -229,18 +213,11 @@ impl<S: StateStore> BatchProcessor<S> {
             }
             if let Some(key) = &keys.original {
                 if decision.original.is_some() || decision.original_debit.is_some() {
-                    // The original's record lives on: its budget claims must too, or a replay
-                    // of it after they expired would draw its share again.
-                    let draws = records.get(key).and_then(|record| record.budget.clone());
                     let refund =
                         budget_txn.and_then(|txn| Some((txn, txn.original_txn_id.as_ref()?)));
                     if let Some((txn, original_id)) = refund {
-                        plan.settles.extend(budgets::settlements(
-                            &budgets::claimant(&group.owner, original_id),
-                            &BudgetRoom::Unreserved,
-                            &txn.program_id,
-                            draws.as_ref(),
-                        ));
+                        let drew = records.get(key).and_then(|record| record.budget.as_ref());
+                        budgets.original_kept(txn, original_id, drew);
                     }
                     update_original(
                         &mut records,
@@ -261,6 +238,8 @@ impl<S: StateStore> BatchProcessor<S> {
                 },
             );
         }
+        plan.asks = budgets.asks;
+        plan.settles = budgets.settles;
         plan.writes.writes = accounts
             .writes()
             .chain(cards.writes())
