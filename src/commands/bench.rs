@@ -209,7 +209,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let run = instances::run(&file.validate()?, count.into(), summary.messages).await?;
         let single = instances::Totals::of(&summary);
         let agreement = if run.totals == single {
-            "totals (scored, dead-lettered, points by flow) equal the single pipeline's".to_owned()
+            "totals (scored, dead-lettered by reason, points by flow) equal the single pipeline's"
+                .to_owned()
         } else {
             format!("totals differ: {:?} against {single:?}", run.totals)
         };

@@ -23,7 +23,7 @@ pub struct Instances {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Totals {
     pub scored: u64,
-    pub dead_lettered: u64,
+    pub dead_lettered: BTreeMap<String, u64>,
     pub points: BTreeMap<String, i128>,
 }
 
@@ -31,14 +31,16 @@ impl Totals {
     pub fn of(summary: &RunSummary) -> Totals {
         Totals {
             scored: summary.scored,
-            dead_lettered: summary.dead_lettered.values().sum(),
+            dead_lettered: summary.dead_lettered.clone(),
             points: summary.points.clone(),
         }
     }
 
     fn add(&mut self, summary: &RunSummary) {
         self.scored += summary.scored;
-        self.dead_lettered += summary.dead_lettered.values().sum::<u64>();
+        for (kind, count) in &summary.dead_lettered {
+            *self.dead_lettered.entry(kind.clone()).or_default() += count;
+        }
         for (flow, points) in &summary.points {
             *self.points.entry(flow.clone()).or_default() += points;
         }
@@ -68,7 +70,7 @@ pub async fn run(config: &Config, count: usize, messages: u64) -> anyhow::Result
     let rate = (done() - first) as f64 / started.elapsed().as_secs_f64();
     let mut totals = Totals {
         scored: 0,
-        dead_lettered: 0,
+        dead_lettered: BTreeMap::new(),
         points: BTreeMap::new(),
     };
     for (_, stop, running) in instances {
