@@ -4,8 +4,7 @@
 mod common;
 
 use common::redis;
-use std::time::Duration;
-use txscore::store::{AppliedMark, Behind, MemoryStore, RedisStore, StateStore};
+use txscore::store::{AppliedMark, Behind, MemoryStore, StateStore};
 
 const KEY: &str = "txscore:{applied}";
 
@@ -69,9 +68,7 @@ async fn positions_rise_and_are_checked(store: &impl StateStore) {
 #[tokio::test]
 async fn in_redis() {
     let server = redis();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     positions_rise_and_are_checked(&store).await;
 }
 

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{balances, inbound, processor_settings, redis, rules, Reference};
+use common::{balances, inbound, processor_settings, redis, redis_store, rules, Reference};
 use std::sync::Mutex;
 use txscore::pipeline::{BatchProcessor, Destination};
 use txscore::store::{
@@ -12,12 +12,6 @@ use txscore::store::{
     StateStore, StoreError, Versioned, WriteGroup,
 };
 use txscore::synth::{generate, StreamSpec};
-
-async fn redis_store(server: &txscore::local_redis::LocalRedis) -> RedisStore {
-    RedisStore::connect(&server.url(), std::time::Duration::from_secs(2))
-        .await
-        .unwrap()
-}
 
 #[tokio::test]
 async fn processing_a_batch_twice_re_emits_identical_outputs_and_changes_nothing() {

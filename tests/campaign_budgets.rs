@@ -337,8 +337,10 @@ async fn members_reusing_one_txn_id_draw_from_the_budget_once_each_through_kafka
         .map(|n| purchase("T-SHARED", &format!("M-{n:02}"), 100, n % 60))
         .collect();
     stack.broker.feed(&purchases).await;
-    stack.broker.wait_consumed(&stack.broker.transactions);
-    let ledger = common::read_to_end(&stack.broker.brokers, &stack.broker.ledger, false);
+    stack
+        .broker
+        .wait_consumed(&stack.broker.topics.transactions);
+    let ledger = common::read_to_end(&stack.broker.brokers, &stack.broker.topics.ledger, false);
     // Event ids repeat across members here (they carry the txn id): key by member too.
     let events: BTreeMap<(String, String), serde_json::Value> = ledger
         .iter()
@@ -362,9 +364,7 @@ async fn members_reusing_one_txn_id_draw_from_the_budget_once_each_through_kafka
 #[tokio::test]
 async fn a_refund_keeps_the_sales_budget_claim_alive_with_its_record() {
     let server = redis();
-    let store = RedisStore::connect(&server.url(), std::time::Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     let settings = txscore::pipeline::ProcessorSettings {
         txn_record_ttl: std::time::Duration::from_millis(1500),
         ..processor_settings()

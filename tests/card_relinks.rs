@@ -45,21 +45,21 @@ async fn relinked_card_keeps_its_transactions(test: &str, pooled_cards: bool) {
     let broker = &stack.broker;
     txscore_feed(
         &broker.brokers,
-        &broker.member_events,
+        &broker.topics.member_events,
         &[linked("E-1", "M-1", 1)],
     )
     .await;
-    broker.wait_consumed(&broker.member_events);
+    broker.wait_consumed(&broker.topics.member_events);
     broker.feed(&[sale("T-1", "purchase", None, 2)]).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
 
     txscore_feed(
         &broker.brokers,
-        &broker.member_events,
+        &broker.topics.member_events,
         &[linked("E-2", "M-2", 3)],
     )
     .await;
-    broker.wait_consumed(&broker.member_events);
+    broker.wait_consumed(&broker.topics.member_events);
     broker
         .feed(&[
             sale("T-1", "purchase", None, 2),
@@ -67,9 +67,9 @@ async fn relinked_card_keeps_its_transactions(test: &str, pooled_cards: bool) {
             sale("T-2", "purchase", None, 5),
         ])
         .await;
-    broker.wait_consumed(&broker.transactions);
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
-    let dead = read_to_end(&broker.brokers, &broker.dlq, false);
+    broker.wait_consumed(&broker.topics.transactions);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, false);
     stack.running.stop().await.expect("clean stop");
 
     assert_eq!(error_kinds(&dead), Vec::<String>::new());

@@ -6,9 +6,8 @@
 mod common;
 
 use common::redis;
-use std::time::Duration;
 use txscore::store::{
-    Append, Check, GroupOutcome, MemoryStore, RedisStore, StateStore, Versioned, Write, WriteGroup,
+    Append, Check, GroupOutcome, MemoryStore, StateStore, Versioned, Write, WriteGroup,
 };
 
 const ACCOUNT: &str = "t:{m:1}:account:default";
@@ -159,9 +158,7 @@ async fn groups_sent_together_stay_independent(store: &impl StateStore) {
 #[tokio::test]
 async fn in_redis() {
     let server = redis();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     checks_fence_what_a_group_only_read(&store).await;
     groups_sent_together_stay_independent(&store).await;
 }

@@ -53,7 +53,7 @@ async fn sigkills_leave_a_read_committed_reader_every_output_exactly_once() {
         &context,
     )
     .await;
-    let uncommitted = read_to_end(&broker.brokers, &broker.ledger, false);
+    let uncommitted = read_to_end(&broker.brokers, &broker.topics.ledger, false);
     assert!(
         uncommitted.len() >= reference.ledger_ids.len(),
         "{context}: a read_uncommitted reader sees at least as much"
@@ -82,7 +82,7 @@ async fn a_crash_after_the_store_write_aborts_the_transaction_and_the_restart_co
         "{crashed:?}"
     );
     let restarted = Running::start(&config, FaultInjection::default()).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     let summary = restarted.stop().await.expect("clean stop");
     assert!(
         summary.replayed > 0,
@@ -123,7 +123,7 @@ async fn a_second_instance_joining_and_the_first_leaving_keep_every_output_exact
     broker.feed(second_half).await;
     progressed(&second.health, 100).await;
     first.stop().await.expect("first stops cleanly");
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     second.stop().await.expect("second stops cleanly");
     assert_exact(
         &broker,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use time::macros::datetime;
 use txscore::pipeline::expiry_sweep::ExpirySweep;
 use txscore::pipeline::BatchProcessor;
-use txscore::store::{Keyspace, RedisStore, StateStore};
+use txscore::store::{Keyspace, StateStore};
 use txscore::synth::SyntheticMessage;
 
 fn purchase(txn: &str, member: &str, timestamp: &str) -> SyntheticMessage {
@@ -27,9 +27,7 @@ fn purchase(txn: &str, member: &str, timestamp: &str) -> SyntheticMessage {
 #[tokio::test]
 async fn a_sweep_expires_due_lots_once_and_re_emits_on_a_second_run() {
     let server = redis();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     let keys = Keyspace::new("txscore");
     let processor = BatchProcessor::new(store.clone(), keys.clone(), processor_settings());
     let rules = rules();

@@ -49,7 +49,7 @@ async fn later_events_announce_then_expire_what_is_left_of_a_lot() {
             "points":30,"timestamp":"2025-01-10T10:00:00Z"}"#
             .to_vec(),
     };
-    txscore_feed(&broker.brokers, &broker.commands, &[redemption]).await;
+    txscore_feed(&broker.brokers, &broker.topics.commands, &[redemption]).await;
     progressed(&running.health, 2).await;
     broker
         .feed(&[

@@ -96,12 +96,12 @@ async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
         review("RV-3", "T-C", "M-C", "approve"),
         review("RV-4", "T-A", "M-A", "maybe"),
     ];
-    txscore_feed(&broker.brokers, &broker.reviews, &reviews).await;
+    txscore_feed(&broker.brokers, &broker.topics.reviews, &reviews).await;
     let ledger = broker.ledger_events(5);
     let dead = broker.dead_letters(2);
     let alerts = read_topic(
         &broker.brokers,
-        &broker.alerts,
+        &broker.topics.alerts,
         Duration::from_secs(30),
         count(3),
     );
@@ -151,7 +151,7 @@ async fn held_points_are_posted_on_approval_and_dropped_on_rejection() {
     assert_eq!(error_kinds(&dead), ["invalid_field", "not_held"]);
     assert!(dead
         .iter()
-        .all(|(_, p)| json(p)["source"]["topic"] == broker.reviews.as_str()));
+        .all(|(_, p)| json(p)["source"]["topic"] == broker.topics.reviews.as_str()));
 
     let actions: BTreeMap<String, (String, String)> = alerts
         .iter()

@@ -464,7 +464,7 @@ async fn poison_messages_through_the_running_pipeline_are_set_aside_and_the_part
     // Read past the expected count, so an extra record would be caught.
     let dead = read_topic(
         &stack.broker.brokers,
-        &stack.broker.dlq,
+        &stack.broker.topics.dlq,
         Duration::from_secs(10),
         common::count(poison.len() as u64 + 1),
     );

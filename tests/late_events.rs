@@ -58,14 +58,14 @@ async fn shuffled_arrival_never_exceeds_a_cap_and_fills_each_month_exactly() {
     let stack = Stack::start("late-events", RULES, |_| {}).await;
     let broker = &stack.broker;
     broker.feed_by_card(&messages).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     // Dated 200 days before the member's latest event: past the 92 days' lateness.
     broker
         .feed_by_card(&[purchase(999, 0, datetime!(2026-05-01 09:00 UTC))])
         .await;
-    broker.wait_consumed(&broker.transactions);
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
-    let dead = read_to_end(&broker.brokers, &broker.dlq, false);
+    broker.wait_consumed(&broker.topics.transactions);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, false);
     stack.running.stop().await.expect("clean stop");
 
     let mut by_day: BTreeMap<String, i64> = BTreeMap::new();

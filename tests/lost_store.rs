@@ -10,7 +10,6 @@ use common::{balances, flat_rules, read_to_end, redis, Broker, Stack};
 use std::collections::BTreeSet;
 use std::time::Duration;
 use txscore::pipeline::PipelineError;
-use txscore::store::RedisStore;
 use txscore::synth::SyntheticMessage;
 
 /// Purchase `n`: 100 CNY by member `M-n` on card `tok-n`.
@@ -30,7 +29,7 @@ fn purchases(range: std::ops::Range<usize>) -> Vec<SyntheticMessage> {
 
 /// The ids of every ledger event published, each once; panics on a copy that differs.
 fn ledger_ids(broker: &Broker) -> BTreeSet<String> {
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
     let mut ids = BTreeSet::new();
     for (_, payload) in &ledger {
         let event: serde_json::Value = serde_json::from_str(payload).unwrap();
@@ -56,7 +55,7 @@ async fn a_store_restarted_empty_stops_the_pipeline_before_it_scores_anything() 
         mut redis,
     } = Stack::start("store-empty", &flat_rules("lost-store-1"), |_| {}).await;
     broker.feed(&purchases(0..10)).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
 
     redis.restart(None).expect("redis restarts empty");
     broker.feed(&purchases(10..15)).await;
@@ -71,7 +70,7 @@ async fn a_store_restarted_empty_stops_the_pipeline_before_it_scores_anything() 
     assert!(message.contains("lost acknowledged writes"), "{message}");
     assert!(message.contains("txscore accept-store"), "{message}");
     assert_eq!(ledger_ids(&broker), earned(0..10), "nothing after the loss");
-    assert!(read_to_end(&broker.brokers, &broker.dlq, false).is_empty());
+    assert!(read_to_end(&broker.brokers, &broker.topics.dlq, false).is_empty());
     let keys: Vec<String> = (0..15).map(account).collect();
     assert!(
         balances(&store, &keys).await.is_empty(),
@@ -87,11 +86,11 @@ async fn a_store_restored_from_an_older_snapshot_holds_the_service_until_the_ope
     let files = ServiceFiles::write("store-snapshot", &broker, &flat_rules("lost-store-1"), "");
     let mut service = Service::start(&files, &broker, &redis.url(), &[]);
     broker.feed(&purchases(0..10)).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     let snapshot = files.directory.join("older.rdb");
     redis.snapshot(&snapshot).expect("snapshot");
     broker.feed(&purchases(10..20)).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     assert!(service.exited().is_none(), "{}", log_of(&files));
 
     redis
@@ -120,16 +119,14 @@ async fn a_store_restored_from_an_older_snapshot_holds_the_service_until_the_ope
         String::from_utf8_lossy(&accepted.stderr)
     );
     assert!(
-        printed.contains(&format!("{}:0", broker.transactions)),
+        printed.contains(&format!("{}:0", broker.topics.transactions)),
         "{printed}"
     );
 
     let service = Service::start(&files, &broker, &redis.url(), &[]);
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     assert_eq!(ledger_ids(&broker), earned(0..21));
-    let store = RedisStore::connect(&redis.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&redis).await;
     let held: BTreeSet<String> = balances(&store, &(0..21).map(account).collect::<Vec<_>>())
         .await
         .into_keys()

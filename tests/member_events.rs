@@ -82,7 +82,7 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
             r#""type":"card_linked","card_token":"tok_p","pool":true"#,
         ),
     ];
-    txscore_feed(&broker.brokers, &broker.member_events, &events).await;
+    txscore_feed(&broker.brokers, &broker.topics.member_events, &events).await;
     progressed(&running.health, events.len() as u64).await;
 
     broker
@@ -97,7 +97,7 @@ async fn member_events_earn_bonuses_link_cards_pay_referrals_and_freeze_accounts
     broker.ledger_events(11);
     txscore_feed(
         &broker.brokers,
-        &broker.commands,
+        &broker.topics.commands,
         &[message(
             "M-A",
             r#"{"command_id":"C-1","type":"redeem","member_id":"M-A","points":10,"reward":"r",

@@ -72,7 +72,7 @@ async fn three_instances_join_and_leave_with_cooperative_sticky_rebalancing() {
     // The first leaves; whatever it held moves to the two that stay, which alone see the rest.
     let first = first.stop().await.expect("first stops cleanly");
     broker.feed(thirds[2]).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     let second = second.stop().await.expect("second stops cleanly");
     let third = third.stop().await.expect("third stops cleanly");
     assert!(first.messages > 0);
@@ -115,7 +115,7 @@ async fn a_broker_killed_and_restarted_mid_stream_loses_nothing() {
     .await
     .expect("broker restarts");
     broker.feed(second_half).await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     let summary = running
         .stop()
         .await

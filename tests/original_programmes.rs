@@ -57,10 +57,10 @@ async fn refunds_and_cancellations_act_only_in_the_originals_programme() {
     broker
         .feed(&[txn("P-1", "purchase", "500", r#","program_id":"airline""#)])
         .await;
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     txscore_feed(
         &broker.brokers,
-        &broker.commands,
+        &broker.topics.commands,
         &[
             command(
                 "C-1",
@@ -70,7 +70,7 @@ async fn refunds_and_cancellations_act_only_in_the_originals_programme() {
         ],
     )
     .await;
-    broker.wait_consumed(&broker.commands);
+    broker.wait_consumed(&broker.topics.commands);
     broker
         .feed(&[
             txn("R-1", "refund", "100", r#","original_txn_id":"P-1""#),
@@ -88,9 +88,9 @@ async fn refunds_and_cancellations_act_only_in_the_originals_programme() {
             ),
         ])
         .await;
-    broker.wait_consumed(&broker.transactions);
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
-    let dead = read_to_end(&broker.brokers, &broker.dlq, false);
+    broker.wait_consumed(&broker.topics.transactions);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, false);
     stack.running.stop().await.expect("clean stop");
 
     let ids: BTreeSet<String> = ledger

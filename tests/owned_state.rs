@@ -6,7 +6,6 @@ mod common;
 
 use common::{balances, inbound, processor_settings, redis, rules, Reference};
 use std::collections::BTreeMap;
-use std::time::Duration;
 use txscore::local_redis::LocalRedis;
 use txscore::pipeline::{BatchProcessor, Destination, ProcessorSettings};
 use txscore::store::{Keyspace, RedisStore};
@@ -24,9 +23,7 @@ fn purchase(txn_id: &str, member: &str, card: &str, amount: &str) -> SyntheticMe
 }
 
 async fn processor(server: &LocalRedis, settings: ProcessorSettings) -> BatchProcessor<RedisStore> {
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(server).await;
     BatchProcessor::new(store, Keyspace::new("txscore"), settings)
 }
 

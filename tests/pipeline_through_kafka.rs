@@ -22,7 +22,7 @@ use txscore::store::RedisStore;
 fn ledger_with_all_events(broker: &Broker, reference: &Reference) -> Vec<(String, String)> {
     read_topic(
         &broker.brokers,
-        &broker.ledger,
+        &broker.topics.ledger,
         Duration::from_secs(90),
         distinct_events(reference.ledger_ids.len()),
     )
@@ -66,7 +66,7 @@ async fn outputs_match_the_reference_and_bad_input_is_dead_lettered_with_provena
 
     let dead = read_topic(
         &broker.brokers,
-        &broker.dlq,
+        &broker.topics.dlq,
         Duration::from_secs(30),
         count(reference.dead_lettered),
     );
@@ -78,7 +78,10 @@ async fn outputs_match_the_reference_and_bad_input_is_dead_lettered_with_provena
             "card numbers are masked: {payload}"
         );
         let record: serde_json::Value = serde_json::from_str(payload).unwrap();
-        assert_eq!(record["source"]["topic"], broker.transactions.as_str());
+        assert_eq!(
+            record["source"]["topic"],
+            broker.topics.transactions.as_str()
+        );
         assert!(record["source"]["offset"].as_i64().unwrap() >= 0);
         assert!(!record["reason"].as_str().unwrap().is_empty());
         kinds.insert(record["error_kind"].as_str().unwrap().to_owned());
@@ -95,7 +98,7 @@ async fn outputs_match_the_reference_and_bad_input_is_dead_lettered_with_provena
     }
     let alerts = read_topic(
         &broker.brokers,
-        &broker.alerts,
+        &broker.topics.alerts,
         Duration::from_secs(30),
         count(reference.alerts as u64),
     );
@@ -184,9 +187,7 @@ async fn a_rules_change_while_running_scores_every_later_message_by_the_new_rule
     };
     std::fs::write(&file, version("v1")).unwrap();
     let (mut reloader, feed) = Reloader::start(&file).unwrap();
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     let config = broker.config(&server, 100);
     let running = Running::start_with_rules(&config, store, feed, FaultInjection::default());
     broker.feed(before).await;
@@ -306,9 +307,7 @@ async fn a_shadow_ruleset_publishes_what_it_would_credit_and_credits_nothing() {
         .into();
 
     let config = broker.config(&server, 100);
-    let store = RedisStore::connect(&server.url(), Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     let running = Running::start_with_shadow(
         &config,
         store.clone(),
@@ -325,7 +324,7 @@ async fn a_shadow_ruleset_publishes_what_it_would_credit_and_credits_nothing() {
         .len();
     let comparisons = read_topic(
         &broker.brokers,
-        &broker.shadow,
+        &broker.topics.shadow,
         Duration::from_secs(30),
         count(scored_with_member as u64),
     );

@@ -14,7 +14,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 use time::macros::datetime;
 use time::OffsetDateTime;
-use txscore::store::RedisStore;
 use txscore::synth::SyntheticMessage;
 
 const RULES: &str = r#"version = "model-1"
@@ -190,9 +189,7 @@ async fn sigkilled_service_credits_what_the_documented_rules_give() {
         &context,
     );
 
-    let store = RedisStore::connect(&server.url(), std::time::Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     let accounts: Vec<String> = models
         .keys()
         .map(|member| format!("txscore:{{m:M-{member}}}:account:default"))
@@ -210,7 +207,7 @@ async fn sigkilled_service_credits_what_the_documented_rules_give() {
     // The ledger, read to its end: one points_earned event per purchase, one tier_changed per
     // change, nothing else; copies identical; the credited points add up to the model's.
     let mut events: BTreeMap<String, String> = BTreeMap::new();
-    for (_, payload) in read_to_end(&broker.brokers, &broker.ledger, false) {
+    for (_, payload) in read_to_end(&broker.brokers, &broker.topics.ledger, false) {
         let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
         let id = event["event_id"].as_str().unwrap().to_owned();
         if let Some(earlier) = events.insert(id.clone(), payload.clone()) {

@@ -10,7 +10,7 @@ use txscore::api::{self, QueryApi};
 use txscore::local_redis::LocalRedis;
 use txscore::pipeline::{BatchProcessor, Destination};
 use txscore::rules::{RuleBook, RuleSet};
-use txscore::store::{Keyspace, RedisStore};
+use txscore::store::Keyspace;
 use txscore::synth::SyntheticMessage;
 use yaml_rust2::{Yaml, YamlLoader};
 
@@ -117,9 +117,7 @@ impl Api {
 
 async fn start() -> (Api, LocalRedis) {
     let server = redis();
-    let store = RedisStore::connect(&server.url(), std::time::Duration::from_secs(2))
-        .await
-        .unwrap();
+    let store = common::redis_store(&server).await;
     let mut settings = processor_settings();
     settings.ledger_retention = RETENTION;
     let processor = BatchProcessor::new(store.clone(), Keyspace::new("txscore"), settings);

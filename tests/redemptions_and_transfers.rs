@@ -70,7 +70,7 @@ async fn redemptions_cancellations_and_transfers_move_points_exactly_once() {
     let redeem = r#""type":"redeem","reward":"voucher-30""#;
     txscore_feed(
         &broker.brokers,
-        &broker.commands,
+        &broker.topics.commands,
         &[
             command("C-1", "M-A", &format!("{redeem},\"points\":300")),
             command("C-1", "M-A", &format!("{redeem},\"points\":300")),
@@ -156,7 +156,7 @@ async fn a_copy_of_a_published_transfer_credit_under_a_new_id_credits_nothing() 
     progressed(&stack.running.health, 2).await;
     txscore_feed(
         &broker.brokers,
-        &broker.commands,
+        &broker.topics.commands,
         &[command(
             "C-5",
             "M-A",
@@ -165,9 +165,9 @@ async fn a_copy_of_a_published_transfer_credit_under_a_new_id_credits_nothing() 
     )
     .await;
     broker.ledger_events(4);
-    broker.wait_consumed(&broker.commands);
+    broker.wait_consumed(&broker.topics.commands);
     // What txscore published on the commands topic: the credit, keyed by the receiver.
-    let published = common::read_to_end(&broker.brokers, &broker.commands, false);
+    let published = common::read_to_end(&broker.brokers, &broker.topics.commands, false);
     let credit = published
         .iter()
         .find(|(_, payload)| payload.contains("transfer_credit"))
@@ -184,10 +184,10 @@ async fn a_copy_of_a_published_transfer_credit_under_a_new_id_credits_nothing() 
         credit.clone(),
     ];
     let copies: Vec<SyntheticMessage> = copies.iter().map(|c| message("M-B", c.clone())).collect();
-    txscore_feed(&broker.brokers, &broker.commands, &copies).await;
-    broker.wait_consumed(&broker.commands);
-    let ledger = common::read_to_end(&broker.brokers, &broker.ledger, false);
-    let dead = common::read_to_end(&broker.brokers, &broker.dlq, false);
+    txscore_feed(&broker.brokers, &broker.topics.commands, &copies).await;
+    broker.wait_consumed(&broker.topics.commands);
+    let ledger = common::read_to_end(&broker.brokers, &broker.topics.ledger, false);
+    let dead = common::read_to_end(&broker.brokers, &broker.topics.dlq, false);
     stack.running.stop().await.unwrap();
 
     let received = ledger

@@ -62,14 +62,14 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
              topics = {{ transactions = \"{}\", reviews = \"{}\", commands = \"{}\", member_events = \"{}\", shadow = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
              [pipeline]\nmax_batch = 100\n[metrics]\nliability_scan_secs = 1\n",
             rules.display().to_string(),
-            broker.transactions,
-            broker.reviews,
-            broker.commands,
-            broker.member_events,
-            broker.shadow,
-            broker.ledger,
-            broker.alerts,
-            broker.dlq
+            broker.topics.transactions,
+            broker.topics.reviews,
+            broker.topics.commands,
+            broker.topics.member_events,
+            broker.topics.shadow,
+            broker.topics.ledger,
+            broker.topics.alerts,
+            broker.topics.dlq
         ),
     )
     .unwrap();
@@ -92,7 +92,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     });
     let ledger = read_topic(
         &broker.brokers,
-        &broker.ledger,
+        &broker.topics.ledger,
         Duration::from_secs(60),
         distinct_events(reference.ledger_ids.len()),
     );
@@ -240,7 +240,7 @@ async fn generate_writes_the_synthetic_stream_to_a_topic() {
             "--brokers",
             &broker.brokers,
             "--topic",
-            &broker.transactions,
+            &broker.topics.transactions,
         ])
         .args(["--transactions", "300", "--cards", "30"])
         .output()
@@ -252,7 +252,7 @@ async fn generate_writes_the_synthetic_stream_to_a_topic() {
     );
     let written = read_topic(
         &broker.brokers,
-        &broker.transactions,
+        &broker.topics.transactions,
         Duration::from_secs(30),
         count(300),
     );
@@ -321,7 +321,7 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
     let file = directory.join("txscore.toml");
     std::fs::write(
         &file,
-        format!("[kafka.topics]\nledger = \"{}\"\n", broker.ledger),
+        format!("[kafka.topics]\nledger = \"{}\"\n", broker.topics.ledger),
     )
     .unwrap();
     let output = Command::new(BINARY)

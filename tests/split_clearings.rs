@@ -33,9 +33,9 @@ async fn each_clearing_of_a_split_authorization_earns_once() {
             txn("R-1", "refund", "80", Some("C-2"), 9),
         ])
         .await;
-    broker.wait_consumed(&broker.transactions);
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
-    let dead = read_to_end(&broker.brokers, &broker.dlq, false);
+    broker.wait_consumed(&broker.topics.transactions);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, false);
     stack.running.stop().await.expect("clean stop");
 
     assert_eq!(error_kinds(&dead), Vec::<String>::new());

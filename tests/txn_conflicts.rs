@@ -32,9 +32,9 @@ async fn a_reused_txn_id_with_other_content_is_a_conflict_not_a_replay() {
             purchase("100.00", "5812"),
         ])
         .await;
-    broker.wait_consumed(&broker.transactions);
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, false);
-    let dead = read_to_end(&broker.brokers, &broker.dlq, false);
+    broker.wait_consumed(&broker.topics.transactions);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, false);
     let summary = stack.running.stop().await.expect("clean stop");
 
     assert_eq!(ledger.len(), 3, "the sale and its two replays, identical");

@@ -25,14 +25,14 @@ pub async fn assert_exact(
     context: &str,
 ) {
     let committed = delivery == Delivery::ExactlyOnce;
-    let ledger = read_to_end(&broker.brokers, &broker.ledger, committed);
+    let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, committed);
     let events = by_event_id(&ledger);
     let ids: BTreeSet<String> = events.keys().cloned().collect();
     assert_same_ids(&reference.ledger_ids, &ids, context, "ledger events");
     assert_copies(&events, delivery, context, "ledger event");
 
     let alerts = keyed_by(
-        &read_to_end(&broker.brokers, &broker.alerts, committed),
+        &read_to_end(&broker.brokers, &broker.topics.alerts, committed),
         |alert| alert["alert_id"].as_str().map(str::to_owned),
     );
     let alert_ids: BTreeSet<String> = alerts.keys().cloned().collect();
@@ -40,7 +40,7 @@ pub async fn assert_exact(
     assert_copies(&alerts, delivery, context, "alert");
 
     let dead = keyed_by(
-        &read_to_end(&broker.brokers, &broker.dlq, committed),
+        &read_to_end(&broker.brokers, &broker.topics.dlq, committed),
         |record| {
             let source = &record["source"];
             Some(format!(

@@ -82,21 +82,14 @@ pub struct Broker {
     pub brokers: String,
     /// Partitions of each topic.
     pub partitions: i32,
-    pub transactions: String,
-    pub reviews: String,
-    pub commands: String,
-    pub member_events: String,
-    pub shadow: String,
-    pub ledger: String,
-    pub alerts: String,
-    pub dlq: String,
+    pub topics: Topics,
     pub group: String,
 }
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 struct TopicNames {
-    topics: [String; 8],
+    topics: Topics,
     group: String,
 }
 
@@ -107,9 +100,7 @@ fn topic_names(test: &str) -> TopicNames {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     );
-    let topics = Topics::prefixed(&format!("{unique}-"))
-        .all()
-        .map(str::to_owned);
+    let topics = Topics::prefixed(&format!("{unique}-"));
     TopicNames {
         topics,
         group: format!("{unique}-group"),
@@ -134,8 +125,9 @@ impl Broker {
             BrokerKind::Mock => {
                 let topics: Vec<(&str, i32)> = names
                     .topics
-                    .iter()
-                    .map(|name| (name.as_str(), partitions))
+                    .all()
+                    .into_iter()
+                    .map(|name| (name, partitions))
                     .collect();
                 let embedded = EmbeddedKafka::start(&topics).expect("embedded broker starts");
                 let brokers = embedded.bootstrap_servers();
@@ -150,7 +142,7 @@ impl Broker {
     }
 
     async fn on(brokers: &str, names: TopicNames, partitions: i32) -> Broker {
-        create_topics(brokers, &names.topics, partitions).await;
+        create_topics(brokers, &names.topics.all(), partitions).await;
         Broker::named(None, brokers.to_owned(), names, partitions)
     }
 
@@ -160,20 +152,11 @@ impl Broker {
         names: TopicNames,
         partitions: i32,
     ) -> Broker {
-        let [transactions, reviews, commands, member_events, shadow, ledger, alerts, dlq] =
-            names.topics;
         Broker {
             embedded,
             brokers,
             partitions,
-            transactions,
-            reviews,
-            commands,
-            member_events,
-            shadow,
-            ledger,
-            alerts,
-            dlq,
+            topics: names.topics,
             group: names.group,
         }
     }
@@ -192,16 +175,7 @@ impl Broker {
         let mut file = ConfigFile::default();
         file.kafka.brokers = self.brokers.clone();
         file.kafka.group_id = self.group.clone();
-        file.kafka.topics = Topics {
-            transactions: self.transactions.clone(),
-            reviews: self.reviews.clone(),
-            commands: self.commands.clone(),
-            member_events: self.member_events.clone(),
-            shadow: self.shadow.clone(),
-            ledger: self.ledger.clone(),
-            alerts: self.alerts.clone(),
-            dlq: self.dlq.clone(),
-        };
+        file.kafka.topics = self.topics.clone();
         file.redis.url = redis.url();
         file.pipeline.max_batch = max_batch;
         file.pipeline.retry_budget_secs = 20;
@@ -221,20 +195,26 @@ impl Broker {
             .iter()
             .map(|message| Some(owner_partition(message, self.partitions)))
             .collect::<Vec<_>>();
-        produce(&self.brokers, &self.transactions, messages, &partitions).await;
+        produce(
+            &self.brokers,
+            &self.topics.transactions,
+            messages,
+            &partitions,
+        )
+        .await;
     }
 
     /// Produces `messages` to the transactions topic keyed by card, partitioned by the
     /// client's partitioner as a payment network's feed would be.
     pub async fn feed_by_card(&self, messages: &[SyntheticMessage]) {
-        txscore_feed(&self.brokers, &self.transactions, messages).await;
+        txscore_feed(&self.brokers, &self.topics.transactions, messages).await;
     }
 
     /// The ledger topic, read until it holds `events` distinct events (or a minute passes).
     pub fn ledger_events(&self, events: usize) -> Vec<(String, String)> {
         read_topic(
             &self.brokers,
-            &self.ledger,
+            &self.topics.ledger,
             Duration::from_secs(60),
             distinct_events(events),
         )
@@ -244,14 +224,14 @@ impl Broker {
     pub fn dead_letters(&self, records: u64) -> Vec<(String, String)> {
         read_topic(
             &self.brokers,
-            &self.dlq,
+            &self.topics.dlq,
             Duration::from_secs(30),
             count(records),
         )
     }
 }
 
-pub async fn create_topics(brokers: &str, names: &[String], partitions: i32) {
+pub async fn create_topics(brokers: &str, names: &[&str], partitions: i32) {
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()
@@ -328,6 +308,13 @@ pub fn redis() -> LocalRedis {
     LocalRedis::start().expect("redis-server starts (install it: apt-get install redis-server)")
 }
 
+/// A store client on `server`.
+pub async fn redis_store(server: &LocalRedis) -> RedisStore {
+    RedisStore::connect(&server.url(), Duration::from_secs(2))
+        .await
+        .expect("redis answers")
+}
+
 /// Rules named `version` that give one point per CNY in one tier and nothing else, for tests
 /// where any other rule would only blur what they look at.
 pub fn flat_rules(version: &str) -> String {
@@ -361,9 +348,7 @@ impl Stack {
     pub async fn start(test: &str, rules: &str, adjust: impl FnOnce(&mut Config)) -> Stack {
         let broker = Broker::start(test, 2).await;
         let redis = redis();
-        let store = RedisStore::connect(&redis.url(), Duration::from_secs(2))
-            .await
-            .expect("redis");
+        let store = redis_store(&redis).await;
         let rules: RuleBook = RuleSet::from_toml(rules).expect("test rules").into();
         let mut config = broker.config(&redis, 50);
         adjust(&mut config);

@@ -37,14 +37,14 @@ impl ServiceFiles {
                  alerts = \"{}\"\ndlq = \"{}\"\n[pipeline]\nmax_batch = 40\n\
                  retry_budget_secs = 60\n",
                 rules_path.display().to_string(),
-                broker.transactions,
-                broker.reviews,
-                broker.commands,
-                broker.member_events,
-                broker.shadow,
-                broker.ledger,
-                broker.alerts,
-                broker.dlq
+                broker.topics.transactions,
+                broker.topics.reviews,
+                broker.topics.commands,
+                broker.topics.member_events,
+                broker.topics.shadow,
+                broker.topics.ledger,
+                broker.topics.alerts,
+                broker.topics.dlq
             ),
         )
         .expect("config file");
@@ -265,7 +265,7 @@ pub fn kill_repeatedly_then_finish(
 ) {
     kill_repeatedly(files, broker, redis_url, env, kills, random, context);
     let mut service = Service::start(files, broker, redis_url, env);
-    broker.wait_consumed(&broker.transactions);
+    broker.wait_consumed(&broker.topics.transactions);
     assert!(
         service.exited().is_none(),
         "{context}: the last run is still up; log:\n{}",
