@@ -85,6 +85,12 @@ impl BenchTopics {
 }
 
 pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    if args.instances.is_some() && args.soak.is_some() && args.brokers.is_none() {
+        anyhow::bail!(
+            "--instances after --soak needs --brokers: the embedded broker drops the oldest \
+             messages under a soak's volume, so the instances could not read all of them again"
+        );
+    }
     // Metrics are recorded as in `run`, so their cost and memory are part of every figure.
     crate::telemetry::install();
     let local = match &args.redis {

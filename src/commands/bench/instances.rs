@@ -12,6 +12,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How long the instances may make no progress before the run gives up.
+const STALL: Duration = Duration::from_secs(60);
+
 /// What N instances did together.
 pub struct Instances {
     /// Messages per second from the first finished message to the last.
@@ -64,8 +67,22 @@ pub async fn run(config: &Config, count: usize, messages: u64) -> anyhow::Result
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     let (started, first) = (Instant::now(), done());
+    let mut progress = (done(), Instant::now());
     while done() < messages {
         tokio::time::sleep(Duration::from_millis(2)).await;
+        if done() != progress.0 {
+            progress = (done(), Instant::now());
+        } else if progress.1.elapsed() > STALL {
+            for (_, stop, running) in instances {
+                let _ = stop.send(());
+                let _ = running.await;
+            }
+            anyhow::bail!(
+                "{count} pipelines stalled at {} of {messages} messages for {STALL:?}: the input \
+                 is no longer all on the broker",
+                progress.0
+            );
+        }
     }
     let rate = (done() - first) as f64 / started.elapsed().as_secs_f64();
     let mut totals = Totals {
