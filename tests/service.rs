@@ -58,18 +58,10 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
     std::fs::write(
         &config,
         format!(
-            "rules = {:?}\n[kafka]\nbrokers = \"overridden-by-environment:1\"\n\
-             topics = {{ transactions = \"{}\", reviews = \"{}\", commands = \"{}\", member_events = \"{}\", shadow = \"{}\", ledger = \"{}\", alerts = \"{}\", dlq = \"{}\" }}\n\
+            "rules = {:?}\n[kafka]\nbrokers = \"overridden-by-environment:1\"\n{}\
              [pipeline]\nmax_batch = 100\n[metrics]\nliability_scan_secs = 1\n",
             rules.display().to_string(),
-            broker.topics.transactions,
-            broker.topics.reviews,
-            broker.topics.commands,
-            broker.topics.member_events,
-            broker.topics.shadow,
-            broker.topics.ledger,
-            broker.topics.alerts,
-            broker.topics.dlq
+            common::topics_table(&broker.topics),
         ),
     )
     .unwrap();

@@ -308,6 +308,25 @@ pub fn redis() -> LocalRedis {
     LocalRedis::start().expect("redis-server starts (install it: apt-get install redis-server)")
 }
 
+/// `topics` as the `[kafka.topics]` table of a configuration file.
+pub fn topics_table(topics: &Topics) -> String {
+    let keys = [
+        "transactions",
+        "reviews",
+        "commands",
+        "member_events",
+        "shadow",
+        "ledger",
+        "alerts",
+        "dlq",
+    ];
+    let mut table = String::from("[kafka.topics]\n");
+    for (key, name) in keys.iter().zip(topics.all()) {
+        table.push_str(&format!("{key} = {name:?}\n"));
+    }
+    table
+}
+
 /// A store client on `server`.
 pub async fn redis_store(server: &LocalRedis) -> RedisStore {
     RedisStore::connect(&server.url(), Duration::from_secs(2))

@@ -32,19 +32,9 @@ impl ServiceFiles {
         std::fs::write(
             &config,
             format!(
-                "rules = {:?}\n{top}\n[kafka.topics]\ntransactions = \"{}\"\nreviews = \"{}\"\n\
-                 commands = \"{}\"\nmember_events = \"{}\"\nshadow = \"{}\"\nledger = \"{}\"\n\
-                 alerts = \"{}\"\ndlq = \"{}\"\n[pipeline]\nmax_batch = 40\n\
-                 retry_budget_secs = 60\n",
+                "rules = {:?}\n{top}\n{}[pipeline]\nmax_batch = 40\nretry_budget_secs = 60\n",
                 rules_path.display().to_string(),
-                broker.topics.transactions,
-                broker.topics.reviews,
-                broker.topics.commands,
-                broker.topics.member_events,
-                broker.topics.shadow,
-                broker.topics.ledger,
-                broker.topics.alerts,
-                broker.topics.dlq
+                super::topics_table(&broker.topics),
             ),
         )
         .expect("config file");
