@@ -39,6 +39,7 @@ fn batch(payloads: &[String], broker_ms: Option<i64>) -> Vec<Inbound<'_>> {
                 offset: offset as i64,
             },
             broker_timestamp_ms: broker_ms,
+            routed: None,
         })
         .collect()
 }

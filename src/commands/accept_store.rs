@@ -29,9 +29,9 @@ pub async fn accept_store(args: AcceptStoreArgs) -> anyhow::Result<()> {
         .context("creating the consumer")?;
     let inputs: Vec<String> = config
         .topics()
-        .inputs()
-        .iter()
-        .map(|topic| topic.to_string())
+        .consumed(config.runner.member_ordered)
+        .into_iter()
+        .map(str::to_owned)
         .collect();
     let committed = tokio::task::spawn_blocking(move || {
         committed_offsets_of_topics(&consumer, &inputs, Duration::from_secs(10))

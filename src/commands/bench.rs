@@ -78,9 +78,38 @@ struct BenchTopics {
     prefix: String,
 }
 
+/// The consumer groups of the bench's runs. Each routes everything again, so each has an
+/// owner log of its own.
+const GROUPS: [&str; 4] = [
+    "txscore-bench",
+    "txscore-bench-instances",
+    "txscore-bench-baseline",
+    "txscore-bench-eos",
+];
+
 impl BenchTopics {
     fn name(&self, topic: &str) -> String {
         format!("{}{topic}", self.prefix)
+    }
+
+    /// The topics a run in `group` uses.
+    fn for_group(&self, group: &str) -> Topics {
+        let mut topics = Topics::prefixed(&self.prefix);
+        topics.by_owner = self.name(&format!("{group}-by-owner"));
+        topics
+    }
+
+    /// Every topic the bench uses, with its partitions: `busy` for the busy ones.
+    fn layout(&self, busy: i32) -> Vec<(String, i32)> {
+        let shared = Topics::prefixed(&self.prefix);
+        let owner_logs = GROUPS.map(|group| (self.for_group(group).by_owner, busy));
+        shared
+            .layout(busy)
+            .into_iter()
+            .filter(|(topic, _)| *topic != shared.by_owner)
+            .map(|(topic, partitions)| (topic.to_owned(), partitions))
+            .chain(owner_logs)
+            .collect()
     }
 }
 
@@ -104,29 +133,22 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     // Ledger events are about twice the size of transactions: size partitions for those.
     let partitions =
         EmbeddedKafka::partitions_for((args.transactions + args.latency_transactions) * 1_000, 8);
-    let layout = [
-        ("transactions", partitions),
-        ("reviews", 1),
-        ("commands", 1),
-        ("member-events", 1),
-        ("ledger", partitions),
-        ("alerts", 4),
-        ("dlq", 1),
-    ];
     let (_embedded, brokers, topics) = match &args.brokers {
         None => {
-            let broker = EmbeddedKafka::start(&layout)?;
-            let brokers = broker.bootstrap_servers();
             let topics = BenchTopics {
                 prefix: String::new(),
             };
+            let layout = topics.layout(partitions);
+            let layout: Vec<(&str, i32)> = layout.iter().map(|(t, p)| (t.as_str(), *p)).collect();
+            let broker = EmbeddedKafka::start(&layout)?;
+            let brokers = broker.bootstrap_servers();
             (Some(broker), brokers, topics)
         }
         Some(brokers) => {
             let topics = BenchTopics {
                 prefix: format!("txscore-bench-{}-", std::process::id()),
             };
-            create_topics(brokers, &topics, &layout).await?;
+            create_topics(brokers, &topics.layout(partitions)).await?;
             (None, brokers.clone(), topics)
         }
     };
@@ -157,14 +179,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ceiling
     );
 
-    let config = pipeline_config(
-        &brokers,
-        &topics,
-        &redis_url,
-        args.max_batch,
-        "txscore-bench",
-    )
-    .validate()?;
+    let config =
+        pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[0]).validate()?;
     let (health, stop, running) = start_pipeline(&config).await?;
     let throughput = rate_of(&health, backlog.len()).await;
     println!(
@@ -204,14 +220,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         summary.alerts
     );
     if let Some(count) = args.instances {
-        let mut file = pipeline_config(
-            &brokers,
-            &topics,
-            &redis_url,
-            args.max_batch,
-            "txscore-bench-instances",
-        );
-        file.redis.key_prefix = "txscore-bench-instances".into();
+        let mut file = pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[1]);
+        file.redis.key_prefix = GROUPS[1].into();
         let run = instances::run(&file.validate()?, count.into(), summary.messages).await?;
         let single = instances::Totals::of(&summary);
         let agreement = if run.totals == single {
@@ -228,14 +238,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(messages) = args.baseline {
         let messages = messages.clamp(2, backlog.len());
-        let mut file = pipeline_config(
-            &brokers,
-            &topics,
-            &redis_url,
-            args.max_batch,
-            "txscore-bench-baseline",
-        );
-        file.redis.key_prefix = "txscore-bench-baseline".into();
+        let mut file = pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[2]);
+        file.redis.key_prefix = GROUPS[2].into();
         let config = file.validate()?;
         let store = RedisStore::connect(&config.redis_url, config.redis_timeout).await?;
         let rules = RuleBook::from(RuleSet::embedded_default());
@@ -247,14 +251,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     if args.brokers.is_some() {
-        let mut file = pipeline_config(
-            &brokers,
-            &topics,
-            &redis_url,
-            args.max_batch,
-            "txscore-bench-eos",
-        );
-        file.redis.key_prefix = "txscore-bench-eos".into();
+        let mut file = pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[3]);
+        file.redis.key_prefix = GROUPS[3].into();
         file.kafka.exactly_once = true;
         file.kafka.transactional_id = Some(format!("{}eos", topics.prefix));
         let (health, stop, running) = start_pipeline(&file.validate()?).await?;
@@ -284,7 +282,7 @@ fn pipeline_config(
     let mut config = ConfigFile::default();
     config.kafka.brokers = brokers.to_owned();
     config.kafka.group_id = group.into();
-    config.kafka.topics = Topics::prefixed(&topics.prefix);
+    config.kafka.topics = topics.for_group(group);
     config.pipeline.max_batch = max_batch;
     config.redis.url = redis_url.to_owned();
     config
@@ -313,21 +311,12 @@ async fn rate_of(health: &Health, messages: usize) -> f64 {
     (messages - 1) as f64 / (done - started).as_secs_f64()
 }
 
-async fn create_topics(
-    brokers: &str,
-    topics: &BenchTopics,
-    layout: &[(&str, i32)],
-) -> anyhow::Result<()> {
+async fn create_topics(brokers: &str, layout: &[(String, i32)]) -> anyhow::Result<()> {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     let admin: AdminClient<rdkafka::client::DefaultClientContext> = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .create()?;
-    let mut names: Vec<(String, i32)> = layout
-        .iter()
-        .map(|(topic, partitions)| (topics.name(topic), *partitions))
-        .collect();
-    names.push((topics.name("shadow-ledger"), 1));
-    let new: Vec<NewTopic> = names
+    let new: Vec<NewTopic> = layout
         .iter()
         .map(|(name, partitions)| NewTopic::new(name, *partitions, TopicReplication::Fixed(1)))
         .collect();

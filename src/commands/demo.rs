@@ -46,15 +46,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     config.pipeline.retry_budget_secs = 30;
     // Ledger events are about twice the size of transactions: size partitions for those.
     let partitions = EmbeddedKafka::partitions_for(args.transactions * 1_000, 4);
-    let broker = EmbeddedKafka::start(&[
-        ("transactions", partitions),
-        ("reviews", 1),
-        ("commands", 1),
-        ("member-events", 1),
-        ("ledger", partitions),
-        ("alerts", 2),
-        ("dlq", 1),
-    ])?;
+    let broker = EmbeddedKafka::start(&config.kafka.topics.layout(partitions))?;
     config.kafka.brokers = broker.bootstrap_servers();
     config.kafka.group_id = "txscore-demo".into();
     let config = config.validate()?;
@@ -148,6 +140,12 @@ fn print_summary(summary: &RunSummary, store: &str, rules_version: &str) {
         "  {:>8} duplicates recognised and re-emitted unchanged",
         summary.replayed
     );
+    if summary.routed > 0 {
+        println!(
+            "  {:>8} inputs routed through the owner log, so each member's have one order",
+            summary.routed
+        );
+    }
     println!("  {:>8} sent to the dead-letter topic:", dead);
     for (kind, count) in &summary.dead_lettered {
         println!("  {count:>12} {kind}");

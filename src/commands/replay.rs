@@ -56,6 +56,7 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
                     offset: (chunk_index * 1_000 + index) as i64,
                 },
                 broker_timestamp_ms: None,
+                routed: None,
             })
             .collect();
         let report = processor.process(&batch, &rules).await?;
@@ -78,7 +79,10 @@ pub async fn replay(args: ReplayArgs) -> anyhow::Result<()> {
                             .insert(reason["rule"].as_str().unwrap_or_default().to_owned());
                     }
                 }
-                Destination::Ledger | Destination::Commands | Destination::Shadow => {}
+                Destination::Ledger
+                | Destination::Commands
+                | Destination::Shadow
+                | Destination::ByOwner => {}
             }
         }
     }

@@ -122,6 +122,10 @@ pub struct PipelineFile {
     /// State documents (accounts, cards) kept in memory between batches, about 1 KB each;
     /// 0 reads every batch's state from Redis.
     pub owned_state_entries: usize,
+    /// Whether every input is first routed to the owner log (`kafka.topics.by_owner`), keyed by
+    /// its member, and scored from there: each member's inputs then have one order, the same on
+    /// every replay and for any number of instances. Costs a second pass through Kafka.
+    pub member_ordered: bool,
     /// Whether cards linked to a household or company pool earn into it even when their
     /// transactions name their own member (one extra Redis read per batch).
     pub pooled_cards: bool,
@@ -148,6 +152,7 @@ impl Default for PipelineFile {
             max_in_flight: 4,
             store_concurrency: 2,
             owned_state_entries: 100_000,
+            member_ordered: true,
             pooled_cards: false,
             max_message_bytes: 64 * 1024,
             max_event_lead_secs: 86_400,
@@ -233,16 +238,7 @@ impl ConfigFile {
         let kafka = self.kafka;
         non_empty("kafka.brokers", &kafka.brokers)?;
         non_empty("kafka.group_id", &kafka.group_id)?;
-        for (name, topic) in [
-            ("transactions", &kafka.topics.transactions),
-            ("reviews", &kafka.topics.reviews),
-            ("commands", &kafka.topics.commands),
-            ("member_events", &kafka.topics.member_events),
-            ("shadow", &kafka.topics.shadow),
-            ("ledger", &kafka.topics.ledger),
-            ("alerts", &kafka.topics.alerts),
-            ("dlq", &kafka.topics.dlq),
-        ] {
+        for (name, topic) in kafka.topics.named() {
             non_empty(&format!("kafka.topics.{name}"), topic)?;
         }
         if let Some(key) = kafka
@@ -353,6 +349,7 @@ impl ConfigFile {
                 retry_budget: Duration::from_secs(pipeline.retry_budget_secs),
                 shutdown_timeout: Duration::from_secs(pipeline.shutdown_timeout_secs),
                 max_in_flight: pipeline.max_in_flight,
+                member_ordered: pipeline.member_ordered,
             },
             http_addr,
             api_token: self.http.api_token,

@@ -20,9 +20,10 @@ use super::budgets::{self, BudgetClaim, Grants};
 use super::contain::{contain, Contained, Stage};
 use super::inputs::{Input, ItemKeys};
 use super::owned_state::OwnedState;
+pub use super::owner_log::Routed;
 use super::ownership::Ownership;
 use super::parallel;
-pub use super::report::{BatchReport, Destination, Outbound};
+pub use super::report::{BatchReport, Destination, Origin, Outbound};
 use super::topics::Topics;
 use crate::rules::{RuleBook, RulesFeed};
 use crate::store::{ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
@@ -40,6 +41,10 @@ pub struct Inbound<'a> {
     /// The time the broker holds for the record (milliseconds since the epoch), if any: stable
     /// across redeliveries, so checks against it decide the same way on every replay.
     pub broker_timestamp_ms: Option<i64>,
+    /// The owner and kind decided when the input was routed, for a message read from the
+    /// owner log (whose `source` and `key` are then those of the record it was routed from);
+    /// `None` for a message from an input topic.
+    pub routed: Option<Routed>,
 }
 
 /// Settings of batch processing that are not rules.
@@ -172,28 +177,21 @@ impl<S: StateStore> BatchProcessor<S> {
         };
         let mut groups: Vec<OwnerGroup> = Vec::new();
         let mut group_of: HashMap<Owner, usize> = HashMap::new();
-        let mut decoded = Vec::with_capacity(batch.len());
-        let decodings = parallel::map(batch, DECODES_PER_THREAD, |message| {
-            contain(Stage::Decode, || Input::decode(message, &self.settings))
-        });
-        for ((index, message), decoding) in batch.iter().enumerate().zip(decodings) {
-            match decoding {
-                Ok(Ok(input)) => decoded.push((index, input)),
-                Ok(Err(error)) => {
-                    self.dead_letter(&mut report, message, error.kind(), error.to_string())
-                }
-                Err(panic) => {
-                    self.dead_letter(&mut report, message, Contained::KIND, panic.reason())
-                }
+        let decoded = self.decode(batch, &mut report);
+        let (mut decoded, routed): (Vec<_>, Vec<_>) = decoded
+            .into_iter()
+            .partition(|(index, _)| batch[*index].routed.is_none());
+        timed("owners", self.ownership().resolve(&mut decoded)).await?;
+        for (index, mut input) in routed {
+            if let (Input::Txn(txn), Some(routed)) = (&mut input, &batch[index].routed) {
+                txn.member_id = match &routed.owner {
+                    Owner::Member(member) => Some(member.clone()),
+                    Owner::Card(_) => None,
+                };
             }
+            decoded.push((index, input));
         }
-        let ownership = Ownership {
-            store: &self.store,
-            keys: &self.keys,
-            pooled_cards: self.settings.pooled_cards,
-            ttl: self.settings.txn_record_ttl,
-        };
-        timed("owners", ownership.resolve(&mut decoded)).await?;
+        decoded.sort_unstable_by_key(|(index, _)| *index);
         for (index, input) in decoded {
             let owner = input.owner();
             let slot = *group_of.entry(owner.clone()).or_insert_with(|| {
@@ -229,6 +227,65 @@ impl<S: StateStore> BatchProcessor<S> {
             report.merge(slice_report?);
         }
         Ok(report)
+    }
+
+    /// Routes a batch of input messages to the owner log: each valid one, once its owner is
+    /// decided, is forwarded unchanged under its owner's key; the rest are dead-lettered.
+    /// Nothing is scored or written but the owners decided for card-linked transactions.
+    pub async fn route(&self, batch: &[Inbound<'_>]) -> Result<BatchReport, StoreError> {
+        let mut report = BatchReport::default();
+        let mut decoded = self.decode(batch, &mut report);
+        timed("owners", self.ownership().resolve(&mut decoded)).await?;
+        for (index, input) in decoded {
+            let message = &batch[index];
+            report.routed += 1;
+            report.outbound.push(Outbound {
+                destination: Destination::ByOwner,
+                key: input.owner().tag(),
+                payload: String::from_utf8_lossy(message.payload).into_owned(),
+                origin: Some(Origin {
+                    kind: input.kind(),
+                    source: message.source.clone(),
+                    key: message.key.map(<[u8]>::to_vec),
+                    timestamp_ms: message.broker_timestamp_ms,
+                }),
+            });
+        }
+        Ok(report)
+    }
+
+    /// Dead-letters a message that cannot be processed at all, for the reason given.
+    pub fn refuse(&self, message: &Inbound<'_>, kind: &'static str, reason: String) -> BatchReport {
+        let mut report = BatchReport::default();
+        self.dead_letter(&mut report, message, kind, reason);
+        report
+    }
+
+    /// Decodes every message, on every core; those that fail are dead-lettered in `report`.
+    fn decode(&self, batch: &[Inbound<'_>], report: &mut BatchReport) -> Vec<(usize, Input)> {
+        let mut decoded = Vec::with_capacity(batch.len());
+        let decodings = parallel::map(batch, DECODES_PER_THREAD, |message| {
+            contain(Stage::Decode, || Input::decode(message, &self.settings))
+        });
+        for ((index, message), decoding) in batch.iter().enumerate().zip(decodings) {
+            match decoding {
+                Ok(Ok(input)) => decoded.push((index, input)),
+                Ok(Err(error)) => {
+                    self.dead_letter(report, message, error.kind(), error.to_string())
+                }
+                Err(panic) => self.dead_letter(report, message, Contained::KIND, panic.reason()),
+            }
+        }
+        decoded
+    }
+
+    fn ownership(&self) -> Ownership<'_, S> {
+        Ownership {
+            store: &self.store,
+            keys: &self.keys,
+            pooled_cards: self.settings.pooled_cards,
+            ttl: self.settings.txn_record_ttl,
+        }
     }
 
     /// Scores and writes owner groups until every one is applied, rescoring those that met a
@@ -367,6 +424,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 })
                 .unwrap_or_default(),
             payload: serde_json::to_string(&record).expect("dead-letter records serialise"),
+            origin: None,
         });
     }
 }

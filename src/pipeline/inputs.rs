@@ -1,7 +1,7 @@
 //! The inputs a batch holds: what each topic's messages decode to, whose hash tag each lives
 //! under, and the keys of the documents each reads and writes.
 
-use super::{Inbound, ProcessorSettings};
+use super::{Inbound, ProcessorSettings, Topics};
 use crate::domain::command::{Command, CommandAction};
 use crate::domain::member_event::{MemberEvent, MemberEventKind};
 use crate::domain::review::Review;
@@ -11,6 +11,55 @@ use crate::wire::{
     decode_command, decode_member_event, decode_review, decode_transaction, InputError,
 };
 use time::OffsetDateTime;
+
+/// What an input message is, which its topic tells (or, on the owner log, its header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputKind {
+    Transaction,
+    Review,
+    Command,
+    MemberEvent,
+}
+
+impl InputKind {
+    const ALL: [InputKind; 4] = [
+        InputKind::Transaction,
+        InputKind::Review,
+        InputKind::Command,
+        InputKind::MemberEvent,
+    ];
+
+    /// Stable name, as written in the owner log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputKind::Transaction => "transaction",
+            InputKind::Review => "review",
+            InputKind::Command => "command",
+            InputKind::MemberEvent => "member_event",
+        }
+    }
+
+    /// Reads back what [`InputKind::as_str`] wrote.
+    pub fn from_name(name: &str) -> Option<InputKind> {
+        InputKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
+    /// The kind of the messages on `topic`: transactions, unless it is the reviews, commands
+    /// or member events topic.
+    pub fn of_topic(topic: &str, topics: &Topics) -> InputKind {
+        if topic == topics.reviews {
+            InputKind::Review
+        } else if topic == topics.commands {
+            InputKind::Command
+        } else if topic == topics.member_events {
+            InputKind::MemberEvent
+        } else {
+            InputKind::Transaction
+        }
+    }
+}
 
 /// A decoded input message.
 #[allow(
@@ -104,6 +153,15 @@ impl Input {
         }
     }
 
+    pub fn kind(&self) -> InputKind {
+        match self {
+            Input::Txn(_) => InputKind::Transaction,
+            Input::Review(_) => InputKind::Review,
+            Input::Command(_) => InputKind::Command,
+            Input::MemberEvent(_) => InputKind::MemberEvent,
+        }
+    }
+
     pub fn event_time(&self) -> OffsetDateTime {
         match self {
             Input::Txn(txn) => txn.timestamp,
@@ -119,16 +177,17 @@ impl Input {
         settings: &ProcessorSettings,
     ) -> Result<Input, InputError> {
         let limit = settings.max_message_bytes;
-        let topic = &message.source.topic;
-        let topics = &settings.topics;
-        let input = if *topic == topics.reviews {
-            decode_review(message.payload, limit).map(Input::Review)
-        } else if *topic == topics.commands {
-            decode_command(message.payload, limit).map(Input::Command)
-        } else if *topic == topics.member_events {
-            decode_member_event(message.payload, limit).map(Input::MemberEvent)
-        } else {
-            decode_transaction(message.payload, limit).map(Input::Txn)
+        let kind = match &message.routed {
+            Some(routed) => routed.kind,
+            None => InputKind::of_topic(&message.source.topic, &settings.topics),
+        };
+        let input = match kind {
+            InputKind::Review => decode_review(message.payload, limit).map(Input::Review),
+            InputKind::Command => decode_command(message.payload, limit).map(Input::Command),
+            InputKind::MemberEvent => {
+                decode_member_event(message.payload, limit).map(Input::MemberEvent)
+            }
+            InputKind::Transaction => decode_transaction(message.payload, limit).map(Input::Txn),
         }?;
         if let (Some(lead), Some(broker_ms)) =
             (settings.max_event_lead, message.broker_timestamp_ms)
@@ -206,5 +265,32 @@ impl Input {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kind_reads_back_its_name_and_follows_its_topic() {
+        let topics = Topics::prefixed("p-");
+        for kind in InputKind::ALL {
+            assert_eq!(InputKind::from_name(kind.as_str()), Some(kind));
+        }
+        assert_eq!(InputKind::from_name("transactions"), None);
+        assert_eq!(InputKind::of_topic("p-reviews", &topics), InputKind::Review);
+        assert_eq!(
+            InputKind::of_topic("p-commands", &topics),
+            InputKind::Command
+        );
+        assert_eq!(
+            InputKind::of_topic("p-member-events", &topics),
+            InputKind::MemberEvent
+        );
+        assert_eq!(
+            InputKind::of_topic("p-transactions", &topics),
+            InputKind::Transaction
+        );
     }
 }

@@ -7,6 +7,8 @@
 //! - `inputs`: what each input topic's messages decode to, their owners and document keys.
 //! - `parallel`: decoding and scoring spread over the cores.
 //! - `ownership`: the owner of a transaction whose message does not name it, decided once.
+//! - `owner_log`: the record format of the internal topic that gives each owner's inputs one
+//!   order of record.
 //! - `report`: outputs by destination and the report of how a batch's messages fared.
 //! - `owned_state`: the state documents this instance holds in memory between batches.
 //! - [`documents`]: typed working copies of the stored documents a batch reads and writes.
@@ -23,6 +25,7 @@ mod documents;
 pub mod expiry_sweep;
 mod inputs;
 mod owned_state;
+mod owner_log;
 mod ownership;
 mod parallel;
 mod report;

@@ -1,6 +1,7 @@
 //! What a batch produces: messages to publish (by destination) and the report of how its
 //! messages fared, for publishing and metrics.
 
+pub use super::owner_log::Origin;
 use crate::domain::record::{OutputMessage, OutputTopic};
 use crate::scoring;
 use crate::wire::encode_command;
@@ -17,16 +18,19 @@ pub enum Destination {
     Commands,
     /// Comparisons of a shadow rules version with the live one.
     Shadow,
+    /// Inputs routed to the owner log, to be scored in its order.
+    ByOwner,
 }
 
 impl Destination {
     /// Every destination, in declaration order (so `destination as usize` indexes it).
-    pub const ALL: [Destination; 5] = [
+    pub const ALL: [Destination; 6] = [
         Destination::Ledger,
         Destination::Alerts,
         Destination::Dlq,
         Destination::Commands,
         Destination::Shadow,
+        Destination::ByOwner,
     ];
 
     /// Stable name, for metric labels and summaries.
@@ -37,6 +41,7 @@ impl Destination {
             Destination::Dlq => "dlq",
             Destination::Commands => "commands",
             Destination::Shadow => "shadow",
+            Destination::ByOwner => "by_owner",
         }
     }
 }
@@ -47,6 +52,8 @@ pub struct Outbound {
     pub destination: Destination,
     pub key: String,
     pub payload: String,
+    /// For an input routed to the owner log, where it was consumed from.
+    pub origin: Option<Origin>,
 }
 
 /// What a batch produced and how its messages fared, for publishing and metrics.
@@ -54,6 +61,8 @@ pub struct Outbound {
 pub struct BatchReport {
     /// Outputs in publishing order (per owner, in offset order).
     pub outbound: Vec<Outbound>,
+    /// Valid inputs forwarded to the owner log (scored when they come back from it).
+    pub routed: u64,
     /// Transactions applied for the first time.
     pub scored: u64,
     /// Transactions already applied before (redelivery or upstream duplicate).
@@ -113,14 +122,15 @@ impl From<&OutputMessage> for Outbound {
             },
             key: message.key.clone(),
             payload: message.payload.clone(),
+            origin: None,
         }
     }
 }
 
 impl BatchReport {
     /// Outputs per destination, in the order of [`Destination::ALL`], counted in one pass.
-    pub fn outputs_by_destination(&self) -> [u64; 5] {
-        let mut counts = [0; 5];
+    pub fn outputs_by_destination(&self) -> [u64; Destination::ALL.len()] {
+        let mut counts = [0; Destination::ALL.len()];
         for message in &self.outbound {
             counts[message.destination as usize] += 1;
         }
@@ -155,6 +165,7 @@ impl BatchReport {
 
     pub(super) fn merge(&mut self, other: BatchReport) {
         self.outbound.extend(other.outbound);
+        self.routed += other.routed;
         self.scored += other.scored;
         self.replayed += other.replayed;
         for (kind, count) in other.dead_lettered {

@@ -7,13 +7,16 @@
 //! Around each batch's write, [`applied`] checks that the store still holds every write it
 //! acknowledged, and records how far it now holds them.
 //!
+//! [`stages`] tells inputs to route from inputs read back from the owner log.
+//!
 //! With `kafka.exactly_once`, [`transactional`] runs instead: the same scoring, with each
 //! batch's outputs and offsets committed together in a Kafka transaction.
 
 mod applied;
+mod stages;
 mod transactional;
 
-use super::batch::{BatchProcessor, BatchReport, Destination, Inbound, Outbound};
+use super::batch::{BatchProcessor, BatchReport, Destination, Origin, Outbound};
 use super::topics::Topics;
 use crate::config::Config;
 use crate::health::Health;
@@ -22,16 +25,18 @@ use crate::kafka::{KafkaSettings, PipelineContext};
 use crate::rules::RulesFeed;
 use crate::store::{Behind, Keyspace, StateStore, StoreError};
 use crate::telemetry::events;
-use crate::wire::SourcePosition;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
-use rdkafka::message::{BorrowedMessage, Message};
+use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
+pub use stages::inbound_of;
+use stages::Stages;
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -49,13 +54,17 @@ pub struct RunnerSettings {
     pub shutdown_timeout: Duration,
     /// Batches written to the store whose acknowledgements may be outstanding at once.
     pub max_in_flight: usize,
+    /// Route every input through the owner log and score it from there (see
+    /// [`super::owner_log`]), so each owner's inputs have one order of record.
+    pub member_ordered: bool,
 }
 
 /// Deliberate failures, for proving crash recovery in tests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FaultInjection {
     /// Stop with [`PipelineError::InjectedCrash`] right after the store write of this batch
-    /// (1-based), before its outputs are published or its offsets stored.
+    /// (1-based, counting the batches that scored something), before its outputs are published
+    /// or its offsets stored.
     pub crash_after_store_write_of_batch: Option<u64>,
 }
 
@@ -90,16 +99,22 @@ pub enum PipelineError {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RunSummary {
     pub batches: u64,
+    /// Inputs done: scored, replayed or dead-lettered (an input routed to the owner log is
+    /// done when it is read back from there).
     pub messages: u64,
+    /// Inputs forwarded to the owner log.
+    pub routed: u64,
     pub scored: u64,
     pub replayed: u64,
     pub dead_lettered: BTreeMap<String, u64>,
     pub points: BTreeMap<String, i128>,
     pub alerts: u64,
-    pub outputs: u64,
     /// From the first message received to the last batch's offsets stored.
     pub active: Duration,
-    /// The first payload published to each destination, as an example of the output.
+    /// Outputs published, not counting inputs routed to the owner log.
+    pub outputs: u64,
+    /// The first payload published to each destination but the owner log, as an example of the
+    /// output.
     pub samples: BTreeMap<&'static str, String>,
 }
 
@@ -114,6 +129,8 @@ pub struct Pipeline<S> {
     /// Outputs and offsets commit in Kafka transactions (`kafka.exactly_once`).
     transactional: bool,
     applied: applied::AppliedGuard,
+    /// Batches that scored something (not only routed), for [`FaultInjection`].
+    scoring_batches: AtomicU64,
 }
 
 /// A batch whose state is written and whose outputs are queued in the producer, waiting for
@@ -139,12 +156,17 @@ impl<S: StateStore> Pipeline<S> {
         let consumer: StreamConsumer<PipelineContext> = kafka
             .consumer_config()
             .create_with_context(PipelineContext::new(health.clone()))?;
-        consumer.subscribe(&settings.topics.inputs())?;
+        consumer.subscribe(&settings.topics.consumed(settings.member_ordered))?;
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.borrow().latest().version, None);
         let applied = applied::AppliedGuard::new(
             processor.keys().applied(),
-            settings.topics.inputs().map(str::to_owned).to_vec(),
+            settings
+                .topics
+                .consumed(settings.member_ordered)
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
             settings.retry_budget,
         );
         Ok(Pipeline {
@@ -157,6 +179,7 @@ impl<S: StateStore> Pipeline<S> {
             fault: FaultInjection::default(),
             transactional: kafka.transactional_id.is_some(),
             applied,
+            scoring_batches: AtomicU64::new(0),
         })
     }
 
@@ -229,7 +252,6 @@ impl<S: StateStore> Pipeline<S> {
     ) -> Result<(), PipelineError> {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut first_received: Option<Instant> = None;
-        let mut batches = 0;
         loop {
             let gathered = tokio::select! {
                 biased;
@@ -245,12 +267,11 @@ impl<S: StateStore> Pipeline<S> {
             };
             let first_received = *first_received.get_or_insert_with(Instant::now);
             let started = Instant::now();
-            batches += 1;
             let Scored {
                 report,
                 offsets,
                 count,
-            } = self.score(messages, batches).await?;
+            } = self.score(messages).await?;
             let acks = enqueue(&self.producer, &self.settings.topics, &report.outbound).await;
             let in_flight = InFlight {
                 acks,
@@ -276,28 +297,41 @@ struct Scored {
 }
 
 impl<S: StateStore> Pipeline<S> {
-    /// Scores batch number `batch` and writes it to the store, retrying within the budget,
-    /// after checking the store lost nothing.
-    async fn score(
-        &self,
-        messages: Vec<BorrowedMessage<'_>>,
-        batch: u64,
-    ) -> Result<Scored, PipelineError> {
+    /// Scores a batch (or routes its inputs to the owner log, and scores what it read from
+    /// there) and writes it to the store, retrying within the budget, after checking the store
+    /// lost nothing.
+    async fn score(&self, messages: Vec<BorrowedMessage<'_>>) -> Result<Scored, PipelineError> {
         let store = self.processor.store();
         self.processor
             .begin_assignment(self.health.assignment_epoch());
         self.applied
             .check(store, &self.consumer, &self.health)
             .await?;
-        let inbound = inbound(&messages);
+        let Stages {
+            inputs,
+            routed,
+            mut report,
+        } = Stages::of(&messages, &self.settings.topics, &self.processor);
         let rules = self.rules.borrow().clone();
-        let report = with_retries(self.settings.retry_budget, "store", || {
-            self.processor.process(&inbound, &rules)
+        let processed = with_retries(self.settings.retry_budget, "store", || async {
+            let mut report = if self.settings.member_ordered {
+                self.processor.route(&inputs).await?
+            } else {
+                self.processor.process(&inputs, &rules).await?
+            };
+            if !routed.is_empty() {
+                report.merge(self.processor.process(&routed, &rules).await?);
+            }
+            Ok::<_, StoreError>(report)
         })
         .await
         .map_err(|(waited, error)| PipelineError::Store(waited, error))?;
-        if self.fault.crash_after_store_write_of_batch == Some(batch) {
-            return Err(PipelineError::InjectedCrash(batch));
+        report.merge(processed);
+        if !self.settings.member_ordered || !routed.is_empty() {
+            let batch = self.scoring_batches.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.fault.crash_after_store_write_of_batch == Some(batch) {
+                return Err(PipelineError::InjectedCrash(batch));
+            }
         }
         let next = next_positions(&messages);
         self.applied.advance_past(store, &next).await?;
@@ -306,24 +340,6 @@ impl<S: StateStore> Pipeline<S> {
             offsets: next_offsets(&next),
             count: messages.len(),
         })
-    }
-}
-
-fn inbound<'a>(messages: &'a [BorrowedMessage<'_>]) -> Vec<Inbound<'a>> {
-    messages.iter().map(inbound_of).collect()
-}
-
-/// A consumed message as the batch processor takes it.
-pub fn inbound_of<'a>(message: &'a BorrowedMessage<'_>) -> Inbound<'a> {
-    Inbound {
-        payload: message.payload().unwrap_or_default(),
-        key: message.key(),
-        source: SourcePosition {
-            topic: message.topic().to_owned(),
-            partition: message.partition(),
-            offset: message.offset(),
-        },
-        broker_timestamp_ms: message.timestamp().to_millis(),
     }
 }
 
@@ -441,6 +457,12 @@ async fn enqueue(
         let mut record = FutureRecord::to(topics.output(message.destination))
             .key(&message.key)
             .payload(&message.payload);
+        if let Some(origin) = &message.origin {
+            record = record.headers(origin_headers(origin));
+            if let Some(timestamp) = origin.timestamp_ms {
+                record = record.timestamp(timestamp);
+            }
+        }
         let queued = loop {
             match producer.send_result(record) {
                 Ok(delivery) => break Ok(delivery),
@@ -454,6 +476,18 @@ async fn enqueue(
         acks.push(queued);
     }
     acks
+}
+
+fn origin_headers(origin: &Origin) -> OwnedHeaders {
+    origin
+        .headers()
+        .iter()
+        .fold(OwnedHeaders::new(), |headers, (key, value)| {
+            headers.insert(Header {
+                key,
+                value: Some(value.as_slice()),
+            })
+        })
 }
 
 /// The committer: for each batch in order, waits for its acknowledgements (sending again what
@@ -476,7 +510,7 @@ async fn commit_in_order(
             tracing::warn!(%error, "offsets not stored (partitions revoked?); the batch will be replayed harmlessly");
         }
         events::batch_completed(&batch.report, batch.messages, batch.started.elapsed());
-        health.record_progress(batch.messages as u64);
+        health.record_progress(batch.messages as u64 - batch.report.routed);
         summary.add(&batch.report, batch.messages);
         summary.active = batch.first_received.elapsed();
     }
@@ -572,7 +606,8 @@ fn next_offsets(next: &BTreeMap<Partition, i64>) -> TopicPartitionList {
 impl RunSummary {
     fn add(&mut self, report: &BatchReport, messages: usize) {
         self.batches += 1;
-        self.messages += messages as u64;
+        self.messages += messages as u64 - report.routed;
+        self.routed += report.routed;
         self.scored += report.scored;
         self.replayed += report.replayed;
         for (kind, count) in &report.dead_lettered {
@@ -582,13 +617,17 @@ impl RunSummary {
             *self.points.entry((*flow).to_owned()).or_default() += points;
         }
         self.alerts += report.outputs_by_destination()[Destination::Alerts as usize];
-        if self.samples.len() < Destination::ALL.len() {
-            for message in &report.outbound {
+        let published = report
+            .outbound
+            .iter()
+            .filter(|message| message.destination != Destination::ByOwner);
+        for message in published {
+            self.outputs += 1;
+            if self.samples.len() < Destination::ALL.len() - 1 {
                 self.samples
                     .entry(message.destination.as_str())
                     .or_insert_with(|| message.payload.clone());
             }
         }
-        self.outputs += report.outbound.len() as u64;
     }
 }

@@ -53,7 +53,8 @@ pub fn describe() {
     describe_counter!(
         MESSAGES,
         Unit::Count,
-        "Transaction messages consumed, by outcome (scored, replayed, dead_lettered)."
+        "Input messages consumed, by outcome: routed to the owner log, then scored, replayed \
+         or dead_lettered."
     );
     describe_counter!(
         DEAD_LETTERS,

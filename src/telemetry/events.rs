@@ -14,7 +14,7 @@ pub fn build_info() {
 /// Creates at zero every series whose labels are known in advance, so dashboards and alert
 /// rules see them (and `rate()` has a baseline) before the first event of their kind.
 pub fn register_known_series() {
-    for outcome in ["scored", "replayed", "dead_lettered"] {
+    for outcome in ["routed", "scored", "replayed", "dead_lettered"] {
         counter!(MESSAGES, "outcome" => outcome).absolute(0);
     }
     for destination in Destination::ALL {
@@ -65,6 +65,7 @@ pub fn batch_completed(report: &BatchReport, size: usize, took: Duration) {
     histogram!(BATCH_DURATION).record(took.as_secs_f64());
     counter!(MESSAGES, "outcome" => "scored").increment(report.scored);
     counter!(MESSAGES, "outcome" => "replayed").increment(report.replayed);
+    counter!(MESSAGES, "outcome" => "routed").increment(report.routed);
     let dead: u64 = report.dead_lettered.values().sum();
     counter!(MESSAGES, "outcome" => "dead_lettered").increment(dead);
     for (reason, count) in &report.dead_lettered {

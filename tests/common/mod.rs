@@ -161,9 +161,12 @@ impl Broker {
         }
     }
 
-    /// Waits (up to three minutes) until this test's group has committed all of `topic`.
+    /// Waits (up to three minutes) until this test's group has committed all of `topic`, and
+    /// then all of the owner log, where what it routed from `topic` is scored.
     pub fn wait_consumed(&self, topic: &str) {
-        wait_caught_up(&self.brokers, &self.group, topic, Duration::from_secs(180));
+        for topic in [topic, &self.topics.by_owner] {
+            wait_caught_up(&self.brokers, &self.group, topic, Duration::from_secs(180));
+        }
     }
 
     pub fn embedded(&self) -> Option<&EmbeddedKafka> {
@@ -310,18 +313,8 @@ pub fn redis() -> LocalRedis {
 
 /// `topics` as the `[kafka.topics]` table of a configuration file.
 pub fn topics_table(topics: &Topics) -> String {
-    let keys = [
-        "transactions",
-        "reviews",
-        "commands",
-        "member_events",
-        "shadow",
-        "ledger",
-        "alerts",
-        "dlq",
-    ];
     let mut table = String::from("[kafka.topics]\n");
-    for (key, name) in keys.iter().zip(topics.all()) {
+    for (key, name) in topics.named() {
         table.push_str(&format!("{key} = {name:?}\n"));
     }
     table
@@ -531,6 +524,7 @@ pub fn inbound(messages: &[SyntheticMessage]) -> Vec<txscore::pipeline::Inbound<
                 offset: offset as i64,
             },
             broker_timestamp_ms: None,
+            routed: None,
         })
         .collect()
 }
@@ -591,7 +585,8 @@ impl Reference {
                     }
                     txscore::pipeline::Destination::Dlq
                     | txscore::pipeline::Destination::Commands
-                    | txscore::pipeline::Destination::Shadow => {}
+                    | txscore::pipeline::Destination::Shadow
+                    | txscore::pipeline::Destination::ByOwner => {}
                 }
             }
         }

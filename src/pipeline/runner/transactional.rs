@@ -58,7 +58,6 @@ impl<S: StateStore> Pipeline<S> {
         let mut shutdown = std::pin::pin!(shutdown);
         let mut summary = RunSummary::default();
         let mut first_received: Option<Instant> = None;
-        let mut batches = 0;
         loop {
             let received = tokio::select! {
                 biased;
@@ -88,12 +87,11 @@ impl<S: StateStore> Pipeline<S> {
             }
             let first_received = *first_received.get_or_insert_with(Instant::now);
             let started = Instant::now();
-            batches += 1;
             let Scored {
                 report,
                 offsets,
                 count,
-            } = self.score(messages, batches).await?;
+            } = self.score(messages).await?;
             self.commit_batch(&report.outbound, offsets).await?;
             events::batch_completed(&report, count, started.elapsed());
             self.health.record_progress(count as u64);
