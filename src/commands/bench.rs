@@ -71,6 +71,10 @@ pub struct BenchArgs {
     /// their combined rate and whether their totals match the single pipeline's.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=64))]
     instances: Option<u16>,
+    /// Score inputs where they arrive instead of routing them through the owner log
+    /// (`pipeline.member_ordered = false`), to measure what member order costs.
+    #[arg(long)]
+    unordered: bool,
 }
 
 /// The bench's topic names: plain on the embedded broker, prefixed on a shared one.
@@ -92,23 +96,44 @@ impl BenchTopics {
         format!("{}{topic}", self.prefix)
     }
 
-    /// The topics a run in `group` uses.
-    fn for_group(&self, group: &str) -> Topics {
+    fn owner_log(&self, group: &str) -> String {
+        self.name(&format!("{group}-by-owner"))
+    }
+
+    /// The input topics the instances run reads when inputs are member-ordered: they stay
+    /// empty, since the instances score the single pipeline's owner log.
+    fn quiet_inputs(&self) -> Topics {
+        Topics::prefixed(&self.name(&format!("{}-", GROUPS[1])))
+    }
+
+    /// The topics a run in `group` uses: its own owner log, except for the instances, which
+    /// score the single pipeline's (when `ordered`) so both score one order of record.
+    fn for_group(&self, group: &str, ordered: bool) -> Topics {
         let mut topics = Topics::prefixed(&self.prefix);
-        topics.by_owner = self.name(&format!("{group}-by-owner"));
+        topics.by_owner = self.owner_log(group);
+        if ordered && group == GROUPS[1] {
+            let quiet = self.quiet_inputs();
+            topics.transactions = quiet.transactions;
+            topics.reviews = quiet.reviews;
+            topics.commands = quiet.commands;
+            topics.member_events = quiet.member_events;
+            topics.by_owner = self.owner_log(GROUPS[0]);
+        }
         topics
     }
 
     /// Every topic the bench uses, with its partitions: `busy` for the busy ones.
     fn layout(&self, busy: i32) -> Vec<(String, i32)> {
         let shared = Topics::prefixed(&self.prefix);
-        let owner_logs = GROUPS.map(|group| (self.for_group(group).by_owner, busy));
+        let owner_logs = GROUPS.map(|group| (self.owner_log(group), busy));
+        let quiet = self.quiet_inputs();
         shared
             .layout(busy)
             .into_iter()
             .filter(|(topic, _)| *topic != shared.by_owner)
             .map(|(topic, partitions)| (topic.to_owned(), partitions))
             .chain(owner_logs)
+            .chain(quiet.inputs().map(|topic| (topic.to_owned(), 1)))
             .collect()
     }
 }
@@ -179,8 +204,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ceiling
     );
 
-    let config =
-        pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[0]).validate()?;
+    let config = pipeline_config(&brokers, &topics, &redis_url, &args, GROUPS[0]).validate()?;
     let (health, stop, running) = start_pipeline(&config).await?;
     let throughput = rate_of(&health, backlog.len()).await;
     println!(
@@ -220,16 +244,18 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         summary.alerts
     );
     if let Some(count) = args.instances {
-        let mut file = pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[1]);
+        let mut file = pipeline_config(&brokers, &topics, &redis_url, &args, GROUPS[1]);
         file.redis.key_prefix = GROUPS[1].into();
-        let run = instances::run(&file.validate()?, count.into(), summary.messages).await?;
-        let single = instances::Totals::of(&summary);
-        let agreement = if run.totals == single {
-            "totals (scored, dead-lettered by reason, points by flow) equal the single pipeline's"
-                .to_owned()
-        } else {
-            format!("totals differ: {:?} against {single:?}", run.totals)
+        // Member-ordered, the instances score the single pipeline's owner log, which holds
+        // every input it did not dead-letter while routing; else they consume the inputs again.
+        let (messages, dead_letters_too) = match args.unordered {
+            false => (summary.routed, false),
+            true => (summary.messages, true),
         };
+        let run = instances::run(&file.validate()?, count.into(), messages).await?;
+        let agreement = run
+            .totals
+            .agreement(&instances::Totals::of(&summary), dead_letters_too);
         println!(
             "instances   {:>9.0} messages/s  ({count} pipelines in one group, {:.2}x one): {agreement}",
             run.rate,
@@ -238,7 +264,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(messages) = args.baseline {
         let messages = messages.clamp(2, backlog.len());
-        let mut file = pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[2]);
+        let mut file = pipeline_config(&brokers, &topics, &redis_url, &args, GROUPS[2]);
         file.redis.key_prefix = GROUPS[2].into();
         let config = file.validate()?;
         let store = RedisStore::connect(&config.redis_url, config.redis_timeout).await?;
@@ -251,7 +277,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     if args.brokers.is_some() {
-        let mut file = pipeline_config(&brokers, &topics, &redis_url, args.max_batch, GROUPS[3]);
+        let mut file = pipeline_config(&brokers, &topics, &redis_url, &args, GROUPS[3]);
         file.redis.key_prefix = GROUPS[3].into();
         file.kafka.exactly_once = true;
         file.kafka.transactional_id = Some(format!("{}eos", topics.prefix));
@@ -276,14 +302,15 @@ fn pipeline_config(
     brokers: &str,
     topics: &BenchTopics,
     redis_url: &str,
-    max_batch: usize,
+    args: &BenchArgs,
     group: &str,
 ) -> ConfigFile {
     let mut config = ConfigFile::default();
     config.kafka.brokers = brokers.to_owned();
     config.kafka.group_id = group.into();
-    config.kafka.topics = topics.for_group(group);
-    config.pipeline.max_batch = max_batch;
+    config.kafka.topics = topics.for_group(group, !args.unordered);
+    config.pipeline.max_batch = args.max_batch;
+    config.pipeline.member_ordered = !args.unordered;
     config.redis.url = redis_url.to_owned();
     config
 }

@@ -1,7 +1,7 @@
 //! `txscore bench --instances N`: N pipelines in one consumer group, as N processes of a
 //! deployment would be, working through everything the single pipeline did, in a fresh
-//! keyspace and group. Prints their combined rate beside the single pipeline's, and whether
-//! their totals match its.
+//! keyspace and group: its owner log when inputs are member-ordered, else its inputs. Prints
+//! their combined rate beside the single pipeline's, and whether their totals match its.
 
 use super::{start_pipeline, Running};
 use crate::config::Config;
@@ -36,6 +36,25 @@ impl Totals {
             scored: summary.scored,
             dead_lettered: summary.dead_lettered.clone(),
             points: summary.points.clone(),
+        }
+    }
+
+    /// Says whether these totals equal the single pipeline's: scored and points by flow, and
+    /// dead letters by reason when the instances read the same inputs (not when they read the
+    /// owner log, which holds no input dead-lettered while routing).
+    pub fn agreement(&self, single: &Totals, dead_letters_too: bool) -> String {
+        let same = self.scored == single.scored
+            && self.points == single.points
+            && (!dead_letters_too || self.dead_lettered == single.dead_lettered);
+        let compared = if dead_letters_too {
+            "scored, dead-lettered by reason, points by flow"
+        } else {
+            "scored, points by flow"
+        };
+        if same {
+            format!("totals ({compared}) equal the single pipeline's")
+        } else {
+            format!("totals ({compared}) differ: {self:?} against {single:?}")
         }
     }
 
