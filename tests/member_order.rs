@@ -5,7 +5,8 @@
 //! ledger is byte-identical between the two, in order, and so is every account in the two
 //! stores, caps, tiers and first-purchase bonuses included: the owner log is the order of
 //! record, whatever the number of instances that scored it. A record on the owner log that
-//! txscore did not write is dead-lettered, and the log goes on.
+//! txscore did not write is dead-lettered, and the log goes on; a pipeline whose owner log does
+//! not exist does not start.
 
 mod common;
 
@@ -212,6 +213,24 @@ async fn a_record_txscore_did_not_write_on_the_owner_log_is_dead_lettered_and_th
         })
         .collect();
     assert_eq!(scored, ["P-1", "P-4"], "the poison records credit nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_whose_owner_log_does_not_exist_refuses_to_start_and_names_it() {
+    let broker = Broker::start("owner-log-missing", 2).await;
+    let server = redis();
+    let mut config = broker.config(&server, 50);
+    let absent = format!("{}-absent", broker.topics.by_owner);
+    config.runner.topics.by_owner = absent.clone();
+    config.processor.topics.by_owner = absent.clone();
+    let running = Running::start(&config, FaultInjection::default()).await;
+    let error = running.finished().await.expect_err("refuses to start");
+    assert!(
+        matches!(&error, txscore::pipeline::PipelineError::MissingTopics(missing)
+            if *missing == [format!("kafka.topics.by_owner = {absent:?}")]),
+        "{error}"
+    );
+    assert!(error.to_string().contains("docs/operations.md"), "{error}");
 }
 
 fn exactly_once(config: &Config, transactional_id: &str) -> Config {

@@ -4,10 +4,12 @@
 //! - [`committed`]: the group's committed offsets and the input partitions, read directly.
 //! - [`context`]: what librdkafka tells us asynchronously: lag, rebalances, errors.
 //! - [`embedded`]: an in-process Kafka-protocol broker (librdkafka's mock cluster).
+//! - [`existing`]: which of the topics txscore needs the cluster lacks.
 
 pub mod committed;
 pub mod context;
 pub mod embedded;
+pub mod existing;
 
 use rdkafka::ClientConfig;
 use std::collections::BTreeMap;

@@ -144,6 +144,11 @@ impl<S: StateStore> BatchProcessor<S> {
         self
     }
 
+    /// Whether a shadow rules version is scored beside the live one.
+    pub fn has_shadow(&self) -> bool {
+        self.shadow.is_some()
+    }
+
     pub fn keys(&self) -> &Keyspace {
         &self.keys
     }

@@ -21,6 +21,7 @@ use super::topics::Topics;
 use crate::config::Config;
 use crate::health::Health;
 use crate::kafka::committed::Partition;
+use crate::kafka::existing::missing_topics;
 use crate::kafka::{KafkaSettings, PipelineContext};
 use crate::rules::RulesFeed;
 use crate::store::{Behind, Keyspace, StateStore, StoreError};
@@ -93,6 +94,12 @@ pub enum PipelineError {
         .0.partition, .0.held, .0.at_least
     )]
     StoreBehind(Behind),
+    #[error(
+        "topics missing on the brokers: {}. Create them (docs/operations.md lists each with its \
+         partitions), or name existing ones in [kafka.topics]",
+        .0.join(", ")
+    )]
+    MissingTopics(Vec<String>),
 }
 
 /// Totals of one run, for the demo's summary and for tests.
@@ -222,6 +229,7 @@ impl<S: StateStore> Pipeline<S> {
         self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunSummary, PipelineError> {
+        self.check_topics().await?;
         self.health.set_ready(true);
         if self.transactional {
             let outcome = self.consume_transactionally(shutdown).await;
@@ -286,6 +294,42 @@ impl<S: StateStore> Pipeline<S> {
                 return Ok(());
             }
         }
+    }
+}
+
+impl<S: StateStore> Pipeline<S> {
+    /// Fails with every topic this pipeline reads or writes that the cluster lacks, each as
+    /// its `[kafka.topics]` field and name.
+    async fn check_topics(&self) -> Result<(), PipelineError> {
+        let topics = &self.settings.topics;
+        let mut needed = topics.consumed(self.settings.member_ordered);
+        needed.extend([&topics.ledger, &topics.alerts, &topics.dlq].map(String::as_str));
+        if self.processor.has_shadow() {
+            needed.push(&topics.shadow);
+        }
+        let named: Vec<(&str, String)> = topics
+            .named()
+            .into_iter()
+            .filter(|(_, topic)| needed.contains(topic))
+            .map(|(field, topic)| (field, topic.to_owned()))
+            .collect();
+        let names: Vec<String> = named.iter().map(|(_, topic)| topic.clone()).collect();
+        let consumer = self.consumer.clone();
+        let missing = tokio::task::spawn_blocking(move || {
+            missing_topics(consumer.as_ref(), &names, Duration::from_secs(10))
+        })
+        .await
+        .expect("the metadata lookup does not panic")?;
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(PipelineError::MissingTopics(
+            named
+                .into_iter()
+                .filter(|(_, topic)| missing.contains(topic))
+                .map(|(field, topic)| format!("kafka.topics.{field} = {topic:?}"))
+                .collect(),
+        ))
     }
 }
 
