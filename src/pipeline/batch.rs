@@ -18,7 +18,7 @@ mod plan;
 
 use super::budgets::{self, BudgetClaim, Grants};
 use super::contain::{contain, Contained, Stage};
-use super::inputs::{Input, ItemKeys};
+use super::inputs::{Applies, Input, ItemKeys};
 use super::owned_state::OwnedState;
 pub use super::owner_log::Routed;
 use super::ownership::Ownership;

@@ -1,11 +1,24 @@
-//! The inputs a batch holds: what each topic's messages decode to, whose hash tag each lives
-//! under, and the keys of the documents each reads and writes.
+//! The inputs a batch holds: what each topic's messages decode to, and, behind one trait
+//! ([`Applies`]), whose hash tag each lives under, the keys of the documents each reads and
+//! writes, and what each does to them. One file per kind:
+//!
+//! - `transaction`: card transactions (and their shadow comparison);
+//! - `review`: verdicts on held points;
+//! - `command`: redemptions, transfers, exchanges and the credits txscore issues;
+//! - `member_event`: enrolment, engagement, tiers, freezes and card links.
+
+mod command;
+mod member_event;
+mod review;
+mod transaction;
 
 use super::{Inbound, ProcessorSettings, Topics};
-use crate::domain::command::{Command, CommandAction};
-use crate::domain::member_event::{MemberEvent, MemberEventKind};
+use crate::domain::command::Command;
+use crate::domain::member_event::MemberEvent;
 use crate::domain::review::Review;
-use crate::domain::Transaction;
+use crate::domain::{CardState, MemberState, Transaction, TxnRecord};
+use crate::rules::RuleSet;
+use crate::scoring::{BudgetRoom, Decision, Rejection};
 use crate::store::{Keyspace, Owner};
 use crate::wire::{
     decode_command, decode_member_event, decode_review, decode_transaction, InputError,
@@ -59,6 +72,45 @@ impl InputKind {
             InputKind::Transaction
         }
     }
+}
+
+/// One kind of input, as the planner sees it: whose it is, which documents it touches, and
+/// what it does to them. Each kind implements it in a file of its own.
+pub trait Applies {
+    fn kind(&self) -> InputKind;
+
+    /// Whose hash tag the input's state lives under.
+    fn owner(&self) -> Owner;
+
+    fn event_time(&self) -> OffsetDateTime;
+
+    /// The keys of the documents this input reads and writes under `owner`.
+    fn keys(&self, keys: &Keyspace, owner: &Owner) -> ItemKeys;
+
+    /// What the input does to the working copies of its documents, under the rules in force
+    /// at its event time.
+    fn apply(&self, working: Working<'_>, rules: Rules<'_>) -> Result<Decision, Rejection>;
+}
+
+/// The working copies of the documents an input is applied to, as [`ItemKeys`] names them.
+pub struct Working<'a> {
+    /// The owner's member; `None` for a card without one.
+    pub member_id: Option<&'a str>,
+    pub member: Option<MemberState>,
+    pub card: Option<CardState>,
+    /// The record of the input this one acts on, if it was applied.
+    pub original: Option<&'a TxnRecord>,
+    /// The account an exchange converts into.
+    pub counter: Option<MemberState>,
+    /// What a transaction may draw from campaign budgets.
+    pub budget: BudgetRoom,
+}
+
+/// The rules in force at an input's event time: the live version, and a shadow candidate.
+#[derive(Clone, Copy)]
+pub struct Rules<'a> {
+    pub live: &'a RuleSet,
+    pub shadow: Option<&'a RuleSet>,
 }
 
 /// A decoded input message.
@@ -137,40 +189,6 @@ pub struct CardLink {
 }
 
 impl Input {
-    /// Whose hash tag the input's state lives under.
-    pub fn owner(&self) -> Owner {
-        match self {
-            Input::Txn(txn) => match &txn.member_id {
-                Some(member) => Owner::Member(member.clone()),
-                None => Owner::Card(txn.card_token.clone()),
-            },
-            Input::Review(review) => Owner::Member(review.member_id.clone()),
-            Input::Command(command) => Owner::Member(command.member_id.clone()),
-            Input::MemberEvent(event) => match &event.kind {
-                MemberEventKind::CardLinked { card_token, .. } => Owner::Card(card_token.clone()),
-                _ => Owner::Member(event.member_id.clone()),
-            },
-        }
-    }
-
-    pub fn kind(&self) -> InputKind {
-        match self {
-            Input::Txn(_) => InputKind::Transaction,
-            Input::Review(_) => InputKind::Review,
-            Input::Command(_) => InputKind::Command,
-            Input::MemberEvent(_) => InputKind::MemberEvent,
-        }
-    }
-
-    pub fn event_time(&self) -> OffsetDateTime {
-        match self {
-            Input::Txn(txn) => txn.timestamp,
-            Input::Review(review) => review.timestamp,
-            Input::Command(command) => command.timestamp,
-            Input::MemberEvent(event) => event.timestamp,
-        }
-    }
-
     /// Decodes `message` as the input its source topic carries.
     pub fn decode(
         message: &Inbound<'_>,
@@ -196,75 +214,39 @@ impl Input {
         }
         Ok(input)
     }
+}
 
-    /// The keys of the documents this input reads and writes under `owner`.
-    pub fn keys(&self, keys: &Keyspace, owner: &Owner) -> ItemKeys {
-        let input = self;
-        match input {
-            Input::Txn(txn) => ItemKeys {
-                record: keys.txn(owner, &txn.txn_id),
-                card: Some(keys.card(owner, &txn.card_token)),
-                account: matches!(owner, Owner::Member(_))
-                    .then(|| keys.account(owner, &txn.program_id)),
-                original: txn.original_txn_id.as_ref().map(|id| keys.txn(owner, id)),
-                link: None,
-                counter_account: None,
-            },
-            Input::Review(review) => ItemKeys {
-                record: keys.review(owner, &review.review_id),
-                card: None,
-                account: Some(keys.account(owner, &review.program_id)),
-                original: Some(keys.txn(owner, &review.txn_id)),
-                link: None,
-                counter_account: None,
-            },
-            Input::Command(command) => ItemKeys {
-                record: keys.command(owner, &command.command_id),
-                card: None,
-                account: Some(keys.account(owner, &command.program_id)),
-                original: match &command.action {
-                    CommandAction::CancelRedemption { redemption_id } => {
-                        Some(keys.command(owner, redemption_id))
-                    }
-                    // The sender's record lives under the sender's tag: read, never written.
-                    CommandAction::TransferCredit {
-                        transfer_id,
-                        from_member_id,
-                        ..
-                    } => Some(keys.command(&Owner::Member(from_member_id.clone()), transfer_id)),
-                    CommandAction::ReferralBonus {
-                        referred_member_id,
-                        txn_id,
-                    } => Some(keys.txn(&Owner::Member(referred_member_id.clone()), txn_id)),
-                    CommandAction::Redeem { .. }
-                    | CommandAction::Transfer { .. }
-                    | CommandAction::Exchange { .. } => None,
-                },
-                link: None,
-                counter_account: match &command.action {
-                    CommandAction::Exchange { to_program_id, .. } => {
-                        Some(keys.account(owner, to_program_id))
-                    }
-                    _ => None,
-                },
-            },
-            Input::MemberEvent(event) => {
-                let card_link = match &event.kind {
-                    MemberEventKind::CardLinked { card_token, .. } => Some(card_token),
-                    _ => None,
-                };
-                ItemKeys {
-                    record: keys.member_event(owner, &event.event_id),
-                    card: None,
-                    account: card_link
-                        .is_none()
-                        .then(|| keys.account(owner, &event.program_id)),
-                    original: None,
-                    link: card_link.map(|token| keys.card_link(token)),
-                    counter_account: None,
-                }
-            }
+impl Input {
+    /// The input as the kind it is.
+    fn applies(&self) -> &dyn Applies {
+        match self {
+            Input::Txn(txn) => txn,
+            Input::Review(review) => review,
+            Input::Command(command) => command,
+            Input::MemberEvent(event) => event,
         }
+    }
+}
+
+impl Applies for Input {
+    fn kind(&self) -> InputKind {
+        self.applies().kind()
+    }
+
+    fn owner(&self) -> Owner {
+        self.applies().owner()
+    }
+
+    fn event_time(&self) -> OffsetDateTime {
+        self.applies().event_time()
+    }
+
+    fn keys(&self, keys: &Keyspace, owner: &Owner) -> ItemKeys {
+        self.applies().keys(keys, owner)
+    }
+
+    fn apply(&self, working: Working<'_>, rules: Rules<'_>) -> Result<Decision, Rejection> {
+        self.applies().apply(working, rules)
     }
 }
 

@@ -10,10 +10,10 @@ use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
 use crate::pipeline::budgets::{Grants, GroupBudgets};
 use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
-use crate::pipeline::inputs::{CardLink, Input, ItemKeys};
+use crate::pipeline::inputs::{Applies, CardLink, Input, ItemKeys, Rules, Working};
 use crate::pipeline::owned_state::Held;
 use crate::pipeline::report::encode_outputs;
-use crate::scoring::{self, Accounts, BudgetRoom};
+use crate::scoring::{self, BudgetRoom};
 use crate::store::{Append, Owner, StateStore};
 use std::collections::HashMap;
 
@@ -85,60 +85,34 @@ impl<S: StateStore> BatchProcessor<S> {
                     .extend(record.outputs.iter().map(Outbound::from));
                 continue;
             }
-            let member = keys
-                .account
-                .as_ref()
-                .and_then(|key| accounts.get(key))
-                .cloned();
-            let original_record = keys.original.as_ref().and_then(|key| records.get(key));
-            let original = original_record.and_then(|record| record.earning.clone());
-            let card = keys
-                .card
-                .as_ref()
-                .map(|key| cards.get(key).cloned().unwrap_or_default());
+            let working = Working {
+                member_id,
+                member: keys
+                    .account
+                    .as_ref()
+                    .and_then(|key| accounts.get(key))
+                    .cloned(),
+                card: keys
+                    .card
+                    .as_ref()
+                    .map(|key| cards.get(key).cloned().unwrap_or_default()),
+                original: keys.original.as_ref().and_then(|key| records.get(key)),
+                counter: keys
+                    .counter_account
+                    .as_ref()
+                    .and_then(|key| accounts.get(key))
+                    .cloned(),
+                budget: budget_txn.map_or(BudgetRoom::Unreserved, |txn| budgets.room(txn)),
+            };
+            let room = working.budget.clone();
             let at = input.event_time();
-            let rules = books.live.in_force_at(at);
-            let room = budget_txn.map_or(BudgetRoom::Unreserved, |txn| budgets.room(txn));
+            let rules = Rules {
+                live: books.live.in_force_at(at),
+                shadow: books.shadow.map(|book| book.in_force_at(at)),
+            };
             let decided = contain(Stage::Score, || {
-                let decided = match input {
-                    Input::Txn(txn) => {
-                        let state = Accounts {
-                            member,
-                            card: card.unwrap_or_default(),
-                            original,
-                            budget: room.clone(),
-                        };
-                        let candidate = books.shadow.map(|book| book.in_force_at(at));
-                        let shadow_state = candidate.and(member_id).map(|_| state.clone());
-                        scoring::score(txn, member_id, state, rules).map(|mut decision| {
-                            if let (Some(candidate), Some(state), Some(member_id)) =
-                                (candidate, shadow_state, member_id)
-                            {
-                                decision.shadow = Some(scoring::shadow::compare(
-                                    txn, member_id, state, &decision, rules, candidate,
-                                ));
-                            }
-                            decision
-                        })
-                    }
-                    Input::Review(review) => {
-                        scoring::review::review(review, member, original, rules)
-                    }
-                    Input::Command(command) => {
-                        let counter = keys
-                            .counter_account
-                            .as_ref()
-                            .and_then(|key| accounts.get(key))
-                            .cloned();
-                        let earlier = original_record.cloned();
-                        scoring::commands::apply(command, member, earlier, counter, rules)
-                    }
-                    Input::MemberEvent(event) => match &event.kind {
-                        MemberEventKind::CardLinked { .. } => Ok(scoring::Decision::default()),
-                        _ => scoring::member_events::apply(event, member, rules),
-                    },
-                };
-                decided
+                input
+                    .apply(working, rules)
                     .and_then(scoring::Decision::bounded)
                     .map(|decision| {
                         let outputs = encode_outputs(&decision);
@@ -150,7 +124,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 _ => None,
             };
             if let Some(txn) = budget_txn {
-                budgets.scored(txn, &room, draws, rules);
+                budgets.scored(txn, &room, draws, rules.live);
             }
             let (decision, outputs) = match decided {
                 Ok(Ok(decided)) => decided,
