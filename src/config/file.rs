@@ -251,6 +251,15 @@ impl ConfigFile {
                 "is managed by txscore (use the kafka section's own fields, or leave it out)",
             ));
         }
+        let reset = kafka.client.get("auto.offset.reset").map(String::as_str);
+        if self.pipeline.member_ordered && reset.is_some_and(|reset| reset != "earliest") {
+            return Err(invalid(
+                "kafka.client.\"auto.offset.reset\"",
+                "must be `earliest` with pipeline.member_ordered: where the group has no offset \
+                 on the owner log (new, or expired), starting anywhere later would skip inputs \
+                 already routed there",
+            ));
+        }
         let redis = self.redis;
         let urls: Vec<&str> = if redis.cluster {
             redis.url.split(',').map(str::trim).collect()
@@ -458,6 +467,20 @@ mod tests {
             toml::from_str("[kafka.client]\n\"enable.auto.offset.store\" = \"true\"").unwrap();
         let error = file.validate().unwrap_err().to_string();
         assert!(error.contains("enable.auto.offset.store"), "{error}");
+    }
+
+    #[test]
+    fn member_order_keeps_the_owner_log_from_being_skipped() {
+        let latest = "[kafka.client]\n\"auto.offset.reset\" = \"latest\"\n";
+        let file: ConfigFile = toml::from_str(latest).unwrap();
+        let error = file.validate().unwrap_err().to_string();
+        assert!(error.contains("auto.offset.reset"), "{error}");
+        let unordered = format!("{latest}[pipeline]\nmember_ordered = false\n");
+        let file: ConfigFile = toml::from_str(&unordered).unwrap();
+        assert!(file.validate().is_ok());
+        let earliest = "[kafka.client]\n\"auto.offset.reset\" = \"earliest\"\n";
+        let file: ConfigFile = toml::from_str(earliest).unwrap();
+        assert!(file.validate().is_ok());
     }
 
     #[test]
