@@ -5,7 +5,8 @@
 //! ledger is byte-identical between the two, in order, and so is every account in the two
 //! stores, caps, tiers and first-purchase bonuses included: the owner log is the order of
 //! record, whatever the number of instances that scored it. A record on the owner log that
-//! txscore did not write is dead-lettered, and the log goes on; a pipeline whose owner log does
+//! txscore did not write (no headers, no owner key, or an owner routing could not have decided)
+//! is dead-lettered, and the log goes on; a pipeline whose owner log does
 //! not exist does not start.
 
 mod common;
@@ -190,6 +191,20 @@ async fn a_record_txscore_did_not_write_on_the_owner_log_is_dead_lettered_and_th
         },
     ];
     txscore_feed(&broker.brokers, &broker.topics.by_owner, &poison).await;
+    // Well formed, but giving M-P's purchase to another member: routing could not have.
+    write_routed(
+        &broker.brokers,
+        &broker.topics.by_owner,
+        "m:M-OTHER",
+        &purchase("P-5").payload,
+        &[
+            ("txscore-input", "transaction"),
+            ("txscore-topic", &broker.topics.transactions),
+            ("txscore-partition", "0"),
+            ("txscore-offset", "999"),
+        ],
+    )
+    .await;
     txscore_feed(
         &broker.brokers,
         &broker.topics.transactions,
@@ -201,10 +216,17 @@ async fn a_record_txscore_did_not_write_on_the_owner_log_is_dead_lettered_and_th
     let ledger = read_to_end(&broker.brokers, &broker.topics.ledger, false);
     stack.running.stop().await.expect("clean stop");
 
-    assert_eq!(error_kinds(&dead), ["unreadable_owner_log"; 2]);
-    for (_, payload) in &dead {
-        assert_eq!(dlq_source(payload).0, broker.topics.by_owner, "{payload}");
-    }
+    assert_eq!(error_kinds(&dead), ["unreadable_owner_log"; 3]);
+    let sources: BTreeSet<String> = dead
+        .iter()
+        .map(|(_, payload)| dlq_source(payload).0)
+        .collect();
+    let expected = [&broker.topics.by_owner, &broker.topics.transactions];
+    assert_eq!(sources, expected.map(String::clone).into(), "{dead:?}");
+    assert!(
+        dead.iter().any(|(_, payload)| payload.contains("M-OTHER")),
+        "{dead:?}"
+    );
     let scored: Vec<String> = ledger
         .iter()
         .map(|(_, payload)| {
@@ -231,6 +253,38 @@ async fn a_pipeline_whose_owner_log_does_not_exist_refuses_to_start_and_names_it
         "{error}"
     );
     assert!(error.to_string().contains("docs/operations.md"), "{error}");
+}
+
+/// Produces one record to the owner log as only txscore should.
+async fn write_routed(
+    brokers: &str,
+    topic: &str,
+    key: &str,
+    payload: &[u8],
+    headers: &[(&str, &str)],
+) {
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()
+        .expect("producer");
+    let headers = headers
+        .iter()
+        .fold(OwnedHeaders::new(), |all, (name, value)| {
+            all.insert(Header {
+                key: name,
+                value: Some(*value),
+            })
+        });
+    let record = FutureRecord::to(topic)
+        .key(key)
+        .payload(payload)
+        .headers(headers);
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .expect("acknowledged");
 }
 
 fn exactly_once(config: &Config, transactional_id: &str) -> Config {

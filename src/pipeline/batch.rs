@@ -25,6 +25,7 @@ use super::ownership::Ownership;
 use super::parallel;
 pub use super::report::{BatchReport, Destination, Origin, Outbound};
 use super::topics::Topics;
+use crate::domain::Transaction;
 use crate::rules::{RuleBook, RulesFeed};
 use crate::store::{ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{DlqRecord, SourcePosition};
@@ -189,10 +190,13 @@ impl<S: StateStore> BatchProcessor<S> {
         timed("owners", self.ownership().resolve(&mut decoded)).await?;
         for (index, mut input) in routed {
             if let (Input::Txn(txn), Some(routed)) = (&mut input, &batch[index].routed) {
-                txn.member_id = match &routed.owner {
-                    Owner::Member(member) => Some(member.clone()),
-                    Owner::Card(_) => None,
-                };
+                if let Err(reason) =
+                    take_routed_owner(txn, &routed.owner, self.settings.pooled_cards)
+                {
+                    let message = &batch[index];
+                    self.dead_letter(&mut report, message, "unreadable_owner_log", reason);
+                    continue;
+                }
             }
             decoded.push((index, input));
         }
@@ -432,6 +436,32 @@ impl<S: StateStore> BatchProcessor<S> {
             origin: None,
         });
     }
+}
+
+/// Gives a transaction read back from the owner log the owner routing decided for it, unless
+/// that owner could not have been decided for it: its own card, or the member it names, or
+/// either of those or another member when its owner was looked up (it names no member, or
+/// cards may be pooled).
+fn take_routed_owner(txn: &mut Transaction, owner: &Owner, pooled: bool) -> Result<(), String> {
+    let fits = match (owner, &txn.member_id) {
+        (Owner::Card(card), named) => *card == txn.card_token && (named.is_none() || pooled),
+        (Owner::Member(member), Some(named)) => member == named || pooled,
+        (Owner::Member(_), None) => true,
+    };
+    if !fits {
+        return Err(format!(
+            "the owner log gives transaction `{}` (card `{}`) to `{}`, which routing could not \
+             have decided",
+            txn.txn_id,
+            txn.card_token,
+            owner.tag()
+        ));
+    }
+    txn.member_id = match owner {
+        Owner::Member(member) => Some(member.clone()),
+        Owner::Card(_) => None,
+    };
+    Ok(())
 }
 
 /// Awaits one store round trip and records its duration and outcome.
