@@ -60,6 +60,7 @@ budget = 120
 
     fn drawn(decision: &Decision) -> Vec<(&str, i64)> {
         decision
+            .records
             .budget
             .iter()
             .flat_map(|draws| &draws.campaigns)
@@ -112,7 +113,7 @@ budget = 120
             .breakdown
             .iter()
             .all(|l| l.rule != "campaign:launch"));
-        assert_eq!(decision.budget, None);
+        assert_eq!(decision.records.budget, None);
     }
 
     #[test]
@@ -148,7 +149,7 @@ budget = 1000
             &refund,
             Accounts {
                 member: sale.member.clone(),
-                original: sale.earning.clone(),
+                original: sale.records.earning.clone(),
                 ..Accounts::default()
             },
         );
@@ -174,7 +175,7 @@ budget = 1000
             &clearing,
             Accounts {
                 member: held.member.clone(),
-                original: held.earning.clone(),
+                original: held.records.earning.clone(),
                 budget: granted,
                 ..Accounts::default()
             },

@@ -72,7 +72,7 @@ pub fn apply(
                     -points,
                     lines,
                 ));
-                decision.debit = Some(debit(&command.program_id, *points, lots, None));
+                decision.records.debit = Some(debit(&command.program_id, *points, lots, None));
             }
         }
         CommandAction::CancelRedemption { redemption_id } => {
@@ -105,7 +105,7 @@ pub fn apply(
                 lines,
             ));
             redemption.cancelled = true;
-            decision.original_debit = Some(redemption);
+            decision.records.original_debit = Some(redemption);
         }
         CommandAction::Transfer {
             to_member_id,
@@ -138,7 +138,7 @@ pub fn apply(
                     -points,
                     lines,
                 ));
-                decision.debit = Some(debit(
+                decision.records.debit = Some(debit(
                     &command.program_id,
                     *points,
                     lots.clone(),
@@ -471,7 +471,7 @@ mod tests {
                 ("lot:2026-03", Decimal::from(-20))
             ]
         );
-        assert_eq!(decision.debit.unwrap().lots.len(), 2);
+        assert_eq!(decision.records.debit.unwrap().lots.len(), 2);
     }
 
     #[test]
@@ -481,7 +481,7 @@ mod tests {
         assert_eq!(event.event_type, LedgerEventType::RedemptionRejected);
         assert_eq!((event.points, event.balance_after), (0, 150));
         assert!(event.breakdown[0].detail.contains("the balance is 150"));
-        assert!(decision.debit.is_none());
+        assert!(decision.records.debit.is_none());
     }
 
     #[test]
@@ -497,7 +497,7 @@ mod tests {
         let cancelled = apply(
             &cancel,
             redeemed.member.clone(),
-            holding(redeemed.debit.clone()),
+            holding(redeemed.records.debit.clone()),
             None,
             &rules,
         )
@@ -512,7 +512,7 @@ mod tests {
         let again = apply(
             &cancel,
             Some(account),
-            holding(cancelled.original_debit),
+            holding(cancelled.records.original_debit),
             None,
             &rules,
         );
@@ -545,7 +545,7 @@ mod tests {
                 key: credit.member_id.clone(),
                 payload: crate::wire::encode_command(&credit),
             }],
-            ..holding(sent.debit.clone()).unwrap()
+            ..holding(sent.records.debit.clone()).unwrap()
         };
         let received = apply(&credit, None, Some(sender_record.clone()), None, &rules).unwrap();
         let receiver = received.member.unwrap();
@@ -559,7 +559,7 @@ mod tests {
             apply(&credit, None, None, None, &rules).unwrap_err().kind(),
             "unknown_original"
         );
-        let unannounced = holding(sent.debit.clone());
+        let unannounced = holding(sent.records.debit.clone());
         assert_eq!(
             apply(&credit, None, unannounced, None, &rules)
                 .unwrap_err()

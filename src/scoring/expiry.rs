@@ -419,7 +419,7 @@ mod tests {
             };
             let accounts = Accounts {
                 member: sale.member.clone(),
-                original: sale.earning.clone(),
+                original: sale.records.earning.clone(),
                 ..Accounts::default()
             };
             score(&txn, Some("M-1"), accounts, &rules).unwrap()

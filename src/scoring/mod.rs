@@ -109,32 +109,40 @@ pub struct Accounts {
     pub budget: BudgetRoom,
 }
 
-/// Everything a transaction changes and publishes.
+/// Everything an input changes and publishes.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Decision {
-    /// The member's new account; `None` when the transaction has no member to credit.
+    /// The member's new account; `None` when the input has no member to credit.
     pub member: Option<MemberState>,
+    /// The member's account in another programme, changed by an exchange.
+    pub counter_member: Option<MemberState>,
     pub card: CardState,
     pub ledger: Vec<LedgerEvent>,
     pub alerts: Vec<Alert>,
-    /// What this transaction earned, kept so later refunds can take it back.
-    pub earning: Option<Earning>,
-    /// The original transaction's earning after this one took from it.
-    pub original: Option<Earning>,
-    /// The spend arrived beyond the lateness bound (see [`fraud::assess`]).
-    pub late: bool,
-    /// What a redemption or transfer took, for its record.
-    pub debit: Option<Debit>,
-    /// The earlier debit this one changed (a cancelled redemption).
-    pub original_debit: Option<Debit>,
     /// Commands to publish (a transfer's credit).
     pub commands: Vec<Command>,
     /// How a shadow rules version would have scored the transaction.
     pub shadow: Option<ShadowComparison>,
-    /// The member's account in another programme, changed by an exchange.
-    pub counter_member: Option<MemberState>,
+    /// The spend arrived beyond the lateness bound (see [`fraud::assess`]).
+    pub late: bool,
+    /// What the input's record keeps, and what it changes in its original's.
+    pub records: RecordChanges,
+}
+
+/// What an input's own record keeps for later inputs, and what it changes in the record of the
+/// input it acts on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordChanges {
+    /// What this transaction earned, kept so later refunds can take it back.
+    pub earning: Option<Earning>,
+    /// What a redemption or transfer took.
+    pub debit: Option<Debit>,
     /// What it drew from and gave back to campaign budgets.
     pub budget: Option<BudgetDraws>,
+    /// The original transaction's earning after this one took from it.
+    pub original_earning: Option<Earning>,
+    /// The earlier debit this one changed (a cancelled redemption).
+    pub original_debit: Option<Debit>,
 }
 
 impl Decision {
@@ -314,11 +322,14 @@ pub fn score(
         card,
         ledger,
         alerts,
-        earning: change.earning,
-        original: change.original,
         late,
         commands: referral.into_iter().collect(),
-        budget,
+        records: RecordChanges {
+            earning: change.earning,
+            original_earning: change.original,
+            budget,
+            ..RecordChanges::default()
+        },
         ..Decision::default()
     })
 }

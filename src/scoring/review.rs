@@ -91,7 +91,10 @@ pub fn review(
     Ok(Decision {
         member: Some(member),
         ledger,
-        original: Some(earning),
+        records: super::RecordChanges {
+            original_earning: Some(earning),
+            ..super::RecordChanges::default()
+        },
         ..Decision::default()
     })
 }
@@ -128,7 +131,7 @@ score = 0.95
         )
         .unwrap();
         let member = decision.member.clone().unwrap();
-        (member, decision.earning.clone().unwrap(), decision)
+        (member, decision.records.earning.clone().unwrap(), decision)
     }
 
     fn verdict(verdict: Verdict, review_id: &str) -> Review {
@@ -195,7 +198,7 @@ score = 0.95
         assert_eq!(event.event_id, "T-1/points_released");
         assert_eq!((event.points, event.pending_points), (120, -120));
         assert_eq!(event.occurred_at, T0 + Duration::hours(2));
-        assert!(!approved.original.as_ref().unwrap().held);
+        assert!(!approved.records.original_earning.as_ref().unwrap().held);
 
         let rejected = review(
             &verdict(Verdict::Reject, "RV-1"),
@@ -212,7 +215,7 @@ score = 0.95
             event.breakdown.iter().map(|l| l.points).sum::<Decimal>(),
             Decimal::from(-120)
         );
-        let after = rejected.original.unwrap();
+        let after = rejected.records.original_earning.unwrap();
         assert_eq!(
             after.reversed_points, 120,
             "a later refund has nothing left to take"
@@ -286,7 +289,7 @@ score = 0.95
         let approved = review(
             &verdict(Verdict::Approve, "RV-1"),
             refunded.member,
-            refunded.original,
+            refunded.records.original_earning,
             &rules,
         )
         .unwrap();

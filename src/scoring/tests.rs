@@ -79,7 +79,7 @@ fn purchase_earns_base_times_tier_rounded_down_with_a_receipt() {
         .collect();
     assert_eq!(rules, ["base_rate", "tier_multiplier", "rounding"]);
     assert_eq!(sum_of_lines(event), Decimal::from(385));
-    assert_eq!(decision.earning.unwrap().points, 385);
+    assert_eq!(decision.records.earning.unwrap().points, 385);
 }
 
 #[test]
@@ -130,7 +130,7 @@ fn authorization_holds_points_and_clearing_posts_the_final_amount() {
 
     let accounts = Accounts {
         member: auth.member.clone(),
-        original: auth.earning.clone(),
+        original: auth.records.earning.clone(),
         ..Accounts::default()
     };
     let clearing = score(
@@ -144,7 +144,7 @@ fn authorization_holds_points_and_clearing_posts_the_final_amount() {
     assert_eq!((event.points, event.pending_points), (120, -100));
     assert_eq!((event.balance_after, event.pending_after), (120, 0));
     assert_eq!(sum_of_lines(event), Decimal::from(20));
-    assert!(!clearing.original.unwrap().held);
+    assert!(!clearing.records.original_earning.unwrap().held);
 }
 
 #[test]
@@ -162,7 +162,7 @@ fn a_second_clearing_of_one_authorization_earns_its_own_amount() {
         Some("M-1"),
         Accounts {
             member: auth.member.clone(),
-            original: auth.earning.clone(),
+            original: auth.records.earning.clone(),
             ..Accounts::default()
         },
         &rules,
@@ -173,7 +173,7 @@ fn a_second_clearing_of_one_authorization_earns_its_own_amount() {
         Some("M-1"),
         Accounts {
             member: first.member.clone(),
-            original: first.original.clone(),
+            original: first.records.original_earning.clone(),
             ..Accounts::default()
         },
         &rules,
@@ -188,7 +188,7 @@ fn a_second_clearing_of_one_authorization_earns_its_own_amount() {
         .iter()
         .any(|line| line.rule == "authorization_cleared" && line.detail.contains("already")));
     assert_eq!(
-        second.original, None,
+        second.records.original_earning, None,
         "the authorization's record is left as it is"
     );
 }
@@ -211,7 +211,7 @@ fn clearing_needs_an_authorization() {
     )
     .unwrap();
     let accounts = Accounts {
-        original: purchase.earning,
+        original: purchase.records.earning,
         ..Accounts::default()
     };
     let error = score(
@@ -235,7 +235,7 @@ fn partial_refunds_add_up_to_exactly_what_was_earned() {
     )
     .unwrap();
     let mut member_state = purchase.member;
-    let mut original = purchase.earning;
+    let mut original = purchase.records.earning;
     let mut taken = 0;
     for (id, amount) in [
         ("R-1", "100.00"),
@@ -257,7 +257,7 @@ fn partial_refunds_add_up_to_exactly_what_was_earned() {
         .unwrap();
         taken -= refund.ledger[0].points;
         member_state = refund.member;
-        original = refund.original;
+        original = refund.records.original_earning;
     }
     assert_eq!(taken, 256);
     assert_eq!(member_state.unwrap().balance, 0);
@@ -276,7 +276,7 @@ fn reversal_after_redemption_records_a_shortfall_not_a_negative_balance() {
     let spent = Some(member(30, "standard"));
     let accounts = Accounts {
         member: spent,
-        original: purchase.earning,
+        original: purchase.records.earning,
         ..Accounts::default()
     };
     let chargeback = score(
@@ -304,7 +304,7 @@ fn reversing_an_authorization_cancels_its_pending_points() {
     .unwrap();
     let accounts = Accounts {
         member: auth.member,
-        original: auth.earning,
+        original: auth.records.earning,
         ..Accounts::default()
     };
     let reversal = score(
@@ -411,7 +411,7 @@ proptest! {
         let earned = score(&purchase, Some("M-1"), Accounts::default(), &rules).unwrap();
         let earned_points = earned.ledger[0].points;
         let mut member_state = earned.member.map(|m| if balance_spent { MemberState { balance: 0, lots: Vec::new(), ..m } } else { m });
-        let mut original = earned.earning;
+        let mut original = earned.records.earning;
         let mut taken = 0;
         for (index, refund_amount) in refunds.into_iter().enumerate() {
             let mut refund = txn(&format!("R-{index}"), TxnKind::Refund, "0", Some("P-1"));
@@ -428,7 +428,7 @@ proptest! {
                 "lots hold exactly the positive balance"
             );
             member_state = decision.member;
-            original = decision.original;
+            original = decision.records.original_earning;
         }
         prop_assert!(taken <= earned_points, "took {} of {}", taken, earned_points);
         prop_assert!(original.unwrap().reversed_points <= earned_points);
@@ -476,7 +476,7 @@ funded_by = "merchant:MER-1"
     let refund = txn("R-1", TxnKind::Refund, "30", Some("T-1"));
     let accounts = Accounts {
         member: Some(member),
-        original: sale.earning.clone(),
+        original: sale.records.earning.clone(),
         ..Accounts::default()
     };
     let refunded = score(&refund, Some("M-1"), accounts, &rules).unwrap();

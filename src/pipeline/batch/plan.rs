@@ -120,7 +120,7 @@ impl<S: StateStore> BatchProcessor<S> {
                     })
             });
             let draws = match &decided {
-                Ok(Ok((decision, _))) => decision.budget.as_ref(),
+                Ok(Ok((decision, _))) => decision.records.budget.as_ref(),
                 _ => None,
             };
             if let Some(txn) = budget_txn {
@@ -185,8 +185,9 @@ impl<S: StateStore> BatchProcessor<S> {
                     cards.set(key, decision.card);
                 }
             }
+            let changes = decision.records;
             if let Some(key) = &keys.original {
-                if decision.original.is_some() || decision.original_debit.is_some() {
+                if changes.original_earning.is_some() || changes.original_debit.is_some() {
                     let refund =
                         budget_txn.and_then(|txn| Some((txn, txn.original_txn_id.as_ref()?)));
                     if let Some((txn, original_id)) = refund {
@@ -196,8 +197,8 @@ impl<S: StateStore> BatchProcessor<S> {
                     update_original(
                         &mut records,
                         key,
-                        decision.original,
-                        decision.original_debit,
+                        changes.original_earning,
+                        changes.original_debit,
                     );
                 }
             }
@@ -205,9 +206,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 &keys.record,
                 TxnRecord {
                     outputs,
-                    earning: decision.earning,
-                    debit: decision.debit,
-                    budget: decision.budget,
+                    earning: changes.earning,
+                    debit: changes.debit,
+                    budget: changes.budget,
                     fingerprint: budget_txn.map(Transaction::fingerprint),
                 },
             );

@@ -53,7 +53,7 @@ fn run_with(
 ) -> Decision {
     let accounts = Accounts {
         member,
-        original: original.and_then(|decision| decision.earning.clone()),
+        original: original.and_then(|decision| decision.records.earning.clone()),
         ..Accounts::default()
     };
     score(txn, Some("M-1"), accounts, rules).unwrap()

@@ -55,7 +55,7 @@ fn run(txns: &[Transaction]) -> (Vec<Vec<String>>, Option<MemberState>) {
             };
             let decision: Decision = score(txn, Some("M-1"), accounts, &rules).unwrap();
             member = decision.member.clone();
-            if let Some(earning) = decision.earning.clone() {
+            if let Some(earning) = decision.records.earning.clone() {
                 earnings.insert(txn.txn_id.clone(), earning);
             }
             rule_ids(&decision)
