@@ -26,13 +26,13 @@ use crate::kafka::{KafkaSettings, PipelineContext};
 use crate::rules::RulesFeed;
 use crate::store::{Behind, Keyspace, StateStore, StoreError};
 use crate::telemetry::events;
-use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Message, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::util::Timeout;
-use rdkafka::{Offset, TopicPartitionList};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 pub use stages::inbound_of;
 use stages::Stages;
 use std::collections::{BTreeMap, HashMap};
@@ -41,6 +41,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// How long a topic the pipeline needs may take to appear before it refuses to start.
+const TOPICS_WAIT: Duration = Duration::from_secs(10);
 
 /// How the loop batches, retries and stops.
 #[derive(Debug, Clone)]
@@ -138,6 +141,9 @@ pub struct Pipeline<S> {
     applied: applied::AppliedGuard,
     /// Batches that scored something (not only routed), for [`FaultInjection`].
     scoring_batches: AtomicU64,
+    /// A client of its own for checking that the topics exist: the pipeline's consumer is
+    /// left to its group.
+    probe: ClientConfig,
 }
 
 /// A batch whose state is written and whose outputs are queued in the producer, waiting for
@@ -152,7 +158,7 @@ struct InFlight {
 }
 
 impl<S: StateStore> Pipeline<S> {
-    /// Connects the clients and subscribes; nothing is consumed until [`Pipeline::run`].
+    /// Creates the clients; nothing is subscribed to or consumed until [`Pipeline::run`].
     pub fn new(
         kafka: &KafkaSettings,
         processor: BatchProcessor<S>,
@@ -163,7 +169,6 @@ impl<S: StateStore> Pipeline<S> {
         let consumer: StreamConsumer<PipelineContext> = kafka
             .consumer_config()
             .create_with_context(PipelineContext::new(health.clone()))?;
-        consumer.subscribe(&settings.topics.consumed(settings.member_ordered))?;
         let producer: FutureProducer = kafka.producer_config().create()?;
         events::rules_in_force(&rules.borrow().latest().version, None);
         let applied = applied::AppliedGuard::new(
@@ -187,6 +192,7 @@ impl<S: StateStore> Pipeline<S> {
             transactional: kafka.transactional_id.is_some(),
             applied,
             scoring_batches: AtomicU64::new(0),
+            probe: kafka.reader_config(),
         })
     }
 
@@ -230,6 +236,8 @@ impl<S: StateStore> Pipeline<S> {
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunSummary, PipelineError> {
         self.check_topics().await?;
+        self.consumer
+            .subscribe(&self.settings.topics.consumed(self.settings.member_ordered))?;
         self.health.set_ready(true);
         if self.transactional {
             let outcome = self.consume_transactionally(shutdown).await;
@@ -298,8 +306,10 @@ impl<S: StateStore> Pipeline<S> {
 }
 
 impl<S: StateStore> Pipeline<S> {
-    /// Fails with every topic this pipeline reads or writes that the cluster lacks, each as
-    /// its `[kafka.topics]` field and name.
+    /// Waits up to [`TOPICS_WAIT`] for every topic this pipeline reads or writes to be listed
+    /// by the cluster (one just created may take a moment to be), then fails with each one
+    /// still missing, as its `[kafka.topics]` field and name. The consumer subscribes only
+    /// after this, so its subscription never starts without a topic.
     async fn check_topics(&self) -> Result<(), PipelineError> {
         let topics = &self.settings.topics;
         let mut needed = topics.consumed(self.settings.member_ordered);
@@ -314,9 +324,17 @@ impl<S: StateStore> Pipeline<S> {
             .map(|(field, topic)| (field, topic.to_owned()))
             .collect();
         let names: Vec<String> = named.iter().map(|(_, topic)| topic.clone()).collect();
-        let consumer = self.consumer.clone();
+        let probe = self.probe.clone();
         let missing = tokio::task::spawn_blocking(move || {
-            missing_topics(consumer.as_ref(), &names, Duration::from_secs(10))
+            let probe: BaseConsumer = probe.create()?;
+            let deadline = Instant::now() + TOPICS_WAIT;
+            loop {
+                let missing = missing_topics(&probe, &names, Duration::from_secs(10))?;
+                if missing.is_empty() || Instant::now() >= deadline {
+                    return Ok::<_, KafkaError>(missing);
+                }
+                std::thread::sleep(Duration::from_millis(250));
+            }
         })
         .await
         .expect("the metadata lookup does not panic")?;
