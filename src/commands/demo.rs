@@ -142,7 +142,7 @@ fn print_summary(summary: &RunSummary, store: &str, rules_version: &str) {
     );
     if summary.routed > 0 {
         println!(
-            "  {:>8} inputs routed through the owner log, so each member's have one order",
+            "  {:>8} inputs routed through the owner log (one order of record per member)",
             summary.routed
         );
     }
