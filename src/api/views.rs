@@ -244,10 +244,7 @@ impl CardRiskView {
             .ok_or_else(not_found)?;
         Ok(CardRiskView {
             card_token: card_token.to_owned(),
-            member_id: match owner {
-                Owner::Member(id) => Some(id),
-                Owner::Card(_) => None,
-            },
+            member_id: owner.member().map(str::to_owned),
             state: decode(doc)?,
         })
     }

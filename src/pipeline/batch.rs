@@ -457,10 +457,7 @@ fn take_routed_owner(txn: &mut Transaction, owner: &Owner, pooled: bool) -> Resu
             owner.tag()
         ));
     }
-    txn.member_id = match owner {
-        Owner::Member(member) => Some(member.clone()),
-        Owner::Card(_) => None,
-    };
+    txn.member_id = owner.member().map(str::to_owned);
     Ok(())
 }
 

@@ -61,8 +61,7 @@ impl<S: StateStore> Ownership<'_, S> {
                 if self.looks_up(txn) {
                     let key = self.keys.txn_owner(&txn.card_token, &txn.txn_id);
                     match known.owners.get(&key) {
-                        Some(Owner::Member(member)) => txn.member_id = Some(member.clone()),
-                        Some(Owner::Card(_)) => txn.member_id = None,
+                        Some(owner) => txn.member_id = owner.member().map(str::to_owned),
                         None => {
                             return Err(StoreError::Protocol(format!(
                                 "no owner decided for `{key}`"

@@ -678,14 +678,15 @@ impl RunSummary {
         for (flow, points) in &report.points {
             *self.points.entry((*flow).to_owned()).or_default() += points;
         }
-        self.alerts += report.outputs_by_destination()[Destination::Alerts as usize];
-        let published = report
-            .outbound
-            .iter()
-            .filter(|message| message.destination != Destination::ByOwner);
-        for message in published {
-            self.outputs += 1;
-            if self.samples.len() < Destination::ALL.len() - 1 {
+        let counts = report.outputs_by_destination();
+        self.alerts += counts[Destination::Alerts as usize];
+        self.outputs += counts.iter().sum::<u64>() - counts[Destination::ByOwner as usize];
+        if self.samples.len() < Destination::ALL.len() - 1 {
+            let published = report
+                .outbound
+                .iter()
+                .filter(|message| message.destination != Destination::ByOwner);
+            for message in published {
                 self.samples
                     .entry(message.destination.as_str())
                     .or_insert_with(|| message.payload.clone());

@@ -36,6 +36,14 @@ impl Owner {
         }
     }
 
+    /// The member this owner is; `None` for a card without one.
+    pub fn member(&self) -> Option<&str> {
+        match self {
+            Owner::Member(id) => Some(id),
+            Owner::Card(_) => None,
+        }
+    }
+
     /// Reads back what [`Owner::tag`] wrote.
     pub fn from_tag(tag: &str) -> Option<Owner> {
         match tag.split_once(':')? {

@@ -14,7 +14,7 @@ use crate::pipeline::inputs::{Applies, CardLink, Input, ItemKeys, Rules, Working
 use crate::pipeline::owned_state::Held;
 use crate::pipeline::report::encode_outputs;
 use crate::scoring::{self, BudgetRoom};
-use crate::store::{Append, Owner, StateStore};
+use crate::store::{Append, StateStore};
 use std::collections::HashMap;
 
 impl<S: StateStore> BatchProcessor<S> {
@@ -59,10 +59,7 @@ impl<S: StateStore> BatchProcessor<S> {
             }
         }
 
-        let member_id = match &group.owner {
-            Owner::Member(id) => Some(id.as_str()),
-            Owner::Card(_) => None,
-        };
+        let member_id = group.owner.member();
         let mut plan = GroupPlan::default();
         let mut budgets = GroupBudgets::new(&group.owner, grants);
         let mut ledger_entries = Vec::new();
