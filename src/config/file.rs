@@ -113,7 +113,9 @@ impl Default for RedisFile {
 pub struct PipelineFile {
     /// Most messages per batch.
     pub max_batch: usize,
-    /// How long to wait for more messages after the first of a batch.
+    /// How long to wait for more messages after the first of a batch. 0 takes what has
+    /// arrived and waits for nothing more: under load, the messages that arrive while one batch
+    /// is scored make the next one, so batches grow with the load by themselves.
     pub linger_ms: u64,
     /// Batches whose outputs may await acknowledgement while the next ones are scored.
     pub max_in_flight: usize,
@@ -148,7 +150,7 @@ impl Default for PipelineFile {
     fn default() -> Self {
         PipelineFile {
             max_batch: 500,
-            linger_ms: 10,
+            linger_ms: 0,
             max_in_flight: 4,
             store_concurrency: 2,
             owned_state_entries: 100_000,

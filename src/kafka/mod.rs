@@ -92,7 +92,7 @@ impl KafkaSettings {
             .set_default("auto.commit.interval.ms", "1000")
             .set_default("auto.offset.reset", "earliest")
             .set_default("statistics.interval.ms", "5000")
-            .set_default("fetch.wait.max.ms", "20")
+            .set_default("fetch.wait.max.ms", "5")
             .set_default("session.timeout.ms", "10000")
             .set_default("partition.assignment.strategy", "range,roundrobin")
             .set("isolation.level", "read_committed");
@@ -121,7 +121,7 @@ impl KafkaSettings {
         config
             .set("enable.idempotence", "true")
             .set_default("acks", "all")
-            .set_default("linger.ms", "5")
+            .set_default("linger.ms", "1")
             .set_default("compression.type", "lz4")
             .set_default("message.timeout.ms", "30000");
         config
