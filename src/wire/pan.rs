@@ -165,36 +165,46 @@ fn classify_key(key: &[u8]) -> Class {
         "no",
         "code",
     ];
-    let words = key_words(key);
-    if words.iter().any(|word| CARD_WORDS.contains(&word.as_str())) {
-        return Class::Text;
+    let is_one_of = |word: &[u8], list: &[&str]| {
+        list.iter()
+            .any(|listed| word.eq_ignore_ascii_case(listed.as_bytes()))
+    };
+    let mut last = None;
+    for word in key_words(key) {
+        if is_one_of(word, &CARD_WORDS) {
+            return Class::Text;
+        }
+        last = Some(word);
     }
-    match words.last() {
-        Some(last) if ID_WORDS.contains(&last.as_str()) => Class::Identifier,
+    match last {
+        Some(last) if is_one_of(last, &ID_WORDS) => Class::Identifier,
         _ => Class::Text,
     }
 }
 
-/// A key's words, lower case: split at anything not a letter or digit and where a lower-case
-/// letter meets an upper-case one (`merchantId` is `merchant`, `id`).
-fn key_words(key: &[u8]) -> Vec<String> {
-    let mut words: Vec<String> = Vec::new();
-    let mut current = String::new();
-    let mut previous_lower = false;
-    for &byte in key {
-        let starts_word = byte.is_ascii_uppercase() && previous_lower;
-        if (!byte.is_ascii_alphanumeric() || starts_word) && !current.is_empty() {
-            words.push(std::mem::take(&mut current));
+/// A key's words, as slices of it: split at anything not a letter or digit and where a
+/// lower-case letter meets an upper-case one (`merchantId` is `merchant`, `Id`). Compared
+/// without regard to case, and without allocating: every key of every message passes here.
+fn key_words(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < key.len() && !key[at].is_ascii_alphanumeric() {
+            at += 1;
         }
-        if byte.is_ascii_alphanumeric() {
-            current.push(char::from(byte.to_ascii_lowercase()));
+        if at == key.len() {
+            return None;
         }
-        previous_lower = byte.is_ascii_lowercase() || byte.is_ascii_digit();
-    }
-    if !current.is_empty() {
-        words.push(current);
-    }
-    words
+        let start = at;
+        at += 1;
+        while at < key.len() && key[at].is_ascii_alphanumeric() {
+            let previous_lower = key[at - 1].is_ascii_lowercase() || key[at - 1].is_ascii_digit();
+            if key[at].is_ascii_uppercase() && previous_lower {
+                break;
+            }
+            at += 1;
+        }
+        Some(&key[start..at])
+    })
 }
 
 /// One open object or array while reading.
@@ -215,6 +225,9 @@ fn class_of(frames: &[Frame]) -> Class {
 struct Decoded {
     chars: Vec<u8>,
     spans: Vec<Range<usize>>,
+    /// Set when the text was plain ASCII with no escape, read straight from this raw offset:
+    /// each character is then the one byte at its position, and `spans` stays empty.
+    plain_from: Option<usize>,
 }
 
 impl Decoded {
@@ -223,10 +236,44 @@ impl Decoded {
         self.spans.push(span);
     }
 
-    /// Reads a JSON string whose content starts at `at`; returns where reading goes on.
-    fn read_string(&mut self, bytes: &[u8], mut at: usize) -> usize {
+    /// The raw bytes the character at `index` came from.
+    fn span(&self, index: usize) -> Range<usize> {
+        match self.plain_from {
+            Some(start) => start + index..start + index + 1,
+            None => self.spans[index].clone(),
+        }
+    }
+
+    fn clear(&mut self) {
         self.chars.clear();
         self.spans.clear();
+        self.plain_from = None;
+    }
+
+    /// Takes `bytes[at..end]` as it is when it is plain ASCII (nearly every string is), so
+    /// the common case costs one copy instead of a decoding step and a span per character.
+    fn read_plain(&mut self, bytes: &[u8], at: usize, end: usize) -> bool {
+        let raw = &bytes[at..end];
+        if !raw.is_ascii() {
+            return false;
+        }
+        self.chars.extend_from_slice(raw);
+        self.plain_from = Some(at);
+        true
+    }
+
+    /// Reads a JSON string whose content starts at `at`; returns where reading goes on.
+    fn read_string(&mut self, bytes: &[u8], mut at: usize) -> usize {
+        self.clear();
+        let end = bytes[at..]
+            .iter()
+            .position(|&byte| byte == b'"' || byte == b'\\')
+            .map(|offset| at + offset);
+        if let Some(end) = end.filter(|&end| bytes[end] == b'"') {
+            if self.read_plain(bytes, at, end) {
+                return end + 1;
+            }
+        }
         while at < bytes.len() {
             match bytes[at] {
                 b'"' => return at + 1,
@@ -239,8 +286,14 @@ impl Decoded {
 
     /// Reads what stands between JSON's structural characters, from `at`.
     fn read_bare(&mut self, bytes: &[u8], mut at: usize) -> usize {
-        self.chars.clear();
-        self.spans.clear();
+        self.clear();
+        let end = bytes[at..]
+            .iter()
+            .position(|byte| b"\"{}[]:,".contains(byte))
+            .map_or(bytes.len(), |offset| at + offset);
+        if self.read_plain(bytes, at, end) {
+            return end;
+        }
         while at < bytes.len() && !b"\"{}[]:,".contains(&bytes[at]) {
             at = self.read_char(bytes, at);
         }
@@ -349,7 +402,7 @@ fn scan(text: &Decoded, class: Class, found: &mut Vec<Pan>) {
                 (grouped && brand::is_card_number(&digits)) || brand::is_published_test(&digits)
             }
         };
-        let spans: Vec<Range<usize>> = positions.iter().map(|&at| text.spans[at].clone()).collect();
+        let spans: Vec<Range<usize>> = positions.iter().map(|&at| text.span(at)).collect();
         let overlaps = found
             .iter()
             .any(|pan| pan.digits.iter().any(|digit| spans.contains(digit)));

@@ -157,3 +157,48 @@ fn long_runs_of_short_groups_are_scanned_in_linear_time() {
     let text = "1 ".repeat(40_000);
     assert_eq!(found(&text), 0);
 }
+
+/// The decoded digits of each card number found in `payload`.
+fn found_digits(payload: &str) -> Vec<String> {
+    let escaped_digit = |raw: &str| match raw.strip_prefix("\\u00") {
+        Some(hex) => char::from(u8::from_str_radix(hex, 16).unwrap()).to_string(),
+        None => raw.to_owned(),
+    };
+    find_pans(payload.as_bytes())
+        .iter()
+        .map(|pan| {
+            pan.digits
+                .iter()
+                .map(|span| escaped_digit(&payload[span.clone()]))
+                .collect()
+        })
+        .collect()
+}
+
+proptest::proptest! {
+    /// Plain ASCII strings are read straight from the raw bytes; the same text with every
+    /// character escaped goes through the decoding path. Both must find the same numbers.
+    #[test]
+    fn plain_text_and_its_escaped_form_hold_the_same_card_numbers(
+        text in "[0-9 .a-]{0,60}(4111[ -]?1111[ -]?1111[ -]?1111)?[0-9 .a-]{0,20}"
+    ) {
+        let escaped: String = text.chars().map(|c| format!("\\u{:04x}", u32::from(c))).collect();
+        let plain = found_digits(&format!(r#"{{"note":"{text}"}}"#));
+        let decoded = found_digits(&format!(r#"{{"note":"{escaped}"}}"#));
+        proptest::prop_assert_eq!(plain, decoded);
+    }
+}
+
+#[test]
+fn key_words_are_the_letters_and_digits_between_separators_and_case_changes() {
+    let words = |key: &str| -> Vec<String> {
+        key_words(key.as_bytes())
+            .map(|word| String::from_utf8(word.to_vec()).unwrap())
+            .collect()
+    };
+    assert_eq!(words("merchantId"), ["merchant", "Id"]);
+    assert_eq!(words("__terminal--ID9x__"), ["terminal", "ID9x"]);
+    assert_eq!(words("track2Data"), ["track2", "Data"]);
+    assert_eq!(words("URLPath"), ["URLPath"]);
+    assert!(words("_-_").is_empty());
+}
