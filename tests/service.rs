@@ -156,6 +156,7 @@ async fn run_serves_health_and_metrics_and_stops_cleanly_on_sigterm() {
         catalogue::POINTS_OUTSTANDING,
         catalogue::MEMBERS,
         catalogue::CAMPAIGN_BUDGET,
+        catalogue::OWNED_BYTES,
     ] {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }

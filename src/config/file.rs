@@ -121,9 +121,12 @@ pub struct PipelineFile {
     pub max_in_flight: usize,
     /// Slices of a batch processed concurrently against the store.
     pub store_concurrency: usize,
-    /// State documents (accounts, cards) kept in memory between batches, about 1 KB each;
-    /// 0 reads every batch's state from Redis.
+    /// State documents (accounts, cards) kept in memory between batches; 0 reads every
+    /// batch's state from Redis.
     pub owned_state_entries: usize,
+    /// Memory those documents may take (their keys and texts), in MiB: an account grows with
+    /// its member's activity window, from a few hundred bytes to tens of kilobytes.
+    pub owned_state_mib: usize,
     /// Whether every input is first routed to the owner log (`kafka.topics.by_owner`), keyed by
     /// its member, and scored from there: each member's inputs then have one order, the same on
     /// every replay and for any number of instances. Costs a second pass through Kafka.
@@ -154,6 +157,7 @@ impl Default for PipelineFile {
             max_in_flight: 4,
             store_concurrency: 2,
             owned_state_entries: 100_000,
+            owned_state_mib: 256,
             member_ordered: true,
             pooled_cards: false,
             max_message_bytes: 64 * 1024,
@@ -349,6 +353,7 @@ impl ConfigFile {
                 max_conflict_rounds: 8,
                 store_concurrency: pipeline.store_concurrency,
                 owned_state_entries: pipeline.owned_state_entries,
+                owned_state_bytes: pipeline.owned_state_mib.saturating_mul(1 << 20),
                 ledger_retention: redis.ledger_retention,
                 topics: kafka.topics.clone(),
                 pooled_cards: pipeline.pooled_cards,

@@ -65,6 +65,8 @@ pub struct ProcessorSettings {
     pub store_concurrency: usize,
     /// State documents kept in memory between batches (see [`super::owned_state`]).
     pub owned_state_entries: usize,
+    /// Bytes of their keys and texts kept at most.
+    pub owned_state_bytes: usize,
     /// Ledger events kept per member for queries, newest first.
     pub ledger_retention: usize,
     /// The topics, which tell what kind of input a message is.
@@ -132,7 +134,7 @@ impl<S: StateStore> BatchProcessor<S> {
         BatchProcessor {
             store,
             keys,
-            owned: OwnedState::new(settings.owned_state_entries),
+            owned: OwnedState::new(settings.owned_state_entries, settings.owned_state_bytes),
             settings,
             shadow: None,
         }

@@ -18,6 +18,7 @@ pub const STORE_ERRORS: &str = "txscore_store_errors_total";
 pub const STORE_CONFLICTS: &str = "txscore_store_conflicts_total";
 pub const STATE_LOADS: &str = "txscore_state_loads_total";
 pub const OWNED_DOCUMENTS: &str = "txscore_owned_state_documents";
+pub const OWNED_BYTES: &str = "txscore_owned_state_bytes";
 pub const PUBLISH_ERRORS: &str = "txscore_publish_errors_total";
 pub const OUTPUTS: &str = "txscore_outputs_total";
 pub const CONSUMER_LAG: &str = "txscore_consumer_lag";
@@ -122,6 +123,11 @@ pub fn describe() {
         OWNED_DOCUMENTS,
         Unit::Count,
         "State documents (accounts, cards, card links) held in memory between batches."
+    );
+    describe_gauge!(
+        OWNED_BYTES,
+        Unit::Bytes,
+        "Bytes of the keys and document texts held in memory between batches."
     );
     describe_counter!(
         PUBLISH_ERRORS,

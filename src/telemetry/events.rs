@@ -109,11 +109,12 @@ pub fn store_call(operation: &'static str, took: Duration, ok: bool) {
 }
 
 /// Where the documents of one batch attempt came from, and how many this instance now holds.
-pub fn state_loaded(from_memory: u64, presumed: u64, from_store: u64, held: usize) {
+pub fn state_loaded(from_memory: u64, presumed: u64, from_store: u64, held: usize, bytes: usize) {
     counter!(STATE_LOADS, "source" => "memory").increment(from_memory);
     counter!(STATE_LOADS, "source" => "presumed").increment(presumed);
     counter!(STATE_LOADS, "source" => "store").increment(from_store);
     gauge!(OWNED_DOCUMENTS).set(held as f64);
+    gauge!(OWNED_BYTES).set(bytes as f64);
 }
 
 pub fn publish_failed(count: u64) {

@@ -76,6 +76,7 @@ impl<S: StateStore> BatchProcessor<S> {
             presumed_new,
             fetch.len() as u64,
             self.owned.len(),
+            self.owned.bytes(),
         );
         Ok(loaded)
     }
