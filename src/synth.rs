@@ -16,6 +16,9 @@ pub struct StreamSpec {
     pub txn_prefix: String,
     pub transactions: usize,
     pub cards: usize,
+    /// The first card's number: streams with cards of their own (and so members of their own)
+    /// start apart by at least the other's `cards`.
+    pub first_card: usize,
     /// One message in this many is malformed in some way (0: none).
     pub bad_every: usize,
     /// One burst of rapid spending on a single card per this many transactions (0: none).
@@ -30,6 +33,7 @@ impl Default for StreamSpec {
             txn_prefix: "T".into(),
             transactions: 10_000,
             cards: 500,
+            first_card: 0,
             bad_every: 100,
             burst_every: 1_000,
             start: time::macros::datetime!(2026-11-22 00:00 UTC),
@@ -202,11 +206,12 @@ pub fn generate(spec: &StreamSpec) -> Vec<SyntheticMessage> {
         clock += Duration::milliseconds(200 + random.below(4_000) as i64);
 
         if spec.bad_every > 0 && sequence % spec.bad_every == spec.bad_every / 2 {
-            messages.push(bad_message(&mut random, &txn_id, spec.cards, clock));
+            let card = spec.first_card + random.below(spec.cards);
+            messages.push(bad_message(&mut random, &txn_id, card, clock));
             continue;
         }
         if spec.burst_every > 0 && sequence % spec.burst_every == 0 && sequence > 0 {
-            burst = Some((random.below(spec.cards), 8));
+            burst = Some((spec.first_card + random.below(spec.cards), 8));
         }
         let message = if let Some((card, remaining)) = burst {
             burst = (remaining > 1).then_some((card, remaining - 1));
@@ -217,11 +222,11 @@ pub fn generate(spec: &StreamSpec) -> Vec<SyntheticMessage> {
             match (roll, open.is_empty()) {
                 (0..=6, false) => follow_up(&mut random, &txn_id, clock, &mut open),
                 (7..=13, _) => {
-                    let card = random.below(spec.cards);
+                    let card = spec.first_card + random.below(spec.cards);
                     spend(&mut random, &txn_id, card, card % 5, true, clock, &mut open)
                 }
                 _ => {
-                    let card = random.below(spec.cards);
+                    let card = spec.first_card + random.below(spec.cards);
                     // Cards mostly stay in their home city; now and then they travel.
                     let merchant = if random.chance(92) {
                         card % 5
@@ -375,10 +380,9 @@ fn message(
 fn bad_message(
     random: &mut Random,
     txn_id: &str,
-    cards: usize,
+    card: usize,
     at: OffsetDateTime,
 ) -> SyntheticMessage {
-    let card = random.below(cards);
     let good = message(txn_id, "purchase", card, 0, 1_000, None, at, true);
     let text = String::from_utf8(good.payload.clone()).expect("generated JSON is UTF-8");
     let payload = match random.below(6) {

@@ -146,7 +146,7 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         );
     }
     // Metrics are recorded as in `run`, so their cost and memory are part of every figure.
-    crate::telemetry::install();
+    let metrics = crate::telemetry::install();
     let local = match &args.redis {
         Some(_) => None,
         None => Some(LocalRedis::start()?),
@@ -223,12 +223,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     print_latencies(&latencies, args.rate);
     if let Some(seconds) = args.soak {
         let rate = (throughput / 2.0).max(1.0) as u64;
-        let soak = soak::soak(&producer, &topics, &health, given, rate, seconds).await?;
-        let samples: Vec<String> = soak.samples.iter().map(u64::to_string).collect();
+        let soak = soak::soak(&producer, &topics, &health, &metrics, given, rate, seconds).await?;
+        let mib = |samples: &[u64]| {
+            let samples: Vec<String> = samples.iter().map(u64::to_string).collect();
+            samples.join(" ")
+        };
         println!(
-            "soak        {seconds} s at {rate}/s: resident MiB every 10 s {}; {:+.1}% over the second half; {} of {} done when the feed ended, the rest in {:.1} s",
-            samples.join(" "),
+            "soak        {seconds} s at {rate}/s: resident MiB every 10 s {}; {:+.1}% over the second half; state held in memory, MiB: {}; resident growth beside the state held's over the second half: {:+} MiB; {} of {} done when the feed ended, the rest in {:.1} s",
+            mib(&soak.samples),
             soak.second_half_growth(),
+            mib(&soak.held),
+            soak.second_half_growth_beside_held(),
             soak.done_at_end,
             soak.sent,
             soak.catch_up.as_secs_f64()
@@ -236,11 +241,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let _ = stop.send(());
     let summary = running.await.context("pipeline task")??;
+    let reasons: Vec<String> = summary
+        .dead_lettered
+        .iter()
+        .map(|(reason, count)| format!("{reason} {count}"))
+        .collect();
     println!(
-        "totals      {} messages, {} scored, {} dead-lettered, {} alerts",
+        "totals      {} messages, {} scored, {} dead-lettered ({}), {} alerts",
         summary.messages,
         summary.scored,
         summary.dead_lettered.values().sum::<u64>(),
+        reasons.join(", "),
         summary.alerts
     );
     if let Some(count) = args.instances {
