@@ -48,20 +48,22 @@ fn size_of(key: &str, doc: &Held) -> usize {
 impl Generations {
     fn take_old(&mut self, key: &str) -> Option<(String, Held)> {
         let (key, doc) = self.old.remove_entry(key)?;
-        self.old_bytes -= size_of(&key, &doc);
+        self.old_bytes = self.old_bytes.saturating_sub(size_of(&key, &doc));
         Some((key, doc))
     }
 
     fn put_young(&mut self, key: String, doc: Held) {
         self.young_bytes += size_of(&key, &doc);
+        let key_bytes = key.len();
         if let Some(replaced) = self.young.insert(key, doc) {
-            self.young_bytes -= replaced.as_ref().map_or(0, |doc| doc.data.len());
+            let replaced_bytes = key_bytes + replaced.as_ref().map_or(0, |doc| doc.data.len());
+            self.young_bytes = self.young_bytes.saturating_sub(replaced_bytes);
         }
     }
 
     fn take_young(&mut self, key: &str) {
         if let Some((key, doc)) = self.young.remove_entry(key) {
-            self.young_bytes -= size_of(&key, &doc);
+            self.young_bytes = self.young_bytes.saturating_sub(size_of(&key, &doc));
         }
     }
 }
@@ -200,6 +202,8 @@ mod tests {
     fn counts_the_bytes_it_holds() {
         let state = OwnedState::new(4, 1 << 20);
         state.remember("a", doc(1)); // "a" + "v1"
+        state.remember("a", doc(2)); // replaced in the young generation
+        assert_eq!(state.bytes(), 3);
         state.remember("bb", None);
         assert_eq!(state.bytes(), 3 + 2);
         state.remember("a", doc(100)); // replaced: "a" + "v100"
