@@ -1,10 +1,10 @@
 //! `txscore bench --soak SECS`: the pipeline fed at a steady rate for a long while, with the
 //! process's resident memory sampled every ten seconds, so a leak shows as growth where a
 //! healthy process levels off. Beside it, the bytes of state the pipeline holds in memory
-//! (`txscore_owned_state_bytes`): members' state grows as the stream's event time fills their
-//! windows, and that growth is data, not a leak. The process holds the embedded broker too, whose partitions
-//! fill up to their retention in the first minutes; the growth over the run's second half is
-//! the figure that tells.
+//! (`txscore_owned_state_bytes`), which grow as the stream's event time fills members' activity
+//! windows: growth of the data can then be told from growth of the process. The process holds
+//! the embedded broker too, whose partitions fill up to their retention in the first minutes;
+//! the growth over the run's second half is the figure that tells.
 
 use super::{feed_paced, wait_for, BenchTopics};
 use crate::health::Health;
@@ -37,24 +37,25 @@ pub struct Soak {
 impl Soak {
     /// Growth (percent) of resident memory from the middle sample to the last.
     pub fn second_half_growth(&self) -> f64 {
-        let (Some(middle), Some(last)) = (
-            self.samples.get(self.samples.len() / 2),
-            self.samples.last(),
-        ) else {
-            return 0.0;
-        };
-        100.0 * (*last as f64 - *middle as f64) / (*middle).max(1) as f64
+        let (middle, last) = second_half(&self.samples);
+        100.0 * (last as f64 - middle as f64) / middle.max(1) as f64
     }
 
     /// How much resident memory grew over the second half (MiB) beyond what the state held
     /// in memory grew by.
     pub fn second_half_growth_beside_held(&self) -> i64 {
         let growth = |samples: &[u64]| {
-            let middle = samples.get(samples.len() / 2).copied().unwrap_or(0);
-            samples.last().copied().unwrap_or(0) as i64 - middle as i64
+            let (middle, last) = second_half(samples);
+            last as i64 - middle as i64
         };
         growth(&self.samples) - growth(&self.held)
     }
+}
+
+/// The middle sample and the last (0 where there are none).
+fn second_half(samples: &[u64]) -> (u64, u64) {
+    let middle = samples.get(samples.len() / 2).copied().unwrap_or(0);
+    (middle, samples.last().copied().unwrap_or(0))
 }
 
 /// Feeds `rate` fresh synthetic transactions a second for `seconds`, a second's worth at a
