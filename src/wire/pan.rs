@@ -43,6 +43,9 @@ impl Pan {
     }
 }
 
+/// The bytes that end a bare token: JSON's structural characters and the quote.
+const STRUCTURAL: &[u8] = b"\"{}[]:,";
+
 /// How a value is judged, from the key it stands under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Class {
@@ -250,29 +253,23 @@ impl Decoded {
         self.plain_from = None;
     }
 
-    /// Takes `bytes[at..end]` as it is when it is plain ASCII (nearly every string is), so
-    /// the common case costs one copy instead of a decoding step and a span per character.
-    fn read_plain(&mut self, bytes: &[u8], at: usize, end: usize) -> bool {
-        let raw = &bytes[at..end];
-        if !raw.is_ascii() {
-            return false;
-        }
-        self.chars.extend_from_slice(raw);
+    /// Takes `bytes[at..end]`, plain ASCII with no escape (nearly every string is), as it is:
+    /// one copy instead of a decoding step and a span per character.
+    fn take_plain(&mut self, bytes: &[u8], at: usize, end: usize) {
+        self.chars.extend_from_slice(&bytes[at..end]);
         self.plain_from = Some(at);
-        true
     }
 
     /// Reads a JSON string whose content starts at `at`; returns where reading goes on.
     fn read_string(&mut self, bytes: &[u8], mut at: usize) -> usize {
         self.clear();
-        let end = bytes[at..]
+        let stop = bytes[at..]
             .iter()
-            .position(|&byte| byte == b'"' || byte == b'\\')
+            .position(|&byte| byte == b'"' || byte == b'\\' || !byte.is_ascii())
             .map(|offset| at + offset);
-        if let Some(end) = end.filter(|&end| bytes[end] == b'"') {
-            if self.read_plain(bytes, at, end) {
-                return end + 1;
-            }
+        if let Some(end) = stop.filter(|&end| bytes[end] == b'"') {
+            self.take_plain(bytes, at, end);
+            return end + 1;
         }
         while at < bytes.len() {
             match bytes[at] {
@@ -287,14 +284,15 @@ impl Decoded {
     /// Reads what stands between JSON's structural characters, from `at`.
     fn read_bare(&mut self, bytes: &[u8], mut at: usize) -> usize {
         self.clear();
-        let end = bytes[at..]
+        let stop = bytes[at..]
             .iter()
-            .position(|byte| b"\"{}[]:,".contains(byte))
+            .position(|byte| STRUCTURAL.contains(byte) || !byte.is_ascii())
             .map_or(bytes.len(), |offset| at + offset);
-        if self.read_plain(bytes, at, end) {
-            return end;
+        if bytes.get(stop).is_none_or(|byte| byte.is_ascii()) {
+            self.take_plain(bytes, at, stop);
+            return stop;
         }
-        while at < bytes.len() && !b"\"{}[]:,".contains(&bytes[at]) {
+        while at < bytes.len() && !STRUCTURAL.contains(&bytes[at]) {
             at = self.read_char(bytes, at);
         }
         at
