@@ -375,15 +375,27 @@ impl<S: StateStore> Pipeline<S> {
             mut report,
         } = Stages::of(&messages, &self.settings.topics, &self.processor);
         let rules = self.rules.borrow().clone();
+        // Routing new inputs and scoring those read back from the owner log run side by side:
+        // while one waits for the store the other works. Routing writes nothing but owner-log
+        // messages; the only state both touch is a card link, which routing reads and a
+        // `card_linked` event writes, and a link and a transaction from different partitions
+        // never had an order: what routing decided is what the owner log records.
         let processed = with_retries(self.settings.retry_budget, "store", || async {
-            let mut report = if self.settings.member_ordered {
-                self.processor.route(&inputs).await?
-            } else {
-                self.processor.process(&inputs, &rules).await?
+            let arrived = async {
+                if self.settings.member_ordered {
+                    self.processor.route(&inputs).await
+                } else {
+                    self.processor.process(&inputs, &rules).await
+                }
             };
-            if !routed.is_empty() {
-                report.merge(self.processor.process(&routed, &rules).await?);
-            }
+            let read_back = async {
+                if routed.is_empty() {
+                    return Ok(BatchReport::default());
+                }
+                self.processor.process(&routed, &rules).await
+            };
+            let (mut report, scored) = tokio::try_join!(arrived, read_back)?;
+            report.merge(scored);
             Ok::<_, StoreError>(report)
         })
         .await
