@@ -5,6 +5,15 @@ use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use time::{Duration, OffsetDateTime};
 
+/// Which member a card's member-less transactions belong to (written by `card_linked`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardLink {
+    pub member_id: String,
+    /// The member is a pool the card earns into whatever member its transactions name.
+    #[serde(default)]
+    pub pool: bool,
+}
+
 /// Most distinct merchants and categories remembered per card.
 const MAX_REMEMBERED: usize = 64;
 

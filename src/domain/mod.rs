@@ -28,7 +28,7 @@ pub mod shadow;
 pub mod transaction;
 
 pub use alert::{Alert, AlertReason, Severity};
-pub use card::CardState;
+pub use card::{CardLink, CardState};
 pub use ledger::{BreakdownLine, LedgerEvent, LedgerEventType};
 pub use member::MemberState;
 pub use record::{Earning, TxnRecord};

@@ -16,8 +16,9 @@
 //! A crash between reserving and settling leaves a claim at its grant, which the redelivered
 //! transaction settles: a budget is never overspent, and only briefly under-spent.
 
+use super::inputs::Input;
 use crate::domain::record::BudgetDraws;
-use crate::domain::Transaction;
+use crate::domain::TxnRecord;
 use crate::rules::RuleSet;
 use crate::scoring::BudgetRoom;
 use crate::store::{Claim, Keyspace, Owner};
@@ -90,28 +91,35 @@ impl<'a> GroupBudgets<'a> {
         }
     }
 
-    /// What `txn` may draw: what was reserved for it, if anything was.
-    pub fn room(&self, txn: &Transaction) -> BudgetRoom {
-        self.grants.room(&claimant(self.owner, &txn.txn_id))
+    /// What `input` may draw: what was reserved for it, if anything was. Only transactions
+    /// draw on budgets; every other input is scored unreserved and never asks.
+    pub fn room(&self, input: &Input) -> BudgetRoom {
+        match input {
+            Input::Txn(txn) => self.grants.room(&claimant(self.owner, &txn.txn_id)),
+            _ => BudgetRoom::Unreserved,
+        }
     }
 
-    /// `txn` was applied before and drew `drew`, as its record says: settle that again.
-    pub fn replayed(&mut self, txn: &Transaction, drew: Option<&BudgetDraws>) {
+    /// `input` was applied before and its record says what it drew: settle that again.
+    pub fn replayed(&mut self, input: &Input, record: &TxnRecord) {
+        let Input::Txn(txn) = input else { return };
+        let drew = record.budget.as_ref();
         let claimant = claimant(self.owner, &txn.txn_id);
         let room = self.grants.room(&claimant);
         self.settles
             .extend(settlements(&claimant, &room, &txn.program_id, drew));
     }
 
-    /// `txn`, scored within `room`, drew `drew` (nothing when it was rejected): what it would
+    /// `input`, scored within `room`, drew `drew` (nothing when it was rejected): what it would
     /// draw is reserved first if nothing was, else its claims are settled to what it drew.
     pub fn scored(
         &mut self,
-        txn: &Transaction,
+        input: &Input,
         room: &BudgetRoom,
         drew: Option<&BudgetDraws>,
         rules: &RuleSet,
     ) {
+        let Input::Txn(txn) = input else { return };
         let claimant = claimant(self.owner, &txn.txn_id);
         let asks = asks(room, &claimant, drew, rules);
         if asks.is_empty() {
@@ -121,15 +129,15 @@ impl<'a> GroupBudgets<'a> {
         self.asks.extend(asks);
     }
 
-    /// `txn`, a refund, changed the record of `original_id`, which lives on: so must the
-    /// claims of what the original drew (`drew`), or a replay of it after they expired would
+    /// `input`, a refund, changed the record of its original (`original`), which lives on: so
+    /// must the claims of what the original drew, or a replay of it after they expired would
     /// draw its share again.
-    pub fn original_kept(
-        &mut self,
-        txn: &Transaction,
-        original_id: &str,
-        drew: Option<&BudgetDraws>,
-    ) {
+    pub fn original_kept(&mut self, input: &Input, original: &TxnRecord) {
+        let Input::Txn(txn) = input else { return };
+        let Some(original_id) = &txn.original_txn_id else {
+            return;
+        };
+        let drew = original.budget.as_ref();
         let claimant = claimant(self.owner, original_id);
         self.settles.extend(settlements(
             &claimant,

@@ -90,6 +90,18 @@ pub trait Applies {
     /// What the input does to the working copies of its documents, under the rules in force
     /// at its event time.
     fn apply(&self, working: Working<'_>, rules: Rules<'_>) -> Result<Decision, Rejection>;
+
+    /// What its record keeps to tell a redelivery of the input from another input that reuses
+    /// its id; `None` where a reused id is always a redelivery.
+    fn fingerprint(&self) -> Option<u64> {
+        None
+    }
+
+    /// Why the input is not a redelivery of the one `record` was written for, if it is not.
+    fn conflicts_with(&self, record: &TxnRecord) -> Option<String> {
+        let _ = record;
+        None
+    }
 }
 
 /// The working copies of the documents an input is applied to, as [`ItemKeys`] names them.
@@ -131,6 +143,8 @@ pub struct ItemKeys {
     pub record: String,
     /// The card's risk state; `None` for inputs that do not touch a card.
     pub card: Option<String>,
+    /// The entry naming the owner the card's state lives under, written with its first state.
+    pub card_owner: Option<String>,
     /// The member's account; `None` for a card with no member.
     pub account: Option<String>,
     /// The record of the transaction the input acts on (`original_txn_id`, a review's txn).
@@ -177,15 +191,6 @@ fn check_lead(
             lead.whole_seconds()
         ),
     ))
-}
-
-/// Which member a card's member-less transactions belong to (written by `card_linked`).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct CardLink {
-    pub member_id: String,
-    /// The member is a pool the card earns into whatever member its transactions name.
-    #[serde(default)]
-    pub pool: bool,
 }
 
 impl Input {
@@ -247,6 +252,14 @@ impl Applies for Input {
 
     fn apply(&self, working: Working<'_>, rules: Rules<'_>) -> Result<Decision, Rejection> {
         self.applies().apply(working, rules)
+    }
+
+    fn fingerprint(&self) -> Option<u64> {
+        self.applies().fingerprint()
+    }
+
+    fn conflicts_with(&self, record: &TxnRecord) -> Option<String> {
+        self.applies().conflicts_with(record)
     }
 }
 

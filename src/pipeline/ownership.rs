@@ -5,8 +5,8 @@
 //! transaction's record: a redelivery after a re-link finds its record again instead of
 //! crediting the new member, and a refund or clearing goes to the owner of its original.
 
-use super::inputs::{CardLink, Input};
-use crate::domain::Transaction;
+use super::inputs::Input;
+use crate::domain::{CardLink, Transaction};
 use crate::store::{GroupOutcome, Keyspace, Owner, StateStore, StoreError, Write, WriteGroup};
 use std::collections::HashMap;
 use std::time::Duration;

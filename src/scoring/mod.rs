@@ -32,7 +32,9 @@ use crate::domain::command::{Command, CommandAction, Debit};
 use crate::domain::lots;
 use crate::domain::record::BudgetDraws;
 use crate::domain::shadow::ShadowComparison;
-use crate::domain::{Alert, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind};
+use crate::domain::{
+    Alert, CardLink, CardState, Earning, LedgerEvent, MemberState, Transaction, TxnKind,
+};
 use crate::rules::{Program, RuleSet};
 use account::account_change;
 pub use budget::BudgetRoom;
@@ -116,7 +118,10 @@ pub struct Decision {
     pub member: Option<MemberState>,
     /// The member's account in another programme, changed by an exchange.
     pub counter_member: Option<MemberState>,
-    pub card: CardState,
+    /// The card's new risk state, when the input is a spend (which the fraud rules record).
+    pub card: Option<CardState>,
+    /// The link a `card_linked` event gives its card.
+    pub link: Option<CardLink>,
     pub ledger: Vec<LedgerEvent>,
     pub alerts: Vec<Alert>,
     /// Commands to publish (a transfer's credit).
@@ -190,6 +195,7 @@ pub fn score(
         _ => Vec::new(),
     };
     let alerts = fraud::assess(&spend, member_id, &mut card, rules, abuse);
+    let card = txn.kind.is_spend().then_some(card);
     let hold = alerts
         .iter()
         .find(|alert| alert.mode == Mode::Enforce && alert.action == Action::HoldPoints);

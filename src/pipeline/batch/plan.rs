@@ -4,16 +4,15 @@
 
 use super::{BatchProcessor, Books, GroupPlan, Inbound, Item, Outbound, OwnerGroup};
 use crate::domain::command::Debit;
-use crate::domain::member_event::MemberEventKind;
 use crate::domain::record::OutputTopic;
-use crate::domain::{CardState, Earning, MemberState, Transaction, TxnRecord};
+use crate::domain::{CardLink, CardState, Earning, MemberState, TxnRecord};
 use crate::pipeline::budgets::{Grants, GroupBudgets};
 use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
-use crate::pipeline::inputs::{Applies, CardLink, Input, ItemKeys, Rules, Working};
+use crate::pipeline::inputs::{Applies, ItemKeys, Rules, Working};
 use crate::pipeline::owned_state::Held;
 use crate::pipeline::report::encode_outputs;
-use crate::scoring::{self, BudgetRoom};
+use crate::scoring;
 use crate::store::{Append, StateStore};
 use std::collections::HashMap;
 
@@ -35,6 +34,7 @@ impl<S: StateStore> BatchProcessor<S> {
         for ItemKeys {
             record,
             card,
+            card_owner: _,
             account,
             original,
             link,
@@ -64,18 +64,12 @@ impl<S: StateStore> BatchProcessor<S> {
         let mut budgets = GroupBudgets::new(&group.owner, grants);
         let mut ledger_entries = Vec::new();
         for Item { index, input, keys } in &group.items {
-            let budget_txn = match input {
-                Input::Txn(txn) => Some(txn),
-                _ => None,
-            };
             if let Some(record) = records.get(&keys.record) {
-                if let Some(conflict) = budget_txn.and_then(|txn| conflict(txn, record)) {
+                if let Some(conflict) = input.conflicts_with(record) {
                     self.dead_letter(&mut plan.report, &batch[*index], "txn_conflict", conflict);
                     continue;
                 }
-                if let Some(txn) = budget_txn {
-                    budgets.replayed(txn, record.budget.as_ref());
-                }
+                budgets.replayed(input, record);
                 plan.report.replayed += 1;
                 plan.report
                     .outbound
@@ -99,7 +93,7 @@ impl<S: StateStore> BatchProcessor<S> {
                     .as_ref()
                     .and_then(|key| accounts.get(key))
                     .cloned(),
-                budget: budget_txn.map_or(BudgetRoom::Unreserved, |txn| budgets.room(txn)),
+                budget: budgets.room(input),
             };
             let room = working.budget.clone();
             let at = input.event_time();
@@ -120,9 +114,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 Ok(Ok((decision, _))) => decision.records.budget.as_ref(),
                 _ => None,
             };
-            if let Some(txn) = budget_txn {
-                budgets.scored(txn, &room, draws, rules.live);
-            }
+            budgets.scored(input, &room, draws, rules.live);
             let (decision, outputs) = match decided {
                 Ok(Ok(decided)) => decided,
                 Ok(Err(rejection)) => {
@@ -145,17 +137,6 @@ impl<S: StateStore> BatchProcessor<S> {
                 }
             };
 
-            if let (Input::MemberEvent(event), Some(link)) = (input, &keys.link) {
-                if let MemberEventKind::CardLinked { pool, .. } = &event.kind {
-                    links.set(
-                        link,
-                        CardLink {
-                            member_id: event.member_id.clone(),
-                            pool: *pool,
-                        },
-                    );
-                }
-            }
             ledger_entries.extend(
                 outputs
                     .iter()
@@ -172,24 +153,20 @@ impl<S: StateStore> BatchProcessor<S> {
             if let (Some(key), Some(member)) = (&keys.counter_account, decision.counter_member) {
                 accounts.set(key, member);
             }
-            if let (Input::Txn(txn), Some(key)) = (input, &keys.card) {
-                if txn.kind.is_spend() {
-                    if cards.is_new(key) {
-                        plan.writes
-                            .index
-                            .push((self.keys.card_owner(&txn.card_token), group.owner.tag()));
-                    }
-                    cards.set(key, decision.card);
+            if let (Some(key), Some(card)) = (&keys.card, decision.card) {
+                if let (true, Some(index)) = (cards.is_new(key), &keys.card_owner) {
+                    plan.writes.index.push((index.clone(), group.owner.tag()));
                 }
+                cards.set(key, card);
+            }
+            if let (Some(key), Some(link)) = (&keys.link, decision.link) {
+                links.set(key, link);
             }
             let changes = decision.records;
             if let Some(key) = &keys.original {
                 if changes.original_earning.is_some() || changes.original_debit.is_some() {
-                    let refund =
-                        budget_txn.and_then(|txn| Some((txn, txn.original_txn_id.as_ref()?)));
-                    if let Some((txn, original_id)) = refund {
-                        let drew = records.get(key).and_then(|record| record.budget.as_ref());
-                        budgets.original_kept(txn, original_id, drew);
+                    if let Some(original) = records.get(key) {
+                        budgets.original_kept(input, original);
                     }
                     update_original(
                         &mut records,
@@ -206,7 +183,7 @@ impl<S: StateStore> BatchProcessor<S> {
                     earning: changes.earning,
                     debit: changes.debit,
                     budget: changes.budget,
-                    fingerprint: budget_txn.map(Transaction::fingerprint),
+                    fingerprint: input.fingerprint(),
                 },
             );
         }
@@ -247,17 +224,4 @@ fn update_original(
         record.debit = debit;
     }
     records.set(key, record);
-}
-
-/// Why `txn` is not a replay of the transaction `record` holds under its id, if it is not.
-/// Records written before fingerprints were kept cannot tell, and count as replays.
-fn conflict(txn: &Transaction, record: &TxnRecord) -> Option<String> {
-    let applied = record.fingerprint?;
-    (applied != txn.fingerprint()).then(|| {
-        format!(
-            "txn_id `{}` was already applied with different content; a redelivery must repeat \
-             the transaction exactly, a new transaction needs a new txn_id",
-            txn.txn_id
-        )
-    })
 }

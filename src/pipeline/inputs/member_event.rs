@@ -4,6 +4,7 @@
 
 use super::{Applies, InputKind, ItemKeys, Rules, Working};
 use crate::domain::member_event::{MemberEvent, MemberEventKind};
+use crate::domain::CardLink;
 use crate::scoring::{self, Decision, Rejection};
 use crate::store::{Keyspace, Owner};
 use time::OffsetDateTime;
@@ -32,6 +33,7 @@ impl Applies for MemberEvent {
         ItemKeys {
             record: keys.member_event(owner, &self.event_id),
             card: None,
+            card_owner: None,
             account: card_link
                 .is_none()
                 .then(|| keys.account(owner, &self.program_id)),
@@ -41,10 +43,16 @@ impl Applies for MemberEvent {
         }
     }
 
-    /// A card link changes no account: the planner writes the link itself.
+    /// A card link changes no account: it writes only the link.
     fn apply(&self, working: Working<'_>, rules: Rules<'_>) -> Result<Decision, Rejection> {
         match &self.kind {
-            MemberEventKind::CardLinked { .. } => Ok(Decision::default()),
+            MemberEventKind::CardLinked { pool, .. } => Ok(Decision {
+                link: Some(CardLink {
+                    member_id: self.member_id.clone(),
+                    pool: *pool,
+                }),
+                ..Decision::default()
+            }),
             _ => scoring::member_events::apply(self, working.member, rules.live),
         }
     }

@@ -3,7 +3,7 @@
 //! the member's account in their programme, and act on the original they name.
 
 use super::{Applies, InputKind, ItemKeys, Rules, Working};
-use crate::domain::Transaction;
+use crate::domain::{Transaction, TxnRecord};
 use crate::scoring::{self, Accounts, Decision, Rejection};
 use crate::store::{Keyspace, Owner};
 use time::OffsetDateTime;
@@ -28,6 +28,7 @@ impl Applies for Transaction {
         ItemKeys {
             record: keys.txn(owner, &self.txn_id),
             card: Some(keys.card(owner, &self.card_token)),
+            card_owner: Some(keys.card_owner(&self.card_token)),
             account: matches!(owner, Owner::Member(_))
                 .then(|| keys.account(owner, &self.program_id)),
             original: self.original_txn_id.as_ref().map(|id| keys.txn(owner, id)),
@@ -53,5 +54,21 @@ impl Applies for Transaction {
             ));
         }
         Ok(decision)
+    }
+
+    fn fingerprint(&self) -> Option<u64> {
+        Some(Transaction::fingerprint(self))
+    }
+
+    /// Records written before fingerprints were kept cannot tell, and count as replays.
+    fn conflicts_with(&self, record: &TxnRecord) -> Option<String> {
+        let applied = record.fingerprint?;
+        (applied != Transaction::fingerprint(self)).then(|| {
+            format!(
+                "txn_id `{}` was already applied with different content; a redelivery must \
+                 repeat the transaction exactly, a new transaction needs a new txn_id",
+                self.txn_id
+            )
+        })
     }
 }
