@@ -7,7 +7,10 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src src
 COPY deploy/rules.toml deploy/rules.toml
-RUN cargo build --release --locked --bin txscore
+# The service alone by default; `--build-arg CARGO_FEATURES=tools` adds the demo, bench and
+# generate commands (the compose stack's generator uses that image).
+ARG CARGO_FEATURES=""
+RUN cargo build --release --locked --no-default-features --features "$CARGO_FEATURES" --bin txscore
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -20,6 +20,10 @@
 //!   programme, from the ledger.
 //! - [`config`]: the service's configuration file and environment.
 //! - [`synth`]: a deterministic synthetic transaction stream.
+//! - [`local_redis`]: a throwaway `redis-server` for the bench and the tests.
+//!
+//! `synth`, `local_redis`, the embedded broker and the `demo`, `bench` and `generate` commands
+//! are the `tools` feature (on by default); a production build leaves them out.
 //! - [`evaluation`]: per-rule precision and recall on labelled history.
 //! - [`commands`]: the `txscore` subcommands.
 
@@ -32,12 +36,14 @@ pub mod health;
 pub mod http;
 pub mod kafka;
 pub mod liability;
+#[cfg(feature = "tools")]
 pub mod local_redis;
 pub mod pipeline;
 pub mod rules;
 pub mod scoring;
 pub mod settlement;
 pub mod store;
+#[cfg(feature = "tools")]
 pub mod synth;
 pub mod telemetry;
 pub mod wire;

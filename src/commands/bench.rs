@@ -20,7 +20,7 @@ mod baseline;
 mod instances;
 mod soak;
 
-use super::shared::feed_topic;
+use super::feed::feed_topic;
 use crate::config::{Config, ConfigFile};
 use crate::health::Health;
 use crate::kafka::EmbeddedKafka;

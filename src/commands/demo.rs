@@ -1,7 +1,8 @@
 //! `txscore demo`: the real pipeline over a synthetic stream, on an embedded Kafka-protocol
 //! broker and an in-memory store (or real Redis with `--redis`), then a summary.
 
-use super::shared::{feed_topic, load_rules};
+use super::feed::feed_topic;
+use super::shared::load_rules;
 use crate::config::ConfigFile;
 use crate::health::Health;
 use crate::kafka::EmbeddedKafka;

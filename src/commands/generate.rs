@@ -1,6 +1,6 @@
 //! `txscore generate`: write the synthetic stream to a real topic (for a stack to chew on).
 
-use super::shared::feed_topic;
+use super::feed::feed_topic;
 use crate::synth::{generate as synthesize, StreamSpec};
 
 #[derive(Debug, clap::Args)]

@@ -9,11 +9,18 @@
 //! - [`expire`]: the expiry sweep for members with no recent events.
 //! - [`accept_store`]: going on with a store that lost writes, once the operator decides to.
 //! - [`settlement`]: points issued, redeemed, expired per funding party and programme.
+//!
+//! `demo`, `generate` and `bench` are the `tools` feature.
 
 pub mod accept_store;
+#[cfg(feature = "tools")]
 pub mod bench;
+#[cfg(feature = "tools")]
 pub mod demo;
 pub mod expire;
+#[cfg(feature = "tools")]
+mod feed;
+#[cfg(feature = "tools")]
 pub mod generate;
 pub mod replay;
 pub mod rules;
@@ -41,10 +48,13 @@ enum Command {
         config: Option<PathBuf>,
     },
     /// Run the real pipeline on an embedded broker and in-memory store over a synthetic stream.
+    #[cfg(feature = "tools")]
     Demo(demo::DemoArgs),
     /// Write the synthetic transaction stream to a Kafka topic.
+    #[cfg(feature = "tools")]
     Generate(generate::GenerateArgs),
     /// Measure end-to-end throughput and latency against real Redis.
+    #[cfg(feature = "tools")]
     Bench(bench::BenchArgs),
     /// Run recorded transactions through the core and report, per rule, alerts, precision and recall.
     Replay(replay::ReplayArgs),
@@ -66,8 +76,11 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Run { config } => run::run(config.as_deref()).await,
+            #[cfg(feature = "tools")]
             Command::Demo(args) => demo::demo(args).await,
+            #[cfg(feature = "tools")]
             Command::Generate(args) => generate::generate(args).await,
+            #[cfg(feature = "tools")]
             Command::Bench(args) => bench::bench(args).await,
             Command::Replay(args) => replay::replay(args).await,
             Command::Rules(command) => rules::rules(command),

@@ -8,6 +8,7 @@
 
 pub mod committed;
 pub mod context;
+#[cfg(feature = "tools")]
 pub mod embedded;
 pub mod existing;
 
@@ -15,6 +16,7 @@ use rdkafka::ClientConfig;
 use std::collections::BTreeMap;
 
 pub use context::PipelineContext;
+#[cfg(feature = "tools")]
 pub use embedded::EmbeddedKafka;
 
 /// Client settings txscore manages itself; passing them through would break its guarantees.
