@@ -98,8 +98,13 @@ pub trait Applies {
     }
 
     /// Why the input is not a redelivery of the one `record` was written for, if it is not.
-    fn conflicts_with(&self, record: &TxnRecord) -> Option<String> {
-        let _ = record;
+    fn conflicts_with(&self, _record: &TxnRecord) -> Option<String> {
+        None
+    }
+
+    /// The card whose risk state the input changes, if any: a card's first state is written
+    /// with an entry naming the owner it lives under.
+    fn card_token(&self) -> Option<&str> {
         None
     }
 }
@@ -143,8 +148,6 @@ pub struct ItemKeys {
     pub record: String,
     /// The card's risk state; `None` for inputs that do not touch a card.
     pub card: Option<String>,
-    /// The entry naming the owner the card's state lives under, written with its first state.
-    pub card_owner: Option<String>,
     /// The member's account; `None` for a card with no member.
     pub account: Option<String>,
     /// The record of the transaction the input acts on (`original_txn_id`, a review's txn).
@@ -260,6 +263,10 @@ impl Applies for Input {
 
     fn conflicts_with(&self, record: &TxnRecord) -> Option<String> {
         self.applies().conflicts_with(record)
+    }
+
+    fn card_token(&self) -> Option<&str> {
+        self.applies().card_token()
     }
 }
 

@@ -34,7 +34,6 @@ impl<S: StateStore> BatchProcessor<S> {
         for ItemKeys {
             record,
             card,
-            card_owner: _,
             account,
             original,
             link,
@@ -154,8 +153,9 @@ impl<S: StateStore> BatchProcessor<S> {
                 accounts.set(key, member);
             }
             if let (Some(key), Some(card)) = (&keys.card, decision.card) {
-                if let (true, Some(index)) = (cards.is_new(key), &keys.card_owner) {
-                    plan.writes.index.push((index.clone(), group.owner.tag()));
+                if let (true, Some(token)) = (cards.is_new(key), input.card_token()) {
+                    let index = self.keys.card_owner(token);
+                    plan.writes.index.push((index, group.owner.tag()));
                 }
                 cards.set(key, card);
             }

@@ -49,7 +49,6 @@ impl Applies for Command {
         ItemKeys {
             record: keys.command(owner, &self.command_id),
             card: None,
-            card_owner: None,
             account: Some(keys.account(owner, &self.program_id)),
             original,
             link: None,

@@ -33,7 +33,6 @@ impl Applies for MemberEvent {
         ItemKeys {
             record: keys.member_event(owner, &self.event_id),
             card: None,
-            card_owner: None,
             account: card_link
                 .is_none()
                 .then(|| keys.account(owner, &self.program_id)),

@@ -24,7 +24,6 @@ impl Applies for Review {
         ItemKeys {
             record: keys.review(owner, &self.review_id),
             card: None,
-            card_owner: None,
             account: Some(keys.account(owner, &self.program_id)),
             original: Some(keys.txn(owner, &self.txn_id)),
             link: None,

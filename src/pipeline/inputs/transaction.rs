@@ -28,7 +28,6 @@ impl Applies for Transaction {
         ItemKeys {
             record: keys.txn(owner, &self.txn_id),
             card: Some(keys.card(owner, &self.card_token)),
-            card_owner: Some(keys.card_owner(&self.card_token)),
             account: matches!(owner, Owner::Member(_))
                 .then(|| keys.account(owner, &self.program_id)),
             original: self.original_txn_id.as_ref().map(|id| keys.txn(owner, id)),
@@ -54,6 +53,10 @@ impl Applies for Transaction {
             ));
         }
         Ok(decision)
+    }
+
+    fn card_token(&self) -> Option<&str> {
+        Some(&self.card_token)
     }
 
     fn fingerprint(&self) -> Option<u64> {
