@@ -3,9 +3,8 @@
 //! appends and budget claims that result.
 
 use super::{BatchProcessor, Books, GroupPlan, Inbound, Item, Outbound, OwnerGroup};
-use crate::domain::command::Debit;
 use crate::domain::record::OutputTopic;
-use crate::domain::{CardLink, CardState, Earning, MemberState, TxnRecord};
+use crate::domain::{CardLink, CardState, MemberState, TxnRecord};
 use crate::pipeline::budgets::{Grants, GroupBudgets};
 use crate::pipeline::contain::{contain, Contained, Stage};
 use crate::pipeline::documents::{CorruptDocument, Documents};
@@ -163,18 +162,21 @@ impl<S: StateStore> BatchProcessor<S> {
                 links.set(key, link);
             }
             let changes = decision.records;
-            if let Some(key) = &keys.original {
-                if changes.original_earning.is_some() || changes.original_debit.is_some() {
-                    if let Some(original) = records.get(key) {
-                        budgets.original_kept(input, original);
-                    }
-                    update_original(
-                        &mut records,
-                        key,
-                        changes.original_earning,
-                        changes.original_debit,
-                    );
+            let original_changed =
+                changes.original_earning.is_some() || changes.original_debit.is_some();
+            if let (Some(key), true) = (&keys.original, original_changed) {
+                let mut original = records
+                    .get(key)
+                    .cloned()
+                    .expect("an original that was changed was loaded");
+                budgets.original_kept(input, &original);
+                if changes.original_earning.is_some() {
+                    original.earning = changes.original_earning;
                 }
+                if changes.original_debit.is_some() {
+                    original.debit = changes.original_debit;
+                }
+                records.set(key, original);
             }
             records.set(
                 &keys.record,
@@ -204,24 +206,4 @@ impl<S: StateStore> BatchProcessor<S> {
         }
         Ok(plan)
     }
-}
-
-/// Writes back what a later input changed in the record it acted on.
-fn update_original(
-    records: &mut Documents<TxnRecord>,
-    key: &str,
-    earning: Option<Earning>,
-    debit: Option<Debit>,
-) {
-    let mut record = records
-        .get(key)
-        .cloned()
-        .expect("an original that was changed was loaded");
-    if earning.is_some() {
-        record.earning = earning;
-    }
-    if debit.is_some() {
-        record.debit = debit;
-    }
-    records.set(key, record);
 }
