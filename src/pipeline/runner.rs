@@ -376,8 +376,9 @@ impl<S: StateStore> Pipeline<S> {
         } = Stages::of(&messages, &self.settings.topics, &self.processor);
         let rules = self.rules.borrow().clone();
         // Routing new inputs and scoring those read back from the owner log run side by side:
-        // while one waits for the store the other works. Routing writes nothing but owner-log
-        // messages; the only state both touch is a card link, which routing reads and a
+        // while one waits for the store the other works. Routing writes only owner-log messages
+        // and the owners it decides (which scoring never reads: a routed input carries its
+        // owner); the only state both touch is a card link, which routing reads and a
         // `card_linked` event writes, and a link and a transaction from different partitions
         // never had an order: what routing decided is what the owner log records.
         let processed = with_retries(self.settings.retry_budget, "store", || async {
