@@ -38,12 +38,16 @@ impl<T: Serialize + DeserializeOwned + Clone> Documents<T> {
         }
     }
 
-    /// Adds a loaded document (or its absence) under `key`.
+    /// Adds a loaded document (or its absence) under `key`, unless one is there already (a
+    /// group's inputs share documents, and each is decoded once).
     pub fn insert_loaded(
         &mut self,
         key: &str,
         loaded: Option<&Versioned>,
     ) -> Result<(), CorruptDocument> {
+        if self.docs.contains_key(key) {
+            return Ok(());
+        }
         let (version, value) = match loaded {
             None => (0, None),
             Some(doc) => {
@@ -54,11 +58,14 @@ impl<T: Serialize + DeserializeOwned + Clone> Documents<T> {
                 (doc.version, Some(value))
             }
         };
-        self.docs.entry(key.to_owned()).or_insert(Doc {
-            version,
-            value,
-            dirty: false,
-        });
+        self.docs.insert(
+            key.to_owned(),
+            Doc {
+                version,
+                value,
+                dirty: false,
+            },
+        );
         Ok(())
     }
 
