@@ -25,7 +25,29 @@ pub enum OutputTopic {
 pub struct OutputMessage {
     pub topic: OutputTopic,
     pub key: String,
+    /// Written into the record as a string holding the JSON; read back from that or from the
+    /// JSON object itself (see [`payload_text`]).
+    #[serde(deserialize_with = "payload_text::deserialize")]
     pub payload: String,
+}
+
+/// How a record's output payload reads back. Records hold it as a string today; storing the
+/// JSON object itself makes a record smaller and spares the escaping both ways, so this reads
+/// either form to the same text, byte for byte. Reading comes first: a version that writes
+/// objects can then roll out instance by instance, and back, without one instance failing on
+/// records another wrote.
+mod payload_text {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer};
+    use serde_json::value::RawValue;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        if raw.get().starts_with('{') {
+            return Ok(raw.get().to_owned());
+        }
+        serde_json::from_str(raw.get()).map_err(D::Error::custom)
+    }
 }
 
 /// Points a transaction put on the account, and how much of them later messages took back.
@@ -84,4 +106,59 @@ pub struct TxnRecord {
 pub struct BudgetDraws {
     pub program_id: String,
     pub campaigns: BTreeMap<String, i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(payload: &str) -> OutputMessage {
+        OutputMessage {
+            topic: OutputTopic::Ledger,
+            key: "M-1".into(),
+            payload: payload.into(),
+        }
+    }
+
+    fn read(stored_payload: &str) -> Result<OutputMessage, serde_json::Error> {
+        serde_json::from_str(&format!(
+            r#"{{"topic":"ledger","key":"M-1","payload":{stored_payload}}}"#
+        ))
+    }
+
+    #[test]
+    fn a_payload_stored_as_a_string_reads_back_byte_for_byte() {
+        for payload in [
+            r#"{"points":247,"detail":"247.33 CNY x \"1\"","nested":{"a":[1,2]}}"#,
+            "not json at all",
+            r#""a JSON string""#,
+            " {\"padded\":1} ",
+            "",
+        ] {
+            let message = output(payload);
+            let stored = serde_json::to_string(&message).expect("serialises");
+            let read: OutputMessage = serde_json::from_str(&stored).expect("reads back");
+            assert_eq!(read, message, "stored as {stored}");
+        }
+    }
+
+    #[test]
+    fn a_payload_stored_as_the_object_itself_reads_back_byte_for_byte() {
+        let payload = r#"{"event_id":"T-1/points_earned","points":5,"breakdown":[{"rule":"base_rate","detail":"a \"b\""}]}"#;
+        assert_eq!(read(payload).expect("reads").payload, payload);
+        assert_eq!(
+            read(&serde_json::to_string(payload).expect("a string serialises"))
+                .expect("reads")
+                .payload,
+            payload,
+            "the same text stored as a string reads back the same"
+        );
+    }
+
+    #[test]
+    fn a_payload_neither_string_nor_object_is_refused() {
+        for stored in ["[1,2]", "5", "null", "true"] {
+            assert!(read(stored).is_err(), "{stored} read as a payload");
+        }
+    }
 }
