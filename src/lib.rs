@@ -21,11 +21,11 @@
 //! - [`config`]: the service's configuration file and environment.
 //! - [`synth`]: a deterministic synthetic transaction stream.
 //! - [`local_redis`]: a throwaway `redis-server` for the bench and the tests.
+//! - [`evaluation`]: per-rule precision and recall on labelled history.
+//! - [`commands`]: the `txscore` subcommands.
 //!
 //! `synth`, `local_redis`, the embedded broker and the `demo`, `bench` and `generate` commands
 //! are the `tools` feature (on by default); a production build leaves them out.
-//! - [`evaluation`]: per-rule precision and recall on labelled history.
-//! - [`commands`]: the `txscore` subcommands.
 
 pub mod api;
 pub mod commands;

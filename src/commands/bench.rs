@@ -240,14 +240,16 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         ..targets::Measured::default()
     };
     if let Some(seconds) = args.soak {
-        let rate = half_peak;
-        let soak = soak::soak(&producer, &topics, &health, &metrics, given, rate, seconds).await?;
+        let soak = soak::soak(
+            &producer, &topics, &health, &metrics, given, half_peak, seconds,
+        )
+        .await?;
         let mib = |samples: &[u64]| {
             let samples: Vec<String> = samples.iter().map(u64::to_string).collect();
             samples.join(" ")
         };
         println!(
-            "soak        {seconds} s at {rate}/s: resident MiB every 10 s {}; {:+.1}% over the second half; state held in memory, MiB: {}; resident growth beside the state held's over the second half: {:+} MiB; {} of {} done when the feed ended, the rest in {:.1} s",
+            "soak        {seconds} s at {half_peak}/s: resident MiB every 10 s {}; {:+.1}% over the second half; state held in memory, MiB: {}; resident growth beside the state held's over the second half: {:+} MiB; {} of {} done when the feed ended, the rest in {:.1} s",
             mib(&soak.samples),
             soak.second_half_growth(),
             mib(&soak.held),
