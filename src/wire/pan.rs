@@ -55,6 +55,44 @@ enum Class {
 
 /// Every card number in `bytes` (JSON or not, UTF-8 or not).
 pub fn find_pans(bytes: &[u8]) -> Vec<Pan> {
+    if !may_hold_a_pan(bytes) {
+        return Vec::new();
+    }
+    read_pans(bytes)
+}
+
+/// Whether `bytes` could hold a card number at all, from one pass over the raw bytes: every
+/// input goes through [`find_pans`], and nearly none holds one.
+///
+/// In plain ASCII without escapes every character is the byte it was written as, so a card
+/// number is at least 13 digits in a row, each group after the first following a single
+/// space or dash. With none such, there is none; anything else (an escape, a byte that is not
+/// ASCII and so could be a fullwidth digit) is left to the full reading.
+fn may_hold_a_pan(bytes: &[u8]) -> bool {
+    let mut digits = 0;
+    let mut after_separator = false;
+    for &byte in bytes {
+        match byte {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits >= 13 {
+                    return true;
+                }
+                after_separator = false;
+            }
+            b' ' | b'-' if digits > 0 && !after_separator => after_separator = true,
+            b'\\' | 0x80..=0xff => return true,
+            _ => {
+                digits = 0;
+                after_separator = false;
+            }
+        }
+    }
+    false
+}
+
+/// [`find_pans`] without the shortcut: the payload read as JSON where it is JSON.
+fn read_pans(bytes: &[u8]) -> Vec<Pan> {
     let mut found = Vec::new();
     let mut frames: Vec<Frame> = Vec::new();
     let mut text = Decoded::default();

@@ -187,6 +187,29 @@ proptest::proptest! {
         let decoded = found_digits(&format!(r#"{{"note":"{escaped}"}}"#));
         proptest::prop_assert_eq!(plain, decoded);
     }
+
+    /// The shortcut that passes over payloads without a long enough run of digits never
+    /// passes over one the full reading finds a card number in: near misses (runs of 12,
+    /// double separators, decimals, digits split by quotes) stand beside whole numbers.
+    #[test]
+    fn the_shortcut_never_hides_a_card_number(
+        text in r#"([0-9]{1,7}|[ -]{1,2}|["{}:,\[\]._a]|4111111111111111|5555 5555 5555 4444|4012-8888-8888-1881|378282246310005){0,24}"#
+    ) {
+        proptest::prop_assert_eq!(find_pans(text.as_bytes()), read_pans(text.as_bytes()));
+    }
+}
+
+#[test]
+fn the_shortcut_reads_only_what_cannot_hold_a_card_number() {
+    assert!(!may_hold_a_pan(
+        br#"{"amount":"123456.789012","at":"2026-11-23T10:00:00Z"}"#
+    ));
+    assert!(!may_hold_a_pan(b"41111111111 1 x 4111111111"));
+    assert!(!may_hold_a_pan(b"4111-1111-1111--1111"));
+    assert!(may_hold_a_pan(b"4111-1111-1111-1"));
+    assert!(may_hold_a_pan(b"tok_4111111111111111"));
+    assert!(may_hold_a_pan(br#"{"note":"\u0034"}"#));
+    assert!(may_hold_a_pan("\u{ff14}".as_bytes()));
 }
 
 #[test]
