@@ -3,7 +3,8 @@
 //! Four measurements on the embedded broker (or the Kafka `--brokers` names) and a real Redis
 //! (a throwaway `redis-server` on a free port unless `--redis` names one):
 //! 1. ceiling: a plain consumer reading the synthetic backlog, doing nothing with it;
-//! 2. throughput: the pipeline working through the same backlog;
+//! 2. throughput: the pipeline working through the same backlog, and what each message cost
+//!    the machine ([`cost`]);
 //! 3. latency: a paced stream (at half of the measured throughput unless `--rate` says
 //!    otherwise), started once the pipeline has been quiet for [`SETTLE`] after the backlog,
 //!    timed per message from the input's Kafka timestamp to the timestamp of the ledger event
@@ -21,6 +22,7 @@
 //! It ends with its verdict on the performance targets ([`targets`]).
 
 mod baseline;
+mod cost;
 mod instances;
 mod soak;
 mod targets;
@@ -216,14 +218,21 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     );
 
     let config = pipeline_config(&brokers, &topics, &redis_url, &args, GROUPS[0]).validate()?;
+    let mut probe = redis::Client::open(config.redis_url.as_str())?
+        .get_multiplexed_async_connection()
+        .await
+        .context("connecting to Redis")?;
+    let before = cost::read(&mut probe).await;
     let (health, stop, running) = start_pipeline(&config).await?;
     let throughput = rate_of(&health, backlog.len()).await;
+    let after = cost::read(&mut probe).await;
     println!(
         "pipeline    {:>9.0} messages/s  (real Redis, batches of up to {}): {:.0}% of the ceiling",
         throughput,
         args.max_batch,
         100.0 * throughput / ceiling
     );
+    println!("cost        {}", cost::line(&before, &after, backlog.len()));
 
     let half_peak = (throughput / 2.0).max(1.0) as u64;
     let rate = args.rate.unwrap_or(half_peak);

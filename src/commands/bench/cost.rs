@@ -1,0 +1,158 @@
+//! What each message of the throughput run cost the machine: CPU of this process (which also
+//! hosts the embedded broker, when that is the one in use), CPU of Redis, and what Redis did
+//! for it (commands, counting those a script runs, and bytes received). Throughput on a
+//! shared machine moves from run to run; these move much less, so they show where a change
+//! saved work even when the rate cannot.
+
+use redis::aio::ConnectionLike;
+use std::time::Duration;
+
+/// Counters read before and after a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Counters {
+    /// CPU time of this process, all threads.
+    pub process_cpu: Option<Duration>,
+    /// CPU time of the Redis server.
+    pub redis_cpu: Option<Duration>,
+    /// Commands Redis has run, those called from scripts included.
+    pub redis_commands: Option<u64>,
+    /// Bytes Redis has received from its clients.
+    pub redis_bytes_in: Option<u64>,
+}
+
+/// Reads the counters now. One that cannot be read is left out, not guessed.
+pub async fn read(redis: &mut impl ConnectionLike) -> Counters {
+    let info = |section: &'static str| redis::cmd("INFO").arg(section).to_owned();
+    let cpu: Option<String> = info("cpu").query_async(redis).await.ok();
+    let commands: Option<String> = info("commandstats").query_async(redis).await.ok();
+    let stats: Option<String> = info("stats").query_async(redis).await.ok();
+    Counters {
+        process_cpu: process_cpu(),
+        redis_cpu: cpu.as_deref().and_then(redis_cpu),
+        redis_commands: commands.as_deref().map(redis_commands),
+        redis_bytes_in: stats
+            .as_deref()
+            .and_then(|stats| info_field(stats, "total_net_input_bytes")?.parse().ok()),
+    }
+}
+
+/// The `cost` line: each counter's growth from `before` to `after`, per message.
+pub fn line(before: &Counters, after: &Counters, messages: usize) -> String {
+    let messages = messages.max(1) as f64;
+    let per_message = |from: Option<f64>, to: Option<f64>| Some((to? - from?) / messages);
+    let seconds = |cpu: Option<Duration>| cpu.map(|cpu| cpu.as_secs_f64());
+    let count = |count: Option<u64>| count.map(|count| count as f64);
+    let shown = |value: Option<f64>, show: &dyn Fn(f64) -> String| {
+        value.map_or_else(|| "n/a".to_owned(), show)
+    };
+    let micros = |value: f64| format!("{:.1} µs", value * 1e6);
+    format!(
+        "per message: {} CPU of this process, {} CPU of Redis, {} Redis commands, {} sent to Redis",
+        shown(
+            per_message(seconds(before.process_cpu), seconds(after.process_cpu)),
+            &micros
+        ),
+        shown(
+            per_message(seconds(before.redis_cpu), seconds(after.redis_cpu)),
+            &micros
+        ),
+        shown(
+            per_message(count(before.redis_commands), count(after.redis_commands)),
+            &|value| format!("{value:.1}")
+        ),
+        shown(
+            per_message(count(before.redis_bytes_in), count(after.redis_bytes_in)),
+            &|value| format!("{value:.0} bytes")
+        ),
+    )
+}
+
+/// This process's user and system time, from `/proc` (Linux; `None` elsewhere).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    process_cpu_of(&stat)
+}
+
+/// User plus system time from a `/proc/<pid>/stat` line, in the kernel's fixed 100 ticks a
+/// second. The command name (second field) may hold spaces, so fields count from its `)`.
+fn process_cpu_of(stat: &str) -> Option<Duration> {
+    let (_, after_name) = stat.rsplit_once(')')?;
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: u64 = fields.next()?.parse().ok()?;
+    let system: u64 = fields.next()?.parse().ok()?;
+    Some(Duration::from_millis((user + system) * 10))
+}
+
+/// Redis's own CPU time from `INFO cpu`.
+fn redis_cpu(info: &str) -> Option<Duration> {
+    let seconds = |field| info_field(info, field)?.parse::<f64>().ok();
+    let total = seconds("used_cpu_user")? + seconds("used_cpu_sys")?;
+    Duration::try_from_secs_f64(total).ok()
+}
+
+/// Calls of every command from `INFO commandstats`.
+fn redis_commands(info: &str) -> u64 {
+    info.lines()
+        .filter(|line| line.starts_with("cmdstat_"))
+        .filter_map(|line| {
+            let (_, stats) = line.split_once(':')?;
+            let calls = stats
+                .split(',')
+                .find_map(|stat| stat.strip_prefix("calls="))?;
+            calls.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// The value of `field` in an `INFO` answer (`field:value` lines).
+fn info_field<'a>(info: &'a str, field: &str) -> Option<&'a str> {
+    info.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name == field).then_some(value.trim())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn process_cpu_reads_user_and_system_ticks_after_a_name_with_spaces() {
+        let stat = "4242 (tx score) S 1 2 3 4 5 6 7 8 9 10 250 50 0 0 20 0 9";
+        assert_eq!(process_cpu_of(stat), Some(Duration::from_millis(3000)));
+        assert_eq!(process_cpu_of("4242 (txscore) S 1 2"), None);
+    }
+
+    #[test]
+    fn redis_answers_are_read_field_by_field() {
+        let cpu = "# CPU\r\nused_cpu_sys:0.500000\r\nused_cpu_user:1.250000\r\n";
+        assert_eq!(redis_cpu(cpu), Some(Duration::from_millis(1750)));
+        let commands = "# Commandstats\r\ncmdstat_hget:calls=120,usec=90,usec_per_call=0.75\r\n\
+                        cmdstat_evalsha:calls=3,usec=900,usec_per_call=300.00\r\n";
+        assert_eq!(redis_commands(commands), 123);
+        let stats = "total_net_input_bytes:9000\r\ntotal_net_output_bytes:12\r\n";
+        assert_eq!(info_field(stats, "total_net_input_bytes"), Some("9000"));
+        assert_eq!(info_field(stats, "total_net"), None);
+    }
+
+    #[test]
+    fn the_line_divides_growth_by_messages_and_says_what_it_could_not_read() {
+        let before = Counters {
+            process_cpu: Some(Duration::from_secs(1)),
+            redis_cpu: None,
+            redis_commands: Some(100),
+            redis_bytes_in: Some(1_000),
+        };
+        let after = Counters {
+            process_cpu: Some(Duration::from_secs(3)),
+            redis_cpu: Some(Duration::from_secs(1)),
+            redis_commands: Some(1_100),
+            redis_bytes_in: Some(251_000),
+        };
+        assert_eq!(
+            line(&before, &after, 1_000),
+            "per message: 2000.0 µs CPU of this process, n/a CPU of Redis, 1.0 Redis commands, \
+             250 bytes sent to Redis"
+        );
+    }
+}
