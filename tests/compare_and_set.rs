@@ -155,12 +155,43 @@ async fn groups_sent_together_stay_independent(store: &impl StateStore) {
     }
 }
 
+/// A list holds the newest `keep` entries, newest first, however many arrive at once: a
+/// push of more entries than one script call unpacks at a time included.
+async fn appends_keep_the_newest_entries(store: &impl StateStore) {
+    let key = "t:{m:list}:ledger";
+    let append = |entries: Vec<String>, keep: usize| WriteGroup {
+        appends: vec![Append {
+            key: key.to_owned(),
+            entries,
+            keep,
+        }],
+        ..WriteGroup::default()
+    };
+    let named = |names: &[&str]| names.iter().map(|name| (*name).to_owned()).collect();
+    apply(store, append(named(&["a", "b"]), 3)).await;
+    assert_eq!(store.list_head(key, 10).await.unwrap(), ["b", "a"]);
+    apply(store, append(named(&["c", "d", "e"]), 3)).await;
+    assert_eq!(store.list_head(key, 10).await.unwrap(), ["e", "d", "c"]);
+    apply(store, append(Vec::new(), 3)).await;
+    assert_eq!(store.list_head(key, 10).await.unwrap(), ["e", "d", "c"]);
+
+    let many: Vec<String> = (0..2_500).map(|n| format!("event {n}")).collect();
+    apply(store, append(many, 2_000)).await;
+    let held = store.list_head(key, 5_000).await.unwrap();
+    assert_eq!(held.len(), 2_000);
+    assert_eq!(
+        (held[0].as_str(), held[1_999].as_str()),
+        ("event 2499", "event 500")
+    );
+}
+
 #[tokio::test]
 async fn in_redis() {
     let server = redis();
     let store = common::redis_store(&server).await;
     checks_fence_what_a_group_only_read(&store).await;
     groups_sent_together_stay_independent(&store).await;
+    appends_keep_the_newest_entries(&store).await;
 }
 
 #[tokio::test]
@@ -168,4 +199,5 @@ async fn in_memory() {
     let store = MemoryStore::new();
     checks_fence_what_a_group_only_read(&store).await;
     groups_sent_together_stay_independent(&store).await;
+    appends_keep_the_newest_entries(&store).await;
 }

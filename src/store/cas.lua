@@ -4,7 +4,8 @@
 -- ARGV[1]: number of groups G. Then per group, in order: D (documents written), C (documents
 -- only checked), L (lists appended to); D times: expected version ("0": must not exist), new
 -- version, new data, ttl in ms ("0": none); C times: expected version; L times: entry count N,
--- last index kept, then N entries oldest first.
+-- last index kept, then N entries oldest first. A list is pushed to in one call and trimmed
+-- only when it has grown past what is kept.
 -- KEYS: per group, in order, its D written document keys (hashes with `version` and `data`),
 -- its C checked document keys, its L list keys.
 -- Returns one answer per group: 0 when applied, else the 1-based index (among the group's
@@ -46,11 +47,17 @@ for g = 1, tonumber(ARGV[1]) do
   for l = 1, lists do
     local key = KEYS[k + documents + checks + l]
     local count = tonumber(ARGV[at])
-    if answer == 0 then
-      for e = 1, count do
-        redis.call('LPUSH', key, ARGV[at + 1 + e])
+    if answer == 0 and count > 0 then
+      local length = 0
+      local first, last = at + 2, at + 1 + count
+      while first <= last do
+        local upto = math.min(first + 999, last)
+        length = redis.call('LPUSH', key, unpack(ARGV, first, upto))
+        first = upto + 1
       end
-      redis.call('LTRIM', key, 0, ARGV[at + 1])
+      if length > tonumber(ARGV[at + 1]) + 1 then
+        redis.call('LTRIM', key, 0, ARGV[at + 1])
+      end
     end
     at = at + 2 + count
   end
