@@ -309,11 +309,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let config = file.validate()?;
         let store = RedisStore::connect(&config.redis_url, config.redis_timeout).await?;
         let rules = RuleBook::from(RuleSet::embedded_default());
+        let before = cost::read(&mut probe).await;
         let rate = baseline::per_message_rate(&config, store, &rules, messages).await?;
+        let after = cost::read(&mut probe).await;
         println!(
             "baseline    {:>9.0} messages/s  (per message: one read, one compare-and-set, awaited publishes; {messages} messages): the pipeline is {:.1}x it",
             rate,
             throughput / rate
+        );
+        println!(
+            "cost        baseline {}",
+            cost::line(&before, &after, messages)
         );
         measured.times_baseline = Some(throughput / rate);
     }
