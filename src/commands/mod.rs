@@ -1,4 +1,5 @@
-//! The `txscore` subcommands. Each file is one command; this module holds the command line.
+//! The `txscore` subcommands. Each file is one command; this module holds the command line and
+//! how the process is set up to run it (logging, async workers).
 //!
 //! - [`run`]: the service.
 //! - [`demo`]: the whole pipeline on an embedded broker and store, with a summary.
@@ -107,8 +108,8 @@ pub fn init_logging() {
 /// The async tasks are few (a batch loop, its committer, the HTTP endpoints), and the CPU-heavy
 /// steps of a batch run on threads of their own, one per core. A worker per core on top of
 /// those mostly moves tasks and wakeups between threads: on two cores shared with Redis and the
-/// broker, one worker did 16.1-17.4k messages/s in five bench runs against 13.9-16.6k for two,
-/// alternating, with about 8% less CPU per message.
+/// broker, one worker was faster in nine of twelve alternating bench runs, 14.9k messages/s
+/// on average against 13.7k for two.
 pub fn async_workers() -> usize {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     workers_for(cores, std::env::var("TOKIO_WORKER_THREADS").ok().as_deref())

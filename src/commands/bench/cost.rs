@@ -39,31 +39,21 @@ pub async fn read(redis: &mut impl ConnectionLike) -> Counters {
 /// The `cost` line: each counter's growth from `before` to `after`, per message.
 pub fn line(before: &Counters, after: &Counters, messages: usize) -> String {
     let messages = messages.max(1) as f64;
-    let per_message = |from: Option<f64>, to: Option<f64>| Some((to? - from?) / messages);
+    let grown = |from: Option<f64>, to: Option<f64>| Some((to? - from?) / messages);
     let seconds = |cpu: Option<Duration>| cpu.map(|cpu| cpu.as_secs_f64());
     let count = |count: Option<u64>| count.map(|count| count as f64);
-    let shown = |value: Option<f64>, show: &dyn Fn(f64) -> String| {
-        value.map_or_else(|| "n/a".to_owned(), show)
-    };
-    let micros = |value: f64| format!("{:.1} µs", value * 1e6);
+    let micros = |value: Option<f64>| value.map_or("n/a".into(), |v| format!("{:.1} µs", v * 1e6));
     format!(
         "per message: {} CPU of this process, {} CPU of Redis, {} Redis commands, {} sent to Redis",
-        shown(
-            per_message(seconds(before.process_cpu), seconds(after.process_cpu)),
-            &micros
-        ),
-        shown(
-            per_message(seconds(before.redis_cpu), seconds(after.redis_cpu)),
-            &micros
-        ),
-        shown(
-            per_message(count(before.redis_commands), count(after.redis_commands)),
-            &|value| format!("{value:.1}")
-        ),
-        shown(
-            per_message(count(before.redis_bytes_in), count(after.redis_bytes_in)),
-            &|value| format!("{value:.0} bytes")
-        ),
+        micros(grown(
+            seconds(before.process_cpu),
+            seconds(after.process_cpu)
+        )),
+        micros(grown(seconds(before.redis_cpu), seconds(after.redis_cpu))),
+        grown(count(before.redis_commands), count(after.redis_commands))
+            .map_or("n/a".into(), |v| format!("{v:.1}")),
+        grown(count(before.redis_bytes_in), count(after.redis_bytes_in))
+            .map_or("n/a".into(), |v| format!("{v:.0} bytes")),
     )
 }
 
