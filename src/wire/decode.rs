@@ -2,9 +2,9 @@
 //! that names the field at fault.
 
 use super::fields::{invalid, json_object, Fields, InputError, MAX_AMOUNT, MAX_AMOUNT_SCALE};
+use super::json::Json;
 use crate::domain::{Merchant, Transaction, TxnKind};
 use rust_decimal::Decimal;
-use serde_json::Value;
 use std::str::FromStr;
 
 /// Decodes and validates one transaction message of at most `max_bytes` bytes.
@@ -18,7 +18,7 @@ pub fn decode_transaction(payload: &[u8], max_bytes: usize) -> Result<Transactio
         return Err(InputError::MissingField("original_txn_id".into()));
     }
     let merchant = match object.get("merchant") {
-        Some(Value::Object(merchant)) => parse_merchant(&Fields::new(merchant, "merchant."))?,
+        Some(Json::Object(merchant)) => parse_merchant(&Fields::new(merchant, "merchant."))?,
         Some(_) => return Err(invalid("merchant", "must be an object")),
         None => return Err(InputError::MissingField("merchant".into())),
     };
@@ -61,8 +61,8 @@ fn parse_kind(fields: &Fields) -> Result<TxnKind, InputError> {
 
 fn parse_amount(fields: &Fields) -> Result<Decimal, InputError> {
     let text = match fields.get("amount")? {
-        Value::String(text) => text,
-        Value::Number(_) => {
+        Json::String(text) => text.as_ref(),
+        Json::Number(_) => {
             return Err(invalid(
                 "amount",
                 "must be a decimal string such as \"12.50\", not a JSON number",

@@ -1,10 +1,9 @@
 //! What every input message shares: the envelope checks (size, card numbers, UTF-8, a JSON
 //! object), typed field access whose errors name the field, and [`InputError`].
 
-use super::json::{self, StrictJsonError};
+use super::json::{self, Json, Object, StrictJsonError};
 use super::pan::{find_pans, masked_span};
 use rust_decimal::Decimal;
-use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
 use time::{OffsetDateTime, UtcOffset};
@@ -75,7 +74,7 @@ pub fn invalid(field: &str, reason: impl Into<String>) -> InputError {
 /// The JSON object in `payload`, after the checks every message gets: at most `max_bytes`,
 /// no card number anywhere (masked in the error; see [`super::pan`]), UTF-8, strict JSON (no
 /// key twice in one object), an object.
-pub fn json_object(payload: &[u8], max_bytes: usize) -> Result<Map<String, Value>, InputError> {
+pub fn json_object(payload: &[u8], max_bytes: usize) -> Result<Object<'_>, InputError> {
     if payload.len() > max_bytes {
         return Err(InputError::Oversized {
             size: payload.len(),
@@ -89,7 +88,7 @@ pub fn json_object(payload: &[u8], max_bytes: usize) -> Result<Map<String, Value
     }
     let text = std::str::from_utf8(payload).map_err(|_| InputError::NotUtf8)?;
     match json::parse(text) {
-        Ok(Value::Object(object)) => Ok(object),
+        Ok(Json::Object(object)) => Ok(object),
         Ok(_) => Err(InputError::NotAnObject),
         Err(StrictJsonError::DuplicateKey(field)) => Err(invalid(
             &field,
@@ -101,12 +100,12 @@ pub fn json_object(payload: &[u8], max_bytes: usize) -> Result<Map<String, Value
 
 /// Typed access to a JSON object's fields, with errors that name the full field path.
 pub struct Fields<'a> {
-    object: &'a Map<String, Value>,
+    object: &'a Object<'a>,
     prefix: &'static str,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(object: &'a Map<String, Value>, prefix: &'static str) -> Self {
+    pub fn new(object: &'a Object<'a>, prefix: &'static str) -> Self {
         Fields { object, prefix }
     }
 
@@ -118,9 +117,9 @@ impl<'a> Fields<'a> {
         invalid(&self.path(name), reason)
     }
 
-    pub fn get(&self, name: &str) -> Result<&'a Value, InputError> {
+    pub fn get(&self, name: &str) -> Result<&'a Json<'a>, InputError> {
         match self.object.get(name) {
-            None | Some(Value::Null) => Err(InputError::MissingField(self.path(name))),
+            None | Some(Json::Null) => Err(InputError::MissingField(self.path(name))),
             Some(value) => Ok(value),
         }
     }
@@ -133,7 +132,7 @@ impl<'a> Fields<'a> {
 
     pub fn optional_str(&self, name: &str) -> Result<Option<&'a str>, InputError> {
         match self.object.get(name) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Json::Null) => Ok(None),
             Some(_) => self.str(name).map(Some),
         }
     }
@@ -156,23 +155,23 @@ impl<'a> Fields<'a> {
 
     pub fn optional_id(&self, name: &str) -> Result<Option<String>, InputError> {
         match self.object.get(name) {
-            None | Some(Value::Null) => Ok(None),
+            None | Some(Json::Null) => Ok(None),
             Some(_) => self.id(name).map(Some),
         }
     }
 
     pub fn optional_bool(&self, name: &str) -> Result<Option<bool>, InputError> {
         match self.object.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(flag)) => Ok(Some(*flag)),
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Bool(flag)) => Ok(Some(*flag)),
             Some(_) => Err(self.invalid(name, "must be true or false")),
         }
     }
 
     pub fn optional_coordinate(&self, name: &str, limit: f64) -> Result<Option<f64>, InputError> {
         match self.object.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(number)) => match number.as_f64() {
+            None | Some(Json::Null) => Ok(None),
+            Some(Json::Number(number)) => match number.as_f64() {
                 Some(degrees) if degrees.abs() <= limit => Ok(Some(degrees)),
                 _ => {
                     Err(self.invalid(name, format!("must be a number of degrees within ±{limit}")))

@@ -1,4 +1,5 @@
 use super::*;
+use serde_json::Value;
 use time::UtcOffset;
 
 const VALID: &str = r#"{"txn_id":"T-1","type":"purchase","card_token":"tok_1","member_id":"M-1",
