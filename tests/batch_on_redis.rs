@@ -64,6 +64,88 @@ async fn processing_a_batch_twice_re_emits_identical_outputs_and_changes_nothing
     );
 }
 
+/// Records written before output payloads were stored as JSON objects hold each payload as a
+/// string of its JSON. This rewrites every record in Redis that way, by text substitution,
+/// and replays the batch on a fresh processor: it reads them and re-emits every output byte
+/// for byte.
+#[tokio::test]
+async fn records_holding_payloads_as_strings_replay_byte_for_byte() {
+    let server = redis();
+    let messages = generate(&StreamSpec {
+        transactions: 300,
+        cards: 30,
+        ..StreamSpec::default()
+    });
+    let batch = inbound(&messages);
+    let rules = rules();
+    let processor =
+        |store| BatchProcessor::new(store, Keyspace::new("txscore"), processor_settings());
+    let first = processor(redis_store(&server).await)
+        .process(&batch, &rules)
+        .await
+        .unwrap();
+    let published: Vec<String> = first
+        .outbound
+        .iter()
+        .filter(|m| m.destination != Destination::Dlq)
+        .map(|m| m.payload.clone())
+        .collect();
+    assert!(published.len() > 250, "outputs: {}", published.len());
+
+    let mut connection = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let records: Vec<String> = redis::cmd("KEYS")
+        .arg("txscore:*:txn:*")
+        .query(&mut connection)
+        .unwrap();
+    let mut rewritten = 0;
+    for key in &records {
+        let mut data: String = redis::cmd("HGET")
+            .arg(key)
+            .arg("data")
+            .query(&mut connection)
+            .unwrap();
+        for payload in &published {
+            let as_object = format!("\"payload\":{payload}");
+            if data.contains(&as_object) {
+                let as_string = format!("\"payload\":{}", serde_json::to_string(payload).unwrap());
+                data = data.replace(&as_object, &as_string);
+                rewritten += 1;
+            }
+        }
+        assert!(
+            !data.contains("\"payload\":{"),
+            "every payload of {key} was one published: {data}"
+        );
+        redis::cmd("HSET")
+            .arg(key)
+            .arg("data")
+            .arg(&data)
+            .exec(&mut connection)
+            .unwrap();
+    }
+    assert_eq!(rewritten, published.len(), "every output is in a record");
+
+    let again = processor(redis_store(&server).await)
+        .process(&batch, &rules)
+        .await
+        .unwrap();
+    assert_eq!(again.scored, 0);
+    assert_eq!(again.replayed, first.scored);
+    let mut replayed: Vec<String> = again
+        .outbound
+        .iter()
+        .filter(|m| m.destination != Destination::Dlq)
+        .map(|m| m.payload.clone())
+        .collect();
+    let mut published = published;
+    published.sort();
+    replayed.sort();
+    assert_eq!(replayed, published);
+}
+
 #[tokio::test]
 async fn a_tls_server_requiring_a_password_reaches_the_reference_totals() {
     let server = txscore::local_redis::LocalRedis::start_tls("tls-pass-93f1")

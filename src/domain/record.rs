@@ -5,7 +5,9 @@ use super::counters::Counted;
 use super::lots::LotUse;
 use super::TxnKind;
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// Which downstream topic an output goes to; names resolve through configuration.
@@ -25,28 +27,66 @@ pub enum OutputTopic {
 pub struct OutputMessage {
     pub topic: OutputTopic,
     pub key: String,
-    /// Written into the record as a string holding the JSON; read back from that or from the
-    /// JSON object itself (see [`payload_text`]).
-    #[serde(deserialize_with = "payload_text::deserialize")]
-    pub payload: String,
+    pub payload: Payload,
 }
 
-/// How a record's output payload reads back. Records hold it as a string today; storing the
-/// JSON object itself makes a record smaller and spares the escaping both ways, so this reads
-/// either form to the same text, byte for byte. Reading comes first: a version that writes
-/// objects can then roll out instance by instance, and back, without one instance failing on
-/// records another wrote.
-mod payload_text {
-    use serde::de::Error;
-    use serde::{Deserialize, Deserializer};
-    use serde_json::value::RawValue;
+/// An output's JSON text, exactly as published.
+///
+/// One is made by encoding a value, so it is JSON by construction, and a record holds it as
+/// that JSON itself: no escaping when written, no unescaping when read, and smaller. Records
+/// written before held it as a string of the JSON; those read back as the same text, byte
+/// for byte, and are written back in the form they came in.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// Encoded here, or read from a record holding the JSON itself.
+    Json(Box<RawValue>),
+    /// Read from a record holding the JSON as a string.
+    Text(String),
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+impl Payload {
+    /// `value` encoded as JSON.
+    pub fn encode<T: Serialize + ?Sized>(value: &T) -> Payload {
+        Payload::Json(
+            serde_json::value::to_raw_value(value).expect("outputs encode: string keys only"),
+        )
+    }
+
+    /// The text to publish.
+    pub fn text(&self) -> &str {
+        match self {
+            Payload::Json(json) => json.get(),
+            Payload::Text(text) => text,
+        }
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Payload) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Payload {}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Payload::Json(json) => json.serialize(serializer),
+            Payload::Text(text) => text.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Payload, D::Error> {
         let raw = Box::<RawValue>::deserialize(deserializer)?;
         if raw.get().starts_with('{') {
-            return Ok(raw.get().to_owned());
+            return Ok(Payload::Json(raw));
         }
-        serde_json::from_str(raw.get()).map_err(D::Error::custom)
+        serde_json::from_str(raw.get())
+            .map(Payload::Text)
+            .map_err(D::Error::custom)
     }
 }
 
@@ -112,11 +152,11 @@ pub struct BudgetDraws {
 mod tests {
     use super::*;
 
-    fn output(payload: &str) -> OutputMessage {
+    fn output(payload: Payload) -> OutputMessage {
         OutputMessage {
             topic: OutputTopic::Ledger,
             key: "M-1".into(),
-            payload: payload.into(),
+            payload,
         }
     }
 
@@ -126,32 +166,57 @@ mod tests {
         ))
     }
 
+    const EVENT: &str = r#"{"event_id":"T-1/points_earned","points":5,"breakdown":[{"rule":"base_rate","detail":"247.33 CNY x \"1\""}],"nested":{"a":[1,2]}}"#;
+
     #[test]
-    fn a_payload_stored_as_a_string_reads_back_byte_for_byte() {
+    fn an_encoded_payload_is_stored_as_the_json_itself_and_reads_back_byte_for_byte() {
+        let value: serde_json::Value = serde_json::from_str(EVENT).expect("valid JSON");
+        let message = output(Payload::encode(&value));
+        assert_eq!(message.payload.text(), value.to_string());
+        let stored = serde_json::to_string(&message).expect("serialises");
+        assert_eq!(
+            stored,
+            format!(r#"{{"topic":"ledger","key":"M-1","payload":{}}}"#, value),
+            "the payload is nested as an object, not escaped into a string"
+        );
+        let read: OutputMessage = serde_json::from_str(&stored).expect("reads back");
+        assert_eq!(read.payload.text(), message.payload.text());
+        assert!(matches!(read.payload, Payload::Json(_)));
+    }
+
+    #[test]
+    fn a_payload_stored_as_a_string_reads_back_and_is_written_back_as_it_came() {
         for payload in [
-            r#"{"points":247,"detail":"247.33 CNY x \"1\"","nested":{"a":[1,2]}}"#,
+            EVENT,
             "not json at all",
             r#""a JSON string""#,
             " {\"padded\":1} ",
             "",
         ] {
-            let message = output(payload);
-            let stored = serde_json::to_string(&message).expect("serialises");
-            let read: OutputMessage = serde_json::from_str(&stored).expect("reads back");
-            assert_eq!(read, message, "stored as {stored}");
+            let stored = format!(
+                r#"{{"topic":"ledger","key":"M-1","payload":{}}}"#,
+                serde_json::to_string(payload).expect("a string serialises")
+            );
+            let read: OutputMessage = serde_json::from_str(&stored).expect("reads");
+            assert_eq!(read.payload.text(), payload);
+            assert_eq!(
+                serde_json::to_string(&read).expect("serialises"),
+                stored,
+                "written back in the form it came in"
+            );
         }
     }
 
     #[test]
-    fn a_payload_stored_as_the_object_itself_reads_back_byte_for_byte() {
-        let payload = r#"{"event_id":"T-1/points_earned","points":5,"breakdown":[{"rule":"base_rate","detail":"a \"b\""}]}"#;
-        assert_eq!(read(payload).expect("reads").payload, payload);
-        assert_eq!(
-            read(&serde_json::to_string(payload).expect("a string serialises"))
-                .expect("reads")
-                .payload,
-            payload,
-            "the same text stored as a string reads back the same"
+    fn the_same_text_in_either_form_is_the_same_payload() {
+        let as_object = read(EVENT).expect("reads");
+        let as_string = read(&serde_json::to_string(EVENT).expect("serialises")).expect("reads");
+        assert_eq!(as_object.payload.text(), EVENT);
+        assert_eq!(as_object, as_string);
+        assert_ne!(
+            as_object,
+            read(r#"{"event_id":"T-2"}"#).expect("reads"),
+            "different text, different payload"
         );
     }
 

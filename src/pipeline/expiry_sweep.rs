@@ -6,7 +6,7 @@
 
 use super::documents::{CorruptDocument, Documents};
 use super::Outbound;
-use crate::domain::record::{OutputMessage, OutputTopic};
+use crate::domain::record::{OutputMessage, OutputTopic, Payload};
 use crate::domain::{MemberState, TxnRecord};
 use crate::rules::RuleBook;
 use crate::scoring::expiry;
@@ -115,7 +115,7 @@ impl<S: StateStore> ExpirySweep<'_, S> {
                 .map(|event| OutputMessage {
                     topic: OutputTopic::Ledger,
                     key: member_id.to_owned(),
-                    payload: serde_json::to_string(event).expect("ledger events serialise"),
+                    payload: Payload::encode(event),
                 })
                 .collect();
             accounts.set(account_key, member);
@@ -138,7 +138,7 @@ impl<S: StateStore> ExpirySweep<'_, S> {
                     key: self.keys.ledger(&owner),
                     entries: outputs
                         .iter()
-                        .map(|output| output.payload.clone())
+                        .map(|output| output.payload.text().to_owned())
                         .collect(),
                     keep: self.ledger_retention,
                 });

@@ -2,7 +2,7 @@
 //! messages fared, for publishing and metrics.
 
 pub use super::owner_log::Origin;
-use crate::domain::record::{OutputMessage, OutputTopic};
+use crate::domain::record::{OutputMessage, OutputTopic, Payload};
 use crate::scoring;
 use crate::wire::encode_command;
 use std::collections::BTreeMap;
@@ -87,7 +87,7 @@ pub(super) fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage>
     let ledger = decision.ledger.iter().map(|event| OutputMessage {
         topic: OutputTopic::Ledger,
         key: event.member_id.clone(),
-        payload: serde_json::to_string(event).expect("ledger events serialise"),
+        payload: Payload::encode(event),
     });
     let alerts = decision.alerts.iter().map(|alert| OutputMessage {
         topic: OutputTopic::Alerts,
@@ -96,7 +96,7 @@ pub(super) fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage>
             .clone()
             .or_else(|| alert.member_id.clone())
             .unwrap_or_default(),
-        payload: serde_json::to_string(alert).expect("alerts serialise"),
+        payload: Payload::encode(alert),
     });
     let commands = decision.commands.iter().map(|command| OutputMessage {
         topic: OutputTopic::Commands,
@@ -106,7 +106,7 @@ pub(super) fn encode_outputs(decision: &scoring::Decision) -> Vec<OutputMessage>
     let shadow = decision.shadow.iter().map(|comparison| OutputMessage {
         topic: OutputTopic::Shadow,
         key: comparison.member_id.clone(),
-        payload: serde_json::to_string(comparison).expect("comparisons serialise"),
+        payload: Payload::encode(comparison),
     });
     ledger.chain(alerts).chain(commands).chain(shadow).collect()
 }
@@ -121,7 +121,7 @@ impl From<&OutputMessage> for Outbound {
                 OutputTopic::Shadow => Destination::Shadow,
             },
             key: message.key.clone(),
-            payload: message.payload.clone(),
+            payload: message.payload.text().to_owned(),
             origin: None,
         }
     }

@@ -337,7 +337,7 @@ fn activity(command: &Command, kind: ActivityKind, points: i64, party: &str) -> 
 fn announced(record: &TxnRecord, command: &Command) -> bool {
     record.outputs.iter().any(|output| {
         output.topic == OutputTopic::Commands
-            && decode_command(output.payload.as_bytes(), usize::MAX)
+            && decode_command(output.payload.text().as_bytes(), usize::MAX)
                 .is_ok_and(|issued| issued == *command)
     })
 }

@@ -8,6 +8,7 @@
 use super::fields::{json_object, Fields, InputError};
 use crate::domain::bounds::MAX_EVENT_POINTS;
 use crate::domain::command::{Command, CommandAction};
+use crate::domain::record::Payload;
 use serde_json::{json, Value};
 use time::format_description::well_known::Rfc3339;
 
@@ -70,7 +71,7 @@ pub fn decode_command(payload: &[u8], max_bytes: usize) -> Result<Command, Input
 }
 
 /// The message `command` travels as; [`decode_command`] reads it back.
-pub fn encode_command(command: &Command) -> String {
+pub fn encode_command(command: &Command) -> Payload {
     let mut message = json!({
         "command_id": command.command_id,
         "member_id": command.member_id,
@@ -107,7 +108,7 @@ pub fn encode_command(command: &Command) -> String {
     if let (Value::Object(message), Value::Object(extra)) = (&mut message, extra) {
         message.extend(extra);
     }
-    message.to_string()
+    Payload::encode(&message)
 }
 
 #[cfg(test)]
@@ -128,7 +129,7 @@ mod tests {
             }
         );
         assert_eq!(
-            decode_command(encode_command(&command).as_bytes(), 1024).unwrap(),
+            decode_command(encode_command(&command).text().as_bytes(), 1024).unwrap(),
             command
         );
         let bad = br#"{"command_id":"C-1","type":"redeem","member_id":"M-1","points":-5,

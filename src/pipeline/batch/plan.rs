@@ -139,7 +139,7 @@ impl<S: StateStore> BatchProcessor<S> {
                 outputs
                     .iter()
                     .filter(|output| output.topic == OutputTopic::Ledger)
-                    .map(|output| output.payload.clone()),
+                    .map(|output| output.payload.text().to_owned()),
             );
             plan.report.record_applied(at, &decision);
             plan.report
