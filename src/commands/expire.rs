@@ -47,7 +47,7 @@ pub async fn expire(args: ExpireArgs) -> anyhow::Result<()> {
     let report = sweep.run(args.as_of).await?;
     let producer: FutureProducer = config
         .kafka
-        .producer_config()
+        .command_producer_config()
         .create()
         .context("creating the producer")?;
     let topic = &config.topics().ledger;

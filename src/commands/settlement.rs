@@ -2,7 +2,7 @@
 //! redeemed, expired and reversed over a period (read from the ledger topic) and outstanding
 //! now (a scan of the store).
 
-use super::shared::connect_store;
+use super::shared::{connect_store, read_whole_topic};
 use crate::config::Config;
 use crate::domain::LedgerEvent;
 use crate::liability;
@@ -10,11 +10,9 @@ use crate::settlement::Settlement;
 use crate::store::Keyspace;
 use anyhow::Context;
 use clap::Args;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
@@ -36,9 +34,14 @@ pub async fn settlement(args: SettlementArgs) -> anyhow::Result<()> {
     let mut report = Settlement::new(args.from, args.to);
     let topic = &config.topics().ledger;
     let reader: BaseConsumer = config.kafka.reader_config().create()?;
-    for event in read_whole_topic(&reader, topic)? {
-        report.add(&event);
-    }
+    read_whole_topic(&reader, topic, |message| {
+        if let Some(payload) = message.payload() {
+            let event: LedgerEvent = serde_json::from_slice(payload)
+                .with_context(|| format!("a ledger event at offset {}", message.offset()))?;
+            report.add(&event);
+        }
+        Ok(())
+    })?;
     let store = connect_store(&config).await?;
     let outstanding = liability::snapshot(&store, &Keyspace::new(&config.key_prefix)).await?;
 
@@ -79,45 +82,4 @@ pub async fn settlement(args: SettlementArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Every ledger event on `topic`, from the start of each partition to its end when read.
-pub fn read_whole_topic(reader: &BaseConsumer, topic: &str) -> anyhow::Result<Vec<LedgerEvent>> {
-    let timeout = Duration::from_secs(10);
-    let metadata = reader
-        .fetch_metadata(Some(topic), timeout)
-        .with_context(|| format!("reading the metadata of {topic}"))?;
-    let mut assignment = TopicPartitionList::new();
-    let mut ends = std::collections::HashMap::new();
-    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-        let (low, high) = reader.fetch_watermarks(topic, partition.id(), timeout)?;
-        if high > low {
-            assignment.add_partition_offset(topic, partition.id(), Offset::Beginning)?;
-            ends.insert(partition.id(), high);
-        }
-    }
-    reader.assign(&assignment)?;
-    let mut events = Vec::new();
-    let mut quiet_since = Instant::now();
-    while !ends.is_empty() && quiet_since.elapsed() < Duration::from_secs(30) {
-        let Some(message) = reader.poll(Duration::from_millis(200)) else {
-            continue;
-        };
-        let message = message?;
-        quiet_since = Instant::now();
-        if let Some(payload) = message.payload() {
-            events.push(
-                serde_json::from_slice(payload)
-                    .with_context(|| format!("a ledger event at offset {}", message.offset()))?,
-            );
-        }
-        if ends
-            .get(&message.partition())
-            .is_some_and(|end| message.offset() + 1 >= *end)
-        {
-            ends.remove(&message.partition());
-        }
-    }
-    anyhow::ensure!(ends.is_empty(), "{topic} stopped delivering before its end");
-    Ok(events)
 }

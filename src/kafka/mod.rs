@@ -101,13 +101,30 @@ impl KafkaSettings {
         config
     }
 
-    /// A reader of whole topics (reports): assigned partitions, no group offsets committed.
+    /// A reader of whole topics (reports, re-drives): assigned partitions, no group offsets
+    /// committed, committed messages only, and told when it reaches a partition's end (which,
+    /// on a topic written in transactions, is a commit marker rather than a message).
     pub fn reader_config(&self) -> ClientConfig {
         let mut config = self.base();
         config
             .set("group.id", format!("{}-reader", self.group_id))
             .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .set("isolation.level", "read_committed")
             .set_default("auto.offset.reset", "earliest");
+        config
+    }
+
+    /// The producer of one-off commands (`expire`, `redrive`): idempotent, and never
+    /// transactional, even under exactly-once, since what they send is not tied to consumed
+    /// offsets (a transactional producer refuses to send outside a transaction).
+    pub fn command_producer_config(&self) -> ClientConfig {
+        let mut config = self.base();
+        config
+            .set("enable.idempotence", "true")
+            .set_default("acks", "all")
+            .set_default("compression.type", "lz4")
+            .set_default("message.timeout.ms", "30000");
         config
     }
 
