@@ -8,6 +8,7 @@
 //! - [`replay`]: a recorded stream through the core, with a per-rule report.
 //! - [`rules`]: checking a rules file.
 //! - [`expire`]: the expiry sweep for members with no recent events.
+//! - [`redrive`]: dead letters sent back to their input topics once their cause is fixed.
 //! - [`accept_store`]: going on with a store that lost writes, once the operator decides to.
 //! - [`settlement`]: points issued, redeemed, expired per funding party and programme.
 //!
@@ -23,6 +24,7 @@ pub mod expire;
 mod feed;
 #[cfg(feature = "tools")]
 pub mod generate;
+pub mod redrive;
 pub mod replay;
 pub mod rules;
 pub mod run;
@@ -64,6 +66,9 @@ enum Command {
     Rules(rules::RulesCommand),
     /// Expire every lot due by a time, for members with no event to do it (publishes the events).
     Expire(expire::ExpireArgs),
+    /// Send dead letters of the kinds named back to the input topics they were read from,
+    /// once what set them aside is fixed (a refund that came before its original, ...).
+    Redrive(redrive::RedriveArgs),
     /// Report points issued per funding party, and redeemed, expired, reversed and outstanding
     /// per programme, over a period.
     Settlement(settlement::SettlementArgs),
@@ -86,6 +91,7 @@ impl Cli {
             Command::Replay(args) => replay::replay(args).await,
             Command::Rules(command) => rules::rules(command),
             Command::Expire(args) => expire::expire(args).await,
+            Command::Redrive(args) => redrive::redrive(args).await,
             Command::Settlement(args) => settlement::settlement(args).await,
             Command::AcceptStore(args) => accept_store::accept_store(args).await,
         }

@@ -1,0 +1,174 @@
+//! `txscore redrive` on Apache Kafka with exactly-once output, so the dead-letter topic ends in
+//! a commit marker: a refund that arrived before its purchase is dead-lettered as
+//! `unknown_original`; once the purchase is in, re-driving that kind sends the refund back to
+//! its input topic, and it is applied, once; a malformed message beside it stays where it is.
+//! Re-driving it again changes no balance and publishes nothing new (its outputs again, byte
+//! for byte); a dry run sends nothing.
+
+mod common;
+
+use common::{error_kinds, read_to_end, Stack};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::ClientConfig;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use txscore::commands::redrive::{redrive_dead_letters, Redriven, Selection};
+use txscore::synth::SyntheticMessage;
+
+const RULES: &str = r#"version = "redrive-1"
+[programs.default]
+base_currency = "CNY"
+points_per_unit = "1"
+default_tier = "standard"
+tiers = { standard = "1" }
+"#;
+
+fn message(payload: &str) -> SyntheticMessage {
+    SyntheticMessage {
+        key: "tok-1".into(),
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+fn purchase() -> SyntheticMessage {
+    message(
+        r#"{"txn_id":"T-1","type":"purchase","card_token":"tok-1","member_id":"M-1",
+        "amount":"100","currency":"CNY","merchant":{"id":"MER-1","mcc":"5411","country":"CN"},
+        "timestamp":"2026-11-02T09:00:00Z"}"#,
+    )
+}
+
+fn refund() -> SyntheticMessage {
+    message(
+        r#"{"txn_id":"R-1","type":"refund","original_txn_id":"T-1","card_token":"tok-1",
+        "member_id":"M-1","amount":"40","currency":"CNY",
+        "merchant":{"id":"MER-1","mcc":"5411","country":"CN"},
+        "timestamp":"2026-11-03T09:00:00Z"}"#,
+    )
+}
+
+/// Ledger events by event id, with every payload each was published with.
+fn ledger_by_id(stack: &Stack) -> BTreeMap<String, Vec<String>> {
+    let broker = &stack.broker;
+    let mut events: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (_, payload) in read_to_end(&broker.brokers, &broker.topics.ledger, true) {
+        let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        let id = event["event_id"].as_str().unwrap().to_owned();
+        events.entry(id).or_default().push(payload);
+    }
+    events
+}
+
+/// Messages on the transactions topic, all partitions together.
+fn transactions_produced(stack: &Stack) -> i64 {
+    let broker = &stack.broker;
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.brokers)
+        .create()
+        .unwrap();
+    (0..broker.partitions)
+        .map(|partition| {
+            let (low, high) = reader
+                .fetch_watermarks(
+                    &broker.topics.transactions,
+                    partition,
+                    Duration::from_secs(10),
+                )
+                .unwrap();
+            high - low
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
+    let stack = Stack::start("redrive", RULES, |config| {
+        config.kafka.transactional_id = Some("redrive-0".into());
+    })
+    .await;
+    let broker = &stack.broker;
+    let config = {
+        let mut config = broker.config(&stack.redis, 50);
+        config.kafka.transactional_id = Some("redrive-tool".into());
+        config
+    };
+    let unknown_original = Selection {
+        kinds: vec!["unknown_original".into()],
+        since_ms: None,
+    };
+
+    broker
+        .feed_by_card(&[refund(), message(r#"{"txn_id":"#)])
+        .await;
+    broker.wait_consumed(&broker.topics.transactions);
+    broker.feed_by_card(&[purchase()]).await;
+    broker.wait_consumed(&broker.topics.transactions);
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, true);
+    let mut kinds = error_kinds(&dead);
+    kinds.sort();
+    assert_eq!(kinds, ["malformed_json", "unknown_original"]);
+    assert_eq!(
+        ledger_by_id(&stack).keys().collect::<Vec<_>>(),
+        ["T-1/points_earned"]
+    );
+
+    let produced = transactions_produced(&stack);
+    let dry = redrive_dead_letters(&config, &unknown_original, true)
+        .await
+        .expect("dry run");
+    assert_eq!(
+        dry,
+        Redriven {
+            read: 2,
+            sent: BTreeMap::from([("unknown_original".into(), 1)]),
+            unsendable: BTreeMap::new(),
+        }
+    );
+    assert_eq!(
+        transactions_produced(&stack),
+        produced,
+        "a dry run sends nothing"
+    );
+
+    let redriven = redrive_dead_letters(&config, &unknown_original, false)
+        .await
+        .expect("re-drive");
+    assert_eq!(redriven, dry);
+    assert_eq!(transactions_produced(&stack), produced + 1);
+    broker.wait_consumed(&broker.topics.transactions);
+    let ledger = ledger_by_id(&stack);
+    assert_eq!(
+        ledger.keys().collect::<Vec<_>>(),
+        ["R-1/points_reversed", "T-1/points_earned"],
+        "the refund is applied, and nothing else happens: {ledger:?}"
+    );
+    let reversal: serde_json::Value =
+        serde_json::from_str(&ledger["R-1/points_reversed"][0]).unwrap();
+    assert_eq!(reversal["points"], -40);
+    assert_eq!(reversal["balance_after"], 60);
+    assert!(ledger.values().all(|payloads| payloads.len() == 1));
+
+    // The same dead letter again: the refund is a redelivery now.
+    let again = redrive_dead_letters(&config, &unknown_original, false)
+        .await
+        .expect("second re-drive");
+    assert_eq!(again.sent, redriven.sent);
+    broker.wait_consumed(&broker.topics.transactions);
+    let after = ledger_by_id(&stack);
+    stack.running.stop().await.expect("clean stop");
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        ledger.keys().collect::<Vec<_>>(),
+        "no new event"
+    );
+    let repeated = &after["R-1/points_reversed"];
+    assert!(
+        repeated.len() == 2 && repeated[0] == repeated[1],
+        "the refund's outputs are published again as they were: {repeated:?}"
+    );
+    assert_eq!(
+        error_kinds(&read_to_end(&broker.brokers, &broker.topics.dlq, true)).len(),
+        2,
+        "nothing more dead-lettered"
+    );
+}
