@@ -68,9 +68,11 @@ pub enum Verdict {
         payload: Vec<u8>,
     },
     /// Not asked for: another kind, or written before `--since`.
-    NotSelected,
-    /// Asked for, but it cannot be sent again, for this reason.
-    Unsendable(&'static str),
+    NotSelected { kind: String },
+    /// Asked for, but it cannot be sent again, for `reason`.
+    Unsendable { kind: String, reason: &'static str },
+    /// Not a dead-letter record.
+    Unreadable,
 }
 
 /// The verdict on the dead letter `record`, written at `written_ms`, when `inputs` are the
@@ -82,19 +84,25 @@ pub fn verdict(
     inputs: &[&str],
 ) -> Verdict {
     let Ok(record) = serde_json::from_slice::<DlqRecord>(record) else {
-        return Verdict::Unsendable("not a dead-letter record");
+        return Verdict::Unreadable;
     };
     let early = selection
         .since_ms
         .is_some_and(|since| written_ms.is_none_or(|written| written < since));
     if !selection.kinds.contains(&record.error_kind) || early {
-        return Verdict::NotSelected;
+        return Verdict::NotSelected {
+            kind: record.error_kind,
+        };
     }
+    let unsendable = |reason| Verdict::Unsendable {
+        kind: record.error_kind.clone(),
+        reason,
+    };
     if record.error_kind == "raw_pan" {
-        return Verdict::Unsendable("it carried a card number, which the record masks");
+        return unsendable("it carried a card number, which the record masks");
     }
     if !inputs.contains(&record.source.topic.as_str()) {
-        return Verdict::Unsendable("it was not read from an input topic");
+        return unsendable("it was not read from an input topic");
     }
     match record.original_payload() {
         Some(payload) => Verdict::Resend {
@@ -102,15 +110,15 @@ pub fn verdict(
             topic: record.source.topic,
             payload,
         },
-        None => Verdict::Unsendable("the record holds only part of the message"),
+        None => unsendable("the record holds only part of the message"),
     }
 }
 
 /// What a re-drive did.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Redriven {
-    /// Dead letters read.
-    pub read: u64,
+    /// Dead letters read, by kind (a record that is not one counts as `unreadable`).
+    pub read: BTreeMap<String, u64>,
     /// Sent back (or, in a dry run, to be sent), by kind.
     pub sent: BTreeMap<String, u64>,
     /// Asked for but not sent, by reason.
@@ -132,10 +140,16 @@ pub async fn redrive(args: RedriveArgs) -> anyhow::Result<()> {
         .iter()
         .map(|(kind, count)| format!("{kind} {count}"))
         .collect();
+    let read: Vec<String> = redriven
+        .read
+        .iter()
+        .map(|(kind, count)| format!("{kind} {count}"))
+        .collect();
     let verb = if args.dry_run { "Would send" } else { "Sent" };
     println!(
-        "Read {} dead letters on {dlq}. {verb} {} back to their input topics ({}).",
-        redriven.read,
+        "Read {} dead letters on {dlq} ({}). {verb} {} back to their input topics ({}).",
+        redriven.read.values().sum::<u64>(),
+        read.join(", "),
         redriven.sent.values().sum::<u64>(),
         if sent.is_empty() {
             "none".to_owned()
@@ -165,18 +179,36 @@ pub async fn redrive_dead_letters(
         let mut redriven = Redriven::default();
         let mut resend = Vec::new();
         read_whole_topic(&reader, &topics.dlq, |message| {
-            redriven.read += 1;
             let written = message.timestamp().to_millis();
             let record = message.payload().unwrap_or_default();
-            match verdict(record, written, &selection, &inputs) {
+            let kind = match verdict(record, written, &selection, &inputs) {
                 Verdict::Resend {
                     kind,
                     topic,
                     payload,
-                } => resend.push((kind, topic, message.key().map(<[u8]>::to_vec), payload)),
-                Verdict::NotSelected => {}
-                Verdict::Unsendable(reason) => *redriven.unsendable.entry(reason).or_default() += 1,
-            }
+                } => {
+                    resend.push((
+                        kind.clone(),
+                        topic,
+                        message.key().map(<[u8]>::to_vec),
+                        payload,
+                    ));
+                    kind
+                }
+                Verdict::NotSelected { kind } => kind,
+                Verdict::Unsendable { kind, reason } => {
+                    *redriven.unsendable.entry(reason).or_default() += 1;
+                    kind
+                }
+                Verdict::Unreadable => {
+                    *redriven
+                        .unsendable
+                        .entry("not a dead-letter record")
+                        .or_default() += 1;
+                    "unreadable".to_owned()
+                }
+            };
+            *redriven.read.entry(kind).or_default() += 1;
             Ok(())
         })?;
         Ok::<_, anyhow::Error>((redriven, resend))

@@ -44,19 +44,13 @@ fn a_selected_whole_dead_letter_goes_back_to_its_input_topic_as_it_was_sent() {
 fn other_kinds_and_older_records_are_left_alone() {
     let record = dead_letter("unknown_original", "transactions", REFUND, 1024);
     let other = selecting(&["unknown_program"], None);
-    assert_eq!(
-        verdict(&record, Some(5), &other, &INPUTS),
-        Verdict::NotSelected
-    );
+    let not_selected = Verdict::NotSelected {
+        kind: "unknown_original".into(),
+    };
+    assert_eq!(verdict(&record, Some(5), &other, &INPUTS), not_selected);
     let since = selecting(&["unknown_original"], Some(1_000));
-    assert_eq!(
-        verdict(&record, Some(999), &since, &INPUTS),
-        Verdict::NotSelected
-    );
-    assert_eq!(
-        verdict(&record, None, &since, &INPUTS),
-        Verdict::NotSelected
-    );
+    assert_eq!(verdict(&record, Some(999), &since, &INPUTS), not_selected);
+    assert_eq!(verdict(&record, None, &since, &INPUTS), not_selected);
     assert!(matches!(
         verdict(&record, Some(1_000), &since, &INPUTS),
         Verdict::Resend { .. }
@@ -72,7 +66,10 @@ fn what_cannot_be_sent_again_is_counted_with_its_reason() {
     let cut = dead_letter("unknown_original", "transactions", REFUND, 10);
     assert_eq!(
         verdict(&cut, Some(5), &all, &INPUTS),
-        Verdict::Unsendable("the record holds only part of the message")
+        Verdict::Unsendable {
+            kind: "unknown_original".into(),
+            reason: "the record holds only part of the message"
+        }
     );
     let masked = dead_letter(
         "raw_pan",
@@ -82,16 +79,22 @@ fn what_cannot_be_sent_again_is_counted_with_its_reason() {
     );
     assert_eq!(
         verdict(&masked, Some(5), &all, &INPUTS),
-        Verdict::Unsendable("it carried a card number, which the record masks")
+        Verdict::Unsendable {
+            kind: "raw_pan".into(),
+            reason: "it carried a card number, which the record masks"
+        }
     );
     let internal = dead_letter("unreadable_owner_log", "txscore-by-owner", REFUND, 1024);
     assert_eq!(
         verdict(&internal, Some(5), &all, &INPUTS),
-        Verdict::Unsendable("it was not read from an input topic")
+        Verdict::Unsendable {
+            kind: "unreadable_owner_log".into(),
+            reason: "it was not read from an input topic"
+        }
     );
     assert_eq!(
         verdict(b"{\"not\":\"a dead letter\"}", Some(5), &all, &INPUTS),
-        Verdict::Unsendable("not a dead-letter record")
+        Verdict::Unreadable
     );
 }
 
