@@ -121,8 +121,28 @@ pub struct Redriven {
     pub read: BTreeMap<String, u64>,
     /// Sent back (or, in a dry run, to be sent), by kind.
     pub sent: BTreeMap<String, u64>,
-    /// Asked for but not sent, by reason.
+    /// Not sent, by reason: asked for but not sendable, or not a dead-letter record at all.
     pub unsendable: BTreeMap<&'static str, u64>,
+}
+
+/// A dead letter to send back.
+struct Outgoing {
+    kind: String,
+    topic: String,
+    key: Option<Vec<u8>>,
+    payload: Vec<u8>,
+}
+
+/// `kind count` pairs, or `none`.
+fn listed(counts: &BTreeMap<String, u64>) -> String {
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    let pairs: Vec<String> = counts
+        .iter()
+        .map(|(kind, count)| format!("{kind} {count}"))
+        .collect();
+    pairs.join(", ")
 }
 
 pub async fn redrive(args: RedriveArgs) -> anyhow::Result<()> {
@@ -135,27 +155,13 @@ pub async fn redrive(args: RedriveArgs) -> anyhow::Result<()> {
     };
     let dlq = config.topics().dlq.clone();
     let redriven = redrive_dead_letters(&config, &selection, args.dry_run).await?;
-    let sent: Vec<String> = redriven
-        .sent
-        .iter()
-        .map(|(kind, count)| format!("{kind} {count}"))
-        .collect();
-    let read: Vec<String> = redriven
-        .read
-        .iter()
-        .map(|(kind, count)| format!("{kind} {count}"))
-        .collect();
     let verb = if args.dry_run { "Would send" } else { "Sent" };
     println!(
         "Read {} dead letters on {dlq} ({}). {verb} {} back to their input topics ({}).",
         redriven.read.values().sum::<u64>(),
-        read.join(", "),
+        listed(&redriven.read),
         redriven.sent.values().sum::<u64>(),
-        if sent.is_empty() {
-            "none".to_owned()
-        } else {
-            sent.join(", ")
-        }
+        listed(&redriven.sent)
     );
     for (reason, count) in &redriven.unsendable {
         println!("Not sent, {count}: {reason}.");
@@ -187,12 +193,12 @@ pub async fn redrive_dead_letters(
                     topic,
                     payload,
                 } => {
-                    resend.push((
-                        kind.clone(),
+                    resend.push(Outgoing {
+                        kind: kind.clone(),
                         topic,
-                        message.key().map(<[u8]>::to_vec),
+                        key: message.key().map(<[u8]>::to_vec),
                         payload,
-                    ));
+                    });
                     kind
                 }
                 Verdict::NotSelected { kind } => kind,
@@ -229,7 +235,13 @@ pub async fn redrive_dead_letters(
     // Queued a thousand at a time, each thousand's acknowledgements awaited together.
     for chunk in resend.chunks(1_000) {
         let mut acks = Vec::with_capacity(chunk.len());
-        for (kind, topic, key, payload) in chunk {
+        for Outgoing {
+            kind,
+            topic,
+            key,
+            payload,
+        } in chunk
+        {
             if let Some(producer) = &producer {
                 let mut record = FutureRecord::to(topic).payload(payload);
                 if let Some(key) = key {

@@ -103,3 +103,10 @@ fn raw_pan_cannot_be_asked_for() {
     assert!(redrivable_kind("raw_pan").is_err());
     assert_eq!(redrivable_kind("too_late").as_deref(), Ok("too_late"));
 }
+
+#[test]
+fn counts_are_listed_by_kind_or_as_none() {
+    assert_eq!(listed(&BTreeMap::new()), "none");
+    let counts = BTreeMap::from([("too_late".to_owned(), 2), ("malformed_json".to_owned(), 1)]);
+    assert_eq!(listed(&counts), "malformed_json 1, too_late 2");
+}
