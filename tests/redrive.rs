@@ -1,9 +1,11 @@
 //! `txscore redrive` on Apache Kafka with exactly-once output, so the dead-letter topic ends in
 //! a commit marker: a refund that arrived before its purchase is dead-lettered as
 //! `unknown_original`; once the purchase is in, re-driving that kind sends the refund back to
-//! its input topic, and it is applied, once; a malformed message beside it stays where it is.
-//! Re-driving it again changes no balance and publishes nothing new (its outputs again, byte
-//! for byte); a dry run sends nothing.
+//! its input topic, and it is applied, once; a malformed message beside it stays where it is,
+//! and a refund whose purchase never comes is dead-lettered again. Re-driving again changes no
+//! balance and publishes nothing new (the refund's outputs again, byte for byte), and sends
+//! the refund without a purchase once, though the topic now holds it twice. A dry run sends
+//! nothing.
 
 mod common;
 
@@ -38,13 +40,13 @@ fn purchase() -> SyntheticMessage {
     )
 }
 
-fn refund() -> SyntheticMessage {
-    message(
-        r#"{"txn_id":"R-1","type":"refund","original_txn_id":"T-1","card_token":"tok-1",
-        "member_id":"M-1","amount":"40","currency":"CNY",
-        "merchant":{"id":"MER-1","mcc":"5411","country":"CN"},
-        "timestamp":"2026-11-03T09:00:00Z"}"#,
-    )
+fn refund(txn_id: &str, original: &str) -> SyntheticMessage {
+    message(&format!(
+        r#"{{"txn_id":"{txn_id}","type":"refund","original_txn_id":"{original}",
+        "card_token":"tok-1","member_id":"M-1","amount":"40","currency":"CNY",
+        "merchant":{{"id":"MER-1","mcc":"5411","country":"CN"}},
+        "timestamp":"2026-11-03T09:00:00Z"}}"#
+    ))
 }
 
 /// Ledger events by event id, with every payload each was published with.
@@ -98,7 +100,11 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
     };
 
     broker
-        .feed_by_card(&[refund(), message(r#"{"txn_id":"#)])
+        .feed_by_card(&[
+            refund("R-1", "T-1"),
+            message(r#"{"txn_id":"#),
+            refund("R-2", "T-9"),
+        ])
         .await;
     broker.wait_consumed(&broker.topics.transactions);
     broker.feed_by_card(&[purchase()]).await;
@@ -106,7 +112,10 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
     let dead = read_to_end(&broker.brokers, &broker.topics.dlq, true);
     let mut kinds = error_kinds(&dead);
     kinds.sort();
-    assert_eq!(kinds, ["malformed_json", "unknown_original"]);
+    assert_eq!(
+        kinds,
+        ["malformed_json", "unknown_original", "unknown_original"]
+    );
     assert_eq!(
         ledger_by_id(&stack).keys().collect::<Vec<_>>(),
         ["T-1/points_earned"]
@@ -119,8 +128,8 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
     assert_eq!(
         dry,
         Redriven {
-            read: BTreeMap::from([("malformed_json".into(), 1), ("unknown_original".into(), 1)]),
-            sent: BTreeMap::from([("unknown_original".into(), 1)]),
+            read: BTreeMap::from([("malformed_json".into(), 1), ("unknown_original".into(), 2)]),
+            sent: BTreeMap::from([("unknown_original".into(), 2)]),
             unsendable: BTreeMap::new(),
         }
     );
@@ -134,7 +143,7 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
         .await
         .expect("re-drive");
     assert_eq!(redriven, dry);
-    assert_eq!(transactions_produced(&stack), produced + 1);
+    assert_eq!(transactions_produced(&stack), produced + 2);
     broker.wait_consumed(&broker.topics.transactions);
     let ledger = ledger_by_id(&stack);
     assert_eq!(
@@ -148,11 +157,19 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
     assert_eq!(reversal["balance_after"], 60);
     assert!(ledger.values().all(|payloads| payloads.len() == 1));
 
-    // The same dead letter again: the refund is a redelivery now.
+    // The same dead letters again: R-1 is a redelivery now, and R-2 is on the topic twice.
     let again = redrive_dead_letters(&config, &unknown_original, false)
         .await
         .expect("second re-drive");
-    assert_eq!(again.sent, redriven.sent);
+    assert_eq!(
+        again,
+        Redriven {
+            read: BTreeMap::from([("malformed_json".into(), 1), ("unknown_original".into(), 3)]),
+            sent: BTreeMap::from([("unknown_original".into(), 2)]),
+            unsendable: BTreeMap::from([("a copy of a message sent in this run", 1)]),
+        }
+    );
+    assert_eq!(transactions_produced(&stack), produced + 4);
     broker.wait_consumed(&broker.topics.transactions);
     let after = ledger_by_id(&stack);
     stack.running.stop().await.expect("clean stop");
@@ -166,9 +183,14 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
         repeated.len() == 2 && repeated[0] == repeated[1],
         "the refund's outputs are published again as they were: {repeated:?}"
     );
+    let dead = read_to_end(&broker.brokers, &broker.topics.dlq, true);
+    let refunds_without_purchase = dead
+        .iter()
+        .filter(|(_, record)| record.contains(r#"\"txn_id\":\"R-2\""#))
+        .count();
     assert_eq!(
-        error_kinds(&read_to_end(&broker.brokers, &broker.topics.dlq, true)).len(),
-        2,
-        "nothing more dead-lettered"
+        (dead.len(), refunds_without_purchase),
+        (5, 3),
+        "R-2 dead-lettered once more per re-drive, nothing else"
     );
 }

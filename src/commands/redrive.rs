@@ -5,7 +5,8 @@
 //! It reads the dead-letter topic from its start to its end as the command begins, picks the
 //! records of the kinds asked for (and, with `--since`, written from that time on), and
 //! produces each one's original payload, under its original key, to the topic it came from.
-//! What fails again is dead-lettered again, with a fresh reason. A record re-driven twice is
+//! What fails again is dead-lettered again, with a fresh reason; the next re-drive sends such a
+//! message once, however many copies of it the topic holds. A record re-driven twice is
 //! applied once (the transaction records see to that), but its outputs are published again,
 //! with the same event ids.
 
@@ -17,7 +18,7 @@ use clap::Args;
 use rdkafka::consumer::BaseConsumer;
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
@@ -133,6 +134,30 @@ struct Outgoing {
     payload: Vec<u8>,
 }
 
+/// `outgoing` without the copies of a message after its first, and how many copies there were.
+/// A message that failed again after a re-drive is on the topic twice, and each re-drive would
+/// otherwise double what it sends back of it.
+fn first_copies(outgoing: Vec<Outgoing>) -> (Vec<Outgoing>, u64) {
+    let mut seen = HashSet::new();
+    let first: Vec<bool> = outgoing
+        .iter()
+        .map(|message| {
+            seen.insert((
+                message.topic.as_str(),
+                message.key.as_deref(),
+                message.payload.as_slice(),
+            ))
+        })
+        .collect();
+    let copies = first.iter().filter(|first| !**first).count() as u64;
+    let kept = outgoing
+        .into_iter()
+        .zip(first)
+        .filter_map(|(message, first)| first.then_some(message))
+        .collect();
+    (kept, copies)
+}
+
 /// `kind count` pairs, or `none`.
 fn listed(counts: &BTreeMap<String, u64>) -> String {
     if counts.is_empty() {
@@ -221,6 +246,12 @@ pub async fn redrive_dead_letters(
     })
     .await
     .context("the dead-letter reader stopped")??;
+    let (resend, copies) = first_copies(resend);
+    if copies > 0 {
+        redriven
+            .unsendable
+            .insert("a copy of a message sent in this run", copies);
+    }
     let producer: Option<FutureProducer> = if dry_run {
         None
     } else {

@@ -110,3 +110,42 @@ fn counts_are_listed_by_kind_or_as_none() {
     let counts = BTreeMap::from([("too_late".to_owned(), 2), ("malformed_json".to_owned(), 1)]);
     assert_eq!(listed(&counts), "malformed_json 1, too_late 2");
 }
+
+#[test]
+fn a_message_is_sent_once_however_many_dead_letters_hold_it() {
+    let outgoing = |topic: &str, key: Option<&str>, payload: &str| Outgoing {
+        kind: "unknown_original".into(),
+        topic: topic.into(),
+        key: key.map(|key| key.as_bytes().to_vec()),
+        payload: payload.as_bytes().to_vec(),
+    };
+    let (kept, copies) = first_copies(vec![
+        outgoing("transactions", Some("tok-1"), "R-2"),
+        outgoing("transactions", Some("tok-1"), "R-1"),
+        outgoing("transactions", Some("tok-1"), "R-2"),
+        outgoing("transactions", Some("tok-2"), "R-2"),
+        outgoing("transactions", None, "R-2"),
+        outgoing("commands", Some("tok-1"), "R-2"),
+        outgoing("transactions", Some("tok-1"), "R-2"),
+    ]);
+    assert_eq!(copies, 2);
+    let text = |bytes: &[u8]| String::from_utf8(bytes.to_vec()).unwrap();
+    let kept: Vec<String> = kept
+        .iter()
+        .map(|message| {
+            let key = message.key.as_deref().map_or("-".into(), text);
+            format!("{}/{key}/{}", message.topic, text(&message.payload))
+        })
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            "transactions/tok-1/R-2",
+            "transactions/tok-1/R-1",
+            "transactions/tok-2/R-2",
+            "transactions/-/R-2",
+            "commands/tok-1/R-2",
+        ],
+        "first copies, in the order they were read"
+    );
+}
