@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{error_kinds, read_to_end, Stack};
+use common::{by_event_id, error_kinds, read_to_end, Stack};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use std::collections::BTreeMap;
@@ -52,13 +52,9 @@ fn refund(txn_id: &str, original: &str) -> SyntheticMessage {
 /// Ledger events by event id, with every payload each was published with.
 fn ledger_by_id(stack: &Stack) -> BTreeMap<String, Vec<String>> {
     let broker = &stack.broker;
-    let mut events: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (_, payload) in read_to_end(&broker.brokers, &broker.topics.ledger, true) {
-        let event: serde_json::Value = serde_json::from_str(&payload).unwrap();
-        let id = event["event_id"].as_str().unwrap().to_owned();
-        events.entry(id).or_default().push(payload);
-    }
-    events
+    by_event_id(&read_to_end(&broker.brokers, &broker.topics.ledger, true))
+        .into_iter()
+        .collect()
 }
 
 /// Messages on the transactions topic, all partitions together.
@@ -110,10 +106,8 @@ async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
     broker.feed_by_card(&[purchase()]).await;
     broker.wait_consumed(&broker.topics.transactions);
     let dead = read_to_end(&broker.brokers, &broker.topics.dlq, true);
-    let mut kinds = error_kinds(&dead);
-    kinds.sort();
     assert_eq!(
-        kinds,
+        error_kinds(&dead),
         ["malformed_json", "unknown_original", "unknown_original"]
     );
     assert_eq!(
