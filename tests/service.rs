@@ -303,7 +303,9 @@ async fn settlement_reports_what_the_ledger_issued_and_what_members_hold() {
     });
     let reference = Reference::of(&messages).await;
     broker.feed(&messages).await;
-    let config = broker.config(&server, 100);
+    // Exactly-once output: each ledger partition ends in a commit marker, not a message.
+    let mut config = broker.config(&server, 100);
+    config.kafka.transactional_id = Some("settlement-0".into());
     let running =
         common::Running::start(&config, txscore::pipeline::FaultInjection::default()).await;
     broker.ledger_events(reference.ledger_ids.len());
