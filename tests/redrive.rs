@@ -9,21 +9,13 @@
 
 mod common;
 
-use common::{by_event_id, error_kinds, read_to_end, Stack};
+use common::{by_event_id, error_kinds, flat_rules, read_to_end, Stack};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::ClientConfig;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use txscore::commands::redrive::{redrive_dead_letters, Redriven, Selection};
 use txscore::synth::SyntheticMessage;
-
-const RULES: &str = r#"version = "redrive-1"
-[programs.default]
-base_currency = "CNY"
-points_per_unit = "1"
-default_tier = "standard"
-tiers = { standard = "1" }
-"#;
 
 fn message(payload: &str) -> SyntheticMessage {
     SyntheticMessage {
@@ -80,7 +72,7 @@ fn transactions_produced(stack: &Stack) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refund_that_came_before_its_purchase_is_redriven_and_applied_once() {
-    let stack = Stack::start("redrive", RULES, |config| {
+    let stack = Stack::start("redrive", &flat_rules("redrive-1"), |config| {
         config.kafka.transactional_id = Some("redrive-0".into());
     })
     .await;

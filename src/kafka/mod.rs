@@ -133,18 +133,13 @@ impl KafkaSettings {
     /// queued in one burst, so waiting would add latency and gain nothing, and what queues
     /// while a request is in flight still goes out together.
     pub fn producer_config(&self) -> ClientConfig {
-        let mut config = self.base();
+        let mut config = self.command_producer_config();
         if let Some(id) = &self.transactional_id {
             config
                 .set("transactional.id", id)
                 .set_default("transaction.timeout.ms", "60000");
         }
-        config
-            .set("enable.idempotence", "true")
-            .set_default("acks", "all")
-            .set_default("linger.ms", "0")
-            .set_default("compression.type", "lz4")
-            .set_default("message.timeout.ms", "30000");
+        config.set_default("linger.ms", "0");
         config
     }
 }
