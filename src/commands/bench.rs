@@ -355,6 +355,9 @@ fn pipeline_config(
 ) -> ConfigFile {
     let mut config = ConfigFile::default();
     config.kafka.brokers = brokers.to_owned();
+    if args.brokers.is_none() {
+        config.kafka.client = EmbeddedKafka::client_settings();
+    }
     config.kafka.group_id = group.into();
     config.kafka.topics = topics.for_group(group, !args.unordered);
     config.pipeline.max_batch = args.max_batch;

@@ -49,6 +49,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let partitions = EmbeddedKafka::partitions_for(args.transactions * 1_000, 4);
     let broker = EmbeddedKafka::start(&config.kafka.topics.layout(partitions))?;
     config.kafka.brokers = broker.bootstrap_servers();
+    config.kafka.client = EmbeddedKafka::client_settings();
     config.kafka.group_id = "txscore-demo".into();
     let config = config.validate()?;
 
