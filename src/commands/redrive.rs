@@ -252,39 +252,36 @@ pub async fn redrive_dead_letters(
             .unsendable
             .insert("a copy of a message sent in this run", copies);
     }
-    let producer: Option<FutureProducer> = if dry_run {
-        None
-    } else {
-        Some(
-            config
-                .kafka
-                .command_producer_config()
-                .create()
-                .context("creating the producer")?,
-        )
-    };
+    for message in &resend {
+        *redriven.sent.entry(message.kind.clone()).or_default() += 1;
+    }
+    if dry_run {
+        return Ok(redriven);
+    }
+    let producer: FutureProducer = config
+        .kafka
+        .command_producer_config()
+        .create()
+        .context("creating the producer")?;
     // Queued a thousand at a time, each thousand's acknowledgements awaited together.
     for chunk in resend.chunks(1_000) {
         let mut acks = Vec::with_capacity(chunk.len());
         for Outgoing {
-            kind,
             topic,
             key,
             payload,
+            ..
         } in chunk
         {
-            if let Some(producer) = &producer {
-                let mut record = FutureRecord::to(topic).payload(payload);
-                if let Some(key) = key {
-                    record = record.key(key);
-                }
-                let ack = producer
-                    .send_result(record)
-                    .map_err(|(error, _)| error)
-                    .with_context(|| format!("sending a dead letter back to {topic}"))?;
-                acks.push((topic, ack));
+            let mut record = FutureRecord::to(topic).payload(payload);
+            if let Some(key) = key {
+                record = record.key(key);
             }
-            *redriven.sent.entry(kind.clone()).or_default() += 1;
+            let ack = producer
+                .send_result(record)
+                .map_err(|(error, _)| error)
+                .with_context(|| format!("sending a dead letter back to {topic}"))?;
+            acks.push((topic, ack));
         }
         for (topic, ack) in acks {
             ack.await
