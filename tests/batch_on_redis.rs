@@ -1,6 +1,7 @@
 //! Batch processing against a real redis-server: replays change nothing, concurrent writers
 //! to one member never lose an update, and a TLS server with a password works like any other
-//! while its password never shows in an error.
+//! while its password never shows in an error. A batch whose write fails partway is processed
+//! again and credits every input once.
 
 mod common;
 
@@ -220,21 +221,37 @@ async fn member_state_is_readable_with_redis_cli_semantics() {
     assert_eq!(ttl, -1, "accounts never expire");
 }
 
-/// A store that lets another writer in between a batch's read and its write, once.
-struct Interleaving<S> {
+/// What a [`Hooked`] store does before its write call number `n` (from 0): let another writer
+/// in, say, or fail the call as a lost connection would.
+type BeforeWrite = Box<dyn FnMut(usize) -> Result<(), StoreError> + Send>;
+
+/// A store that runs a hook before each write call, then writes unless the hook failed it.
+struct Hooked<S> {
     inner: S,
-    before_first_write: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+    before_write: Mutex<(usize, BeforeWrite)>,
 }
 
-impl<S: StateStore> StateStore for Interleaving<S> {
+impl<S> Hooked<S> {
+    fn new(inner: S, hook: impl FnMut(usize) -> Result<(), StoreError> + Send + 'static) -> Self {
+        Hooked {
+            inner,
+            before_write: Mutex::new((0, Box::new(hook))),
+        }
+    }
+}
+
+impl<S: StateStore> StateStore for Hooked<S> {
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Versioned>>, StoreError> {
         self.inner.get_many(keys).await
     }
 
     async fn apply(&self, groups: &[WriteGroup]) -> Result<Vec<GroupOutcome>, StoreError> {
-        let interloper = self.before_first_write.lock().unwrap().take();
-        if let Some(interloper) = interloper {
-            interloper();
+        {
+            let mut hooked = self.before_write.lock().unwrap();
+            let (calls, hook) = &mut *hooked;
+            let call = *calls;
+            *calls += 1;
+            hook(call)?;
         }
         self.inner.apply(groups).await
     }
@@ -287,7 +304,7 @@ fn purchase(txn_id: &str, card: &str, amount: &str) -> txscore::synth::Synthetic
 async fn a_concurrent_write_to_the_same_member_causes_a_rescore_not_a_lost_update() {
     let server = redis();
     let url = server.url();
-    let interloper = move || {
+    let mut interloper = Some(move || {
         // Another instance, consuming another partition, credits the same member meanwhile.
         std::thread::spawn(move || {
             tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -302,11 +319,13 @@ async fn a_concurrent_write_to_the_same_member_causes_a_rescore_not_a_lost_updat
         })
         .join()
         .unwrap();
-    };
-    let store = Interleaving {
-        inner: redis_store(&server).await,
-        before_first_write: Mutex::new(Some(Box::new(interloper))),
-    };
+    });
+    let store = Hooked::new(redis_store(&server).await, move |_| {
+        if let Some(interloper) = interloper.take() {
+            interloper();
+        }
+        Ok(())
+    });
     let processor = BatchProcessor::new(store, Keyspace::new("txscore"), processor_settings());
     let messages = [purchase("T-A", "tok_a", "100.00")];
     let report = processor
@@ -332,5 +351,68 @@ async fn a_concurrent_write_to_the_same_member_causes_a_rescore_not_a_lost_updat
     assert_eq!(
         ledger["balance_after"], balance.0,
         "the rescored event reflects the other write"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_whose_second_part_fails_to_write_is_processed_again_crediting_each_input_once() {
+    let server = redis();
+    let messages = generate(&StreamSpec {
+        transactions: 400,
+        cards: 80,
+        ..StreamSpec::default()
+    });
+    // The batch's owners are scored in two parts, each written while the next is scored: the
+    // first part's write applies, the second part's fails as a dropped connection would.
+    let store = Hooked::new(redis_store(&server).await, |call| match call {
+        1 => Err(StoreError::Protocol("injected: connection reset".into())),
+        _ => Ok(()),
+    });
+    let settings = txscore::pipeline::ProcessorSettings {
+        store_concurrency: 2,
+        ..processor_settings()
+    };
+    let processor = BatchProcessor::new(store, Keyspace::new("txscore"), settings);
+    let batch = inbound(&messages);
+    let failed = processor.process(&batch, &rules()).await;
+    assert!(
+        matches!(failed, Err(StoreError::Protocol(ref reason)) if reason.contains("injected")),
+        "the failed write fails the batch"
+    );
+    let reference = Reference::of(&messages).await;
+    let keys = reference.account_keys();
+    let written = balances(processor.store(), &keys).await.len();
+    assert!(
+        0 < written && written < keys.len(),
+        "one part of the batch was written and one not: {written} of {} accounts",
+        keys.len()
+    );
+
+    let again = processor.process(&batch, &rules()).await.unwrap();
+    assert!(
+        again.replayed > 0 && again.scored > 0,
+        "the written part replays and the rest is scored: {} replayed, {} scored",
+        again.replayed,
+        again.scored
+    );
+    assert_eq!(
+        balances(processor.store(), &keys).await,
+        reference.balances().await,
+        "every input credited once"
+    );
+    let mut events: Vec<String> = again
+        .outbound
+        .iter()
+        .filter(|message| message.destination == Destination::Ledger)
+        .map(|message| {
+            let event: serde_json::Value = serde_json::from_str(&message.payload).unwrap();
+            event["event_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    events.sort();
+    let expected: Vec<String> = reference.ledger_ids.iter().cloned().collect();
+    assert_eq!(
+        events, expected,
+        "the batch processed again emits every ledger event once, no more"
     );
 }

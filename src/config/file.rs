@@ -119,7 +119,7 @@ pub struct PipelineFile {
     pub linger_ms: u64,
     /// Batches whose outputs may await acknowledgement while the next ones are scored.
     pub max_in_flight: usize,
-    /// Slices of a batch processed concurrently against the store.
+    /// Parts a batch's owners are scored in, each written while the next is scored.
     pub store_concurrency: usize,
     /// State documents (accounts, cards) kept in memory between batches; 0 reads every
     /// batch's state from Redis.

@@ -3,20 +3,23 @@
 //! Messages are decoded, grouped by owner (the hash tag their state lives under) and scored in
 //! offset order within each owner. State documents come from memory where this instance holds
 //! them ([`super::owned_state`]); each input's own record is presumed absent; the rest are read
-//! in one round trip. All owner groups are written in one round trip of compare-and-set
-//! scripts, which also check every document a group only read. A group whose state changed
-//! since it was read (another instance, another topic) or whose record exists after all is
-//! read from the store and scored again; a transaction whose record already exists is a replay
-//! and re-emits its stored outputs.
+//! in one round trip. The owner groups are scored a part at a time, and each part is written
+//! in one round trip of compare-and-set scripts (which also check every document a group only
+//! read) while the next part is scored. A group whose state changed since it was read (another
+//! instance, another topic) or whose record exists after all is read from the store and scored
+//! again; a transaction whose record already exists is a replay and re-emits its stored
+//! outputs.
 //! Processing the same batch twice therefore changes nothing the second time. A transaction
 //! that draws on a campaign budget shared by all members costs a round more (see
 //! [`super::budgets`]). Where a batch's documents come from, and how what it read is fenced,
-//! is in `load`; how one owner group is scored is in `plan`.
+//! is in `load`; how one owner group is scored is in `plan`; how the parts overlap with the
+//! store, and the rounds of rescoring, in `apply`.
 
+mod apply;
 mod load;
 mod plan;
 
-use super::budgets::{self, BudgetClaim, Grants};
+use super::budgets::BudgetClaim;
 use super::contain::{contain, Contained, Stage};
 use super::inputs::{Applies, Input, ItemKeys};
 use super::owned_state::OwnedState;
@@ -27,10 +30,10 @@ pub use super::report::{BatchReport, Destination, Origin, Outbound};
 use super::topics::Topics;
 use crate::domain::Transaction;
 use crate::rules::{RuleBook, RulesFeed};
-use crate::store::{ClaimStep, GroupOutcome, Keyspace, Owner, StateStore, StoreError, WriteGroup};
+use crate::store::{Keyspace, Owner, StateStore, StoreError, WriteGroup};
 use crate::wire::{DlqRecord, SourcePosition};
-use futures_util::future::join_all;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A consumed message, borrowed from the consumer.
@@ -61,7 +64,7 @@ pub struct ProcessorSettings {
     pub txn_record_ttl: Duration,
     /// Rounds of conflict rescoring before the batch fails (and is retried whole).
     pub max_conflict_rounds: u32,
-    /// Slices of a batch's owners read, scored and written concurrently.
+    /// Parts a batch's owner groups are scored in, each written while the next is scored.
     pub store_concurrency: usize,
     /// State documents kept in memory between batches (see [`super::owned_state`]).
     pub owned_state_entries: usize,
@@ -83,7 +86,8 @@ const GROUPS_PER_THREAD: usize = 32;
 
 /// Scores batches against a store.
 pub struct BatchProcessor<S> {
-    store: S,
+    /// Shared with the tasks that carry a batch's writes to it.
+    store: Arc<S>,
     keys: Keyspace,
     settings: ProcessorSettings,
     /// A candidate rules version scored beside the live one, compared, never credited.
@@ -132,7 +136,7 @@ struct GroupPlan {
 impl<S: StateStore> BatchProcessor<S> {
     pub fn new(store: S, keys: Keyspace, settings: ProcessorSettings) -> Self {
         BatchProcessor {
-            store,
+            store: Arc::new(store),
             keys,
             owned: OwnedState::new(settings.owned_state_entries, settings.owned_state_bytes),
             settings,
@@ -160,8 +164,10 @@ impl<S: StateStore> BatchProcessor<S> {
         &self.store
     }
 
-    pub fn into_store(self) -> S {
-        self.store
+    /// The store, once no batch is in progress (a batch's writes are all answered before it
+    /// returns, so none holds it then).
+    pub fn into_store(self) -> Option<S> {
+        Arc::into_inner(self.store)
     }
 
     /// Starts assignment `epoch`: on a change, drops the state held for the members of
@@ -217,26 +223,7 @@ impl<S: StateStore> BatchProcessor<S> {
             groups[slot].items.push(Item { index, input, keys });
         }
 
-        // Owners are disjoint, so slices of them never conflict with each other: while one
-        // slice waits for the store, another is scored.
-        let slice_len = groups
-            .len()
-            .div_ceil(self.settings.store_concurrency.max(1))
-            .max(1);
-        let mut slices = Vec::new();
-        while !groups.is_empty() {
-            let rest = groups.split_off(slice_len.min(groups.len()));
-            slices.push(std::mem::replace(&mut groups, rest));
-        }
-        let reports = join_all(
-            slices
-                .into_iter()
-                .map(|slice| self.apply_groups(slice, batch, &books)),
-        )
-        .await;
-        for slice_report in reports {
-            report.merge(slice_report?);
-        }
+        report.merge(self.apply_groups(groups, batch, &books).await?);
         Ok(report)
     }
 
@@ -297,116 +284,6 @@ impl<S: StateStore> BatchProcessor<S> {
             pooled_cards: self.settings.pooled_cards,
             ttl: self.settings.txn_record_ttl,
         }
-    }
-
-    /// Scores and writes owner groups until every one is applied, rescoring those that met a
-    /// concurrent writer or waited for campaign budget; then settles their budget claims.
-    async fn apply_groups(
-        &self,
-        mut groups: Vec<OwnerGroup>,
-        batch: &[Inbound<'_>],
-        rules: &Books<'_>,
-    ) -> Result<BatchReport, StoreError> {
-        let mut report = BatchReport::default();
-        let mut grants = Grants::default();
-        let mut settles = Vec::new();
-        let mut conflict_rounds = 0;
-        while !groups.is_empty() {
-            let plans = self.plan(&groups, batch, rules, &mut grants).await?;
-            let mut next = Vec::new();
-            let mut pending = Vec::new();
-            let mut write_groups = Vec::new();
-            for (group, plan) in groups.into_iter().zip(plans) {
-                if !plan.asks.is_empty() {
-                    // Its state moved it onto a budget its first scoring did not reach.
-                    next.push(group);
-                } else if plan.writes.writes.is_empty() && plan.writes.checks.is_empty() {
-                    report.merge(plan.report);
-                    settles.extend(plan.settles);
-                } else {
-                    pending.push((group, plan.report, plan.settles));
-                    write_groups.push(plan.writes);
-                }
-            }
-            let outcomes = timed("write", self.store.apply(&write_groups)).await?;
-            let mut conflicted = false;
-            for (((mut group, planned, settled), outcome), written) in
-                pending.into_iter().zip(outcomes).zip(write_groups)
-            {
-                match outcome {
-                    GroupOutcome::Applied => {
-                        self.remember_written(&group, written);
-                        report.merge(planned);
-                        settles.extend(settled);
-                    }
-                    GroupOutcome::Conflict { .. } => {
-                        self.owned.forget(group.state_keys());
-                        report.conflicts += 1;
-                        conflicted = true;
-                        group.fresh = true;
-                        next.push(group);
-                    }
-                }
-            }
-            groups = next;
-            conflict_rounds += u32::from(conflicted);
-            if !groups.is_empty() && conflict_rounds >= self.settings.max_conflict_rounds {
-                return Err(StoreError::Protocol(format!(
-                    "{} owner groups still conflicting after {conflict_rounds} rounds",
-                    groups.len()
-                )));
-            }
-        }
-        if !settles.is_empty() {
-            let claims = budgets::store_claims(&self.keys, &settles, self.settings.txn_record_ttl);
-            timed("budget", self.store.claim(&claims, ClaimStep::Settle)).await?;
-        }
-        Ok(report)
-    }
-
-    /// Loads the documents the groups need and scores each group. Groups that reach a campaign
-    /// budget are scored again, against the same documents, once what they draw is reserved.
-    async fn plan(
-        &self,
-        groups: &[OwnerGroup],
-        batch: &[Inbound<'_>],
-        rules: &Books<'_>,
-        grants: &mut Grants,
-    ) -> Result<Vec<GroupPlan>, StoreError> {
-        let loaded = self.load(groups).await?;
-        let plan_one = |group: &OwnerGroup, grants: &Grants| {
-            let mut plan = self
-                .plan_group(group, &loaded, batch, rules, grants)
-                .unwrap_or_else(|corrupt| {
-                    self.owned.forget(group.state_keys());
-                    let mut plan = GroupPlan::default();
-                    for item in &group.items {
-                        self.dead_letter(
-                            &mut plan.report,
-                            &batch[item.index],
-                            "corrupt_state",
-                            corrupt.to_string(),
-                        );
-                    }
-                    plan
-                });
-            plan.writes.checks = self.checks(group, &loaded, &plan.writes);
-            plan
-        };
-        let mut plans: Vec<GroupPlan> =
-            parallel::map(groups, GROUPS_PER_THREAD, |group| plan_one(group, grants));
-        let asks: Vec<BudgetClaim> = plans.iter().flat_map(|plan| plan.asks.clone()).collect();
-        if !asks.is_empty() {
-            let claims = budgets::store_claims(&self.keys, &asks, self.settings.txn_record_ttl);
-            let granted = timed("budget", self.store.claim(&claims, ClaimStep::Reserve)).await?;
-            grants.extend(&asks, granted);
-            for (group, plan) in groups.iter().zip(&mut plans) {
-                if !plan.asks.is_empty() {
-                    *plan = plan_one(group, grants);
-                }
-            }
-        }
-        Ok(plans)
     }
 
     fn dead_letter(

@@ -590,7 +590,9 @@ impl Reference {
                 }
             }
         }
-        let store = processor.into_store();
+        let store = processor
+            .into_store()
+            .expect("no batch in progress holds the store");
         Reference {
             store,
             ledger_ids,
