@@ -117,7 +117,7 @@ impl<S: StateStore> BatchProcessor<S> {
             let mut writes = Vec::new();
             for (index, plan) in indices.into_iter().zip(plans) {
                 if plan.asks.is_empty() {
-                    self.sort_plan(index, plan, report, settles, &mut writes);
+                    finish_or_queue(index, plan, report, settles, &mut writes);
                 } else {
                     asking.push((index, plan.asks));
                 }
@@ -147,7 +147,7 @@ impl<S: StateStore> BatchProcessor<S> {
             let mut writes = Vec::new();
             for (index, plan) in indices.into_iter().zip(plans) {
                 if plan.asks.is_empty() {
-                    self.sort_plan(index, plan, report, settles, &mut writes);
+                    finish_or_queue(index, plan, report, settles, &mut writes);
                 } else {
                     // Its state moved it onto a budget its first scoring did not reach.
                     again.push(Again {
@@ -226,24 +226,6 @@ impl<S: StateStore> BatchProcessor<S> {
         })
     }
 
-    /// Takes a plan that needs no more budget: one with nothing to write or check is done
-    /// (merged into `report` and `settles`); the rest join `writes`.
-    fn sort_plan(
-        &self,
-        index: usize,
-        plan: GroupPlan,
-        report: &mut BatchReport,
-        settles: &mut Vec<BudgetClaim>,
-        writes: &mut Vec<(usize, GroupPlan)>,
-    ) {
-        if plan.writes.writes.is_empty() && plan.writes.checks.is_empty() {
-            report.merge(plan.report);
-            settles.extend(plan.settles);
-        } else {
-            writes.push((index, plan));
-        }
-    }
-
     /// Sends the planned groups' writes to the store in a task of their own, so they proceed
     /// while this task scores the next part.
     fn dispatch_writes(&self, planned: Vec<(usize, GroupPlan)>) -> Dispatched {
@@ -282,6 +264,23 @@ impl<S: StateStore> BatchProcessor<S> {
             asks,
             reserve,
         }
+    }
+}
+
+/// Takes a plan that needs no more budget: one with nothing to write or check is done
+/// (merged into `report` and `settles`); the rest join `writes`.
+fn finish_or_queue(
+    index: usize,
+    plan: GroupPlan,
+    report: &mut BatchReport,
+    settles: &mut Vec<BudgetClaim>,
+    writes: &mut Vec<(usize, GroupPlan)>,
+) {
+    if plan.writes.writes.is_empty() && plan.writes.checks.is_empty() {
+        report.merge(plan.report);
+        settles.extend(plan.settles);
+    } else {
+        writes.push((index, plan));
     }
 }
 
