@@ -18,11 +18,18 @@ use tokio::task::JoinHandle;
 /// Each write group sent, with what became of it.
 type Answered = Vec<(WriteGroup, GroupOutcome)>;
 
-/// A part's writes on their way to the store, and the written groups' indices and plans.
+/// A part's writes on their way to the store, and the written groups' indices and plans (their
+/// writes taken out and sent).
 struct Dispatched {
-    groups: Vec<usize>,
-    plans: Vec<GroupPlan>,
+    planned: Vec<(usize, GroupPlan)>,
     write: JoinHandle<Result<Answered, StoreError>>,
+}
+
+/// Plans sorted by what they still need: writing, or budget reserved first (what they ask).
+#[derive(Default)]
+struct Sorted {
+    writes: Vec<(usize, GroupPlan)>,
+    asking: Vec<(usize, Vec<BudgetClaim>)>,
 }
 
 /// A part's budget reserve on its way to the store, for the groups that asked.
@@ -113,15 +120,7 @@ impl<S: StateStore> BatchProcessor<S> {
             let indices: Vec<usize> = (first..groups.len().min(first + part_len)).collect();
             let part: Vec<&OwnerGroup> = indices.iter().map(|&index| &groups[index]).collect();
             let plans = self.plan_all(&part, &loaded, batch, books, grants);
-            let mut asking = Vec::new();
-            let mut writes = Vec::new();
-            for (index, plan) in indices.into_iter().zip(plans) {
-                if plan.asks.is_empty() {
-                    finish_or_queue(index, plan, report, settles, &mut writes);
-                } else {
-                    asking.push((index, plan.asks));
-                }
-            }
+            let Sorted { writes, asking } = sort_plans(indices, plans, report, settles);
             if !writes.is_empty() {
                 writing.push(self.dispatch_writes(writes));
             }
@@ -144,33 +143,21 @@ impl<S: StateStore> BatchProcessor<S> {
             grants.extend(&asks, granted);
             let asked: Vec<&OwnerGroup> = indices.iter().map(|&index| &groups[index]).collect();
             let plans = self.plan_all(&asked, &loaded, batch, books, grants);
-            let mut writes = Vec::new();
-            for (index, plan) in indices.into_iter().zip(plans) {
-                if plan.asks.is_empty() {
-                    finish_or_queue(index, plan, report, settles, &mut writes);
-                } else {
-                    // Its state moved it onto a budget its first scoring did not reach.
-                    again.push(Again {
-                        group: index,
-                        conflicted: false,
-                    });
-                }
-            }
+            let Sorted { writes, asking } = sort_plans(indices, plans, report, settles);
+            // Their state moved them onto a budget their first scoring did not reach.
+            again.extend(asking.into_iter().map(|(group, _)| Again {
+                group,
+                conflicted: false,
+            }));
             if !writes.is_empty() {
                 writing.push(self.dispatch_writes(writes));
             }
         }
-        for Dispatched {
-            groups: indices,
-            plans,
-            write,
-        } in writing
-        {
+        for Dispatched { planned, write } in writing {
             let Some(answered) = kept(joined(write).await, &mut failure) else {
                 continue;
             };
-            for ((index, plan), (written, outcome)) in indices.into_iter().zip(plans).zip(answered)
-            {
+            for ((index, plan), (written, outcome)) in planned.into_iter().zip(answered) {
                 let group = &groups[index];
                 match outcome {
                     GroupOutcome::Applied => {
@@ -228,25 +215,17 @@ impl<S: StateStore> BatchProcessor<S> {
 
     /// Sends the planned groups' writes to the store in a task of their own, so they proceed
     /// while this task scores the next part.
-    fn dispatch_writes(&self, planned: Vec<(usize, GroupPlan)>) -> Dispatched {
-        let mut groups = Vec::with_capacity(planned.len());
-        let mut plans = Vec::with_capacity(planned.len());
-        let mut writes = Vec::with_capacity(planned.len());
-        for (index, mut plan) in planned {
-            groups.push(index);
-            writes.push(std::mem::take(&mut plan.writes));
-            plans.push(plan);
-        }
+    fn dispatch_writes(&self, mut planned: Vec<(usize, GroupPlan)>) -> Dispatched {
+        let writes: Vec<WriteGroup> = planned
+            .iter_mut()
+            .map(|(_, plan)| std::mem::take(&mut plan.writes))
+            .collect();
         let store = Arc::clone(&self.store);
         let write = tokio::spawn(async move {
             let outcomes = timed("write", store.apply(&writes)).await?;
             Ok(writes.into_iter().zip(outcomes).collect())
         });
-        Dispatched {
-            groups,
-            plans,
-            write,
-        }
+        Dispatched { planned, write }
     }
 
     /// Sends the budget reserve for the groups that asked, in a task of its own.
@@ -267,21 +246,26 @@ impl<S: StateStore> BatchProcessor<S> {
     }
 }
 
-/// Takes a plan that needs no more budget: one with nothing to write or check is done
-/// (merged into `report` and `settles`); the rest join `writes`.
-fn finish_or_queue(
-    index: usize,
-    plan: GroupPlan,
+/// Sorts the plans of the groups at `indices`: one that asks for budget waits for it; one with
+/// nothing to write or check is done (merged into `report` and `settles`); the rest are written.
+fn sort_plans(
+    indices: Vec<usize>,
+    plans: Vec<GroupPlan>,
     report: &mut BatchReport,
     settles: &mut Vec<BudgetClaim>,
-    writes: &mut Vec<(usize, GroupPlan)>,
-) {
-    if plan.writes.writes.is_empty() && plan.writes.checks.is_empty() {
-        report.merge(plan.report);
-        settles.extend(plan.settles);
-    } else {
-        writes.push((index, plan));
+) -> Sorted {
+    let mut sorted = Sorted::default();
+    for (index, plan) in indices.into_iter().zip(plans) {
+        if !plan.asks.is_empty() {
+            sorted.asking.push((index, plan.asks));
+        } else if plan.writes.writes.is_empty() && plan.writes.checks.is_empty() {
+            report.merge(plan.report);
+            settles.extend(plan.settles);
+        } else {
+            sorted.writes.push((index, plan));
+        }
     }
+    sorted
 }
 
 /// A call's answer, or `None` with its error kept in `failure` unless an earlier one is: the
