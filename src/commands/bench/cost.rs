@@ -1,6 +1,7 @@
-//! What each message of the throughput run cost the machine: CPU of this process (which also
-//! hosts the embedded broker, when that is the one in use), CPU of Redis, and what Redis did
-//! for it (commands, counting those a script runs, and bytes received). Throughput on a
+//! What each message of the throughput run cost the machine: CPU of this process, and of that
+//! the share of the embedded broker's thread when that is the broker in use (infrastructure,
+//! like Redis, not txscore's own work), CPU of Redis, and what Redis did for it (commands,
+//! counting those a script runs, and bytes received). Throughput on a
 //! shared machine moves from run to run; these move much less, so they show where a change
 //! saved work even when the rate cannot.
 
@@ -12,6 +13,8 @@ use std::time::Duration;
 pub struct Counters {
     /// CPU time of this process, all threads.
     pub process_cpu: Option<Duration>,
+    /// CPU time of the threads of this process that serve the embedded broker.
+    pub broker_cpu: Option<Duration>,
     /// CPU time of the Redis server.
     pub redis_cpu: Option<Duration>,
     /// Commands Redis has run, those called from scripts included.
@@ -28,6 +31,7 @@ pub async fn read(redis: &mut impl ConnectionLike) -> Counters {
     let stats: Option<String> = info("stats").query_async(redis).await.ok();
     Counters {
         process_cpu: process_cpu(),
+        broker_cpu: threads_cpu(EMBEDDED_BROKER_THREAD),
         redis_cpu: cpu.as_deref().and_then(redis_cpu),
         redis_commands: commands.as_deref().map(redis_commands),
         redis_bytes_in: stats
@@ -43,8 +47,14 @@ pub fn line(before: &Counters, after: &Counters, messages: usize) -> String {
     let seconds = |cpu: Option<Duration>| cpu.map(|cpu| cpu.as_secs_f64());
     let count = |count: Option<u64>| count.map(|count| count as f64);
     let micros = |value: Option<f64>| value.map_or("n/a".into(), |v| format!("{:.1} µs", v * 1e6));
+    let broker = grown(seconds(before.broker_cpu), seconds(after.broker_cpu))
+        .filter(|broker| *broker > 0.0)
+        .map_or(String::new(), |broker| {
+            format!(" ({} of it the embedded broker)", micros(Some(broker)))
+        });
     format!(
-        "per message: {} CPU of this process, {} CPU of Redis, {} Redis commands, {} sent to Redis",
+        "per message: {} CPU of this process{broker}, {} CPU of Redis, {} Redis commands, {} sent \
+         to Redis",
         micros(grown(
             seconds(before.process_cpu),
             seconds(after.process_cpu)
@@ -61,6 +71,28 @@ pub fn line(before: &Counters, after: &Counters, messages: usize) -> String {
 fn process_cpu() -> Option<Duration> {
     let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
     process_cpu_of(&stat)
+}
+
+/// The name librdkafka gives the thread of a mock cluster, which is the embedded broker.
+const EMBEDDED_BROKER_THREAD: &str = "rdk:mock";
+
+/// User and system time of this process's live threads whose name starts with `prefix`, from
+/// `/proc` (Linux; `None` elsewhere). A thread that has exited is no longer counted, so this
+/// suits threads that live as long as the process, as the embedded broker's does.
+fn threads_cpu(prefix: &str) -> Option<Duration> {
+    let mut total = Duration::ZERO;
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let path = task.path();
+        let named = std::fs::read_to_string(path.join("comm"))
+            .is_ok_and(|name| name.trim_end().starts_with(prefix));
+        if named {
+            total += std::fs::read_to_string(path.join("stat"))
+                .ok()
+                .and_then(|stat| process_cpu_of(&stat))
+                .unwrap_or_default();
+        }
+    }
+    Some(total)
 }
 
 /// User plus system time from a `/proc/<pid>/stat` line, in the kernel's fixed 100 ticks a
@@ -114,6 +146,30 @@ mod tests {
     }
 
     #[test]
+    fn thread_cpu_counts_only_the_threads_named() {
+        let (done, stop) = std::sync::mpsc::channel::<()>();
+        let (spun, spinning) = std::sync::mpsc::channel();
+        let spinner = std::thread::Builder::new()
+            .name("cost-spin".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                while started.elapsed() < Duration::from_millis(300) {
+                    std::hint::black_box(started.elapsed());
+                }
+                spun.send(()).unwrap();
+                stop.recv().unwrap();
+            })
+            .unwrap();
+        spinning.recv().unwrap();
+        let spin = threads_cpu("cost-spin").unwrap();
+        let none = threads_cpu("no-such-thread").unwrap();
+        done.send(()).unwrap();
+        spinner.join().unwrap();
+        assert!(spin >= Duration::from_millis(150), "{spin:?}");
+        assert_eq!(none, Duration::ZERO);
+    }
+
+    #[test]
     fn redis_answers_are_read_field_by_field() {
         let cpu = "# CPU\r\nused_cpu_sys:0.500000\r\nused_cpu_user:1.250000\r\n";
         assert_eq!(redis_cpu(cpu), Some(Duration::from_millis(1750)));
@@ -129,20 +185,31 @@ mod tests {
     fn the_line_divides_growth_by_messages_and_says_what_it_could_not_read() {
         let before = Counters {
             process_cpu: Some(Duration::from_secs(1)),
+            broker_cpu: Some(Duration::ZERO),
             redis_cpu: None,
             redis_commands: Some(100),
             redis_bytes_in: Some(1_000),
         };
         let after = Counters {
             process_cpu: Some(Duration::from_secs(3)),
+            broker_cpu: Some(Duration::from_millis(500)),
             redis_cpu: Some(Duration::from_secs(1)),
             redis_commands: Some(1_100),
             redis_bytes_in: Some(251_000),
         };
         assert_eq!(
             line(&before, &after, 1_000),
-            "per message: 2000.0 µs CPU of this process, n/a CPU of Redis, 1.0 Redis commands, \
-             250 bytes sent to Redis"
+            "per message: 2000.0 µs CPU of this process (500.0 µs of it the embedded broker), \
+             n/a CPU of Redis, 1.0 Redis commands, 250 bytes sent to Redis"
+        );
+        let elsewhere = Counters {
+            broker_cpu: Some(Duration::ZERO),
+            ..after
+        };
+        assert!(
+            line(&before, &elsewhere, 1_000)
+                .starts_with("per message: 2000.0 µs CPU of this process, n/a"),
+            "a broker outside the process is not mentioned"
         );
     }
 }
