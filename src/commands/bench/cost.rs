@@ -1,7 +1,7 @@
 //! What each message of the throughput run cost the machine: CPU of this process, and of that
-//! the share of the embedded broker's thread when that is the broker in use (infrastructure,
-//! like Redis, not txscore's own work), CPU of Redis, and what Redis did for it (commands,
-//! counting those a script runs, and bytes received). Throughput on a
+//! the share of the Kafka client's own threads and of the embedded broker's thread when that is
+//! the broker in use (infrastructure, like Redis, not txscore's own work), CPU of Redis, and
+//! what Redis did for it (commands, counting those a script runs, and bytes received). Throughput on a
 //! shared machine moves from run to run; these move much less, so they show where a change
 //! saved work even when the rate cannot.
 
@@ -13,6 +13,8 @@ use std::time::Duration;
 pub struct Counters {
     /// CPU time of this process, all threads.
     pub process_cpu: Option<Duration>,
+    /// CPU time of the Kafka client's threads (network, delivery reports).
+    pub client_cpu: Option<Duration>,
     /// CPU time of the threads of this process that serve the embedded broker.
     pub broker_cpu: Option<Duration>,
     /// CPU time of the Redis server.
@@ -31,7 +33,8 @@ pub async fn read(redis: &mut impl ConnectionLike) -> Counters {
     let stats: Option<String> = info("stats").query_async(redis).await.ok();
     Counters {
         process_cpu: process_cpu(),
-        broker_cpu: threads_cpu(EMBEDDED_BROKER_THREAD),
+        client_cpu: threads_cpu(KAFKA_CLIENT_THREADS),
+        broker_cpu: threads_cpu(&[EMBEDDED_BROKER_THREAD]),
         redis_cpu: cpu.as_deref().and_then(redis_cpu),
         redis_commands: commands.as_deref().map(redis_commands),
         redis_bytes_in: stats
@@ -47,11 +50,23 @@ pub fn line(before: &Counters, after: &Counters, messages: usize) -> String {
     let seconds = |cpu: Option<Duration>| cpu.map(|cpu| cpu.as_secs_f64());
     let count = |count: Option<u64>| count.map(|count| count as f64);
     let micros = |value: Option<f64>| value.map_or("n/a".into(), |v| format!("{:.1} µs", v * 1e6));
-    let broker = grown(seconds(before.broker_cpu), seconds(after.broker_cpu))
-        .filter(|broker| *broker > 0.0)
-        .map_or(String::new(), |broker| {
-            format!(" ({} of it the embedded broker)", micros(Some(broker)))
-        });
+    let part = |from: Option<Duration>, to: Option<Duration>, what: &str| {
+        grown(seconds(from), seconds(to))
+            .filter(|part| *part > 0.0)
+            .map(|part| format!("{} {what}", micros(Some(part))))
+    };
+    let parts: Vec<String> = [
+        part(before.client_cpu, after.client_cpu, "Kafka client threads"),
+        part(before.broker_cpu, after.broker_cpu, "the embedded broker"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let broker = if parts.is_empty() {
+        String::new()
+    } else {
+        format!(" (of it {})", parts.join(", "))
+    };
     format!(
         "per message: {} CPU of this process{broker}, {} CPU of Redis, {} Redis commands, {} sent \
          to Redis",
@@ -76,15 +91,20 @@ fn process_cpu() -> Option<Duration> {
 /// The name librdkafka gives the thread of a mock cluster, which is the embedded broker.
 const EMBEDDED_BROKER_THREAD: &str = "rdk:mock";
 
-/// User and system time of this process's live threads whose name starts with `prefix`, from
-/// `/proc` (Linux; `None` elsewhere). A thread that has exited is no longer counted, so this
-/// suits threads that live as long as the process, as the embedded broker's does.
-fn threads_cpu(prefix: &str) -> Option<Duration> {
+/// How the Kafka client's threads are named: librdkafka's per-broker and main threads, and the
+/// thread that serves the producer's delivery reports (its name cut to the kernel's 15 bytes).
+const KAFKA_CLIENT_THREADS: &[&str] = &["rdk:broker", "rdk:main", "producer pollin"];
+
+/// User and system time of this process's live threads whose name starts with one of
+/// `prefixes`, from `/proc` (Linux; `None` elsewhere). A thread that has exited is no longer
+/// counted, so this suits threads that outlive what is measured: the pipeline's clients and
+/// the embedded broker do.
+fn threads_cpu(prefixes: &[&str]) -> Option<Duration> {
     let mut total = Duration::ZERO;
     for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
         let path = task.path();
         let named = std::fs::read_to_string(path.join("comm"))
-            .is_ok_and(|name| name.trim_end().starts_with(prefix));
+            .is_ok_and(|name| prefixes.iter().any(|prefix| name.starts_with(prefix)));
         if named {
             total += std::fs::read_to_string(path.join("stat"))
                 .ok()
@@ -161,8 +181,8 @@ mod tests {
             })
             .unwrap();
         spinning.recv().unwrap();
-        let spin = threads_cpu("cost-spin").unwrap();
-        let none = threads_cpu("no-such-thread").unwrap();
+        let spin = threads_cpu(&["cost-spin"]).unwrap();
+        let none = threads_cpu(&["no-such-thread", "cost-spin-not"]).unwrap();
         done.send(()).unwrap();
         spinner.join().unwrap();
         assert!(spin >= Duration::from_millis(150), "{spin:?}");
@@ -185,6 +205,7 @@ mod tests {
     fn the_line_divides_growth_by_messages_and_says_what_it_could_not_read() {
         let before = Counters {
             process_cpu: Some(Duration::from_secs(1)),
+            client_cpu: Some(Duration::ZERO),
             broker_cpu: Some(Duration::ZERO),
             redis_cpu: None,
             redis_commands: Some(100),
@@ -192,6 +213,7 @@ mod tests {
         };
         let after = Counters {
             process_cpu: Some(Duration::from_secs(3)),
+            client_cpu: Some(Duration::from_millis(700)),
             broker_cpu: Some(Duration::from_millis(500)),
             redis_cpu: Some(Duration::from_secs(1)),
             redis_commands: Some(1_100),
@@ -199,8 +221,9 @@ mod tests {
         };
         assert_eq!(
             line(&before, &after, 1_000),
-            "per message: 2000.0 µs CPU of this process (500.0 µs of it the embedded broker), \
-             n/a CPU of Redis, 1.0 Redis commands, 250 bytes sent to Redis"
+            "per message: 2000.0 µs CPU of this process (of it 700.0 µs Kafka client threads, \
+             500.0 µs the embedded broker), n/a CPU of Redis, 1.0 Redis commands, 250 bytes sent \
+             to Redis"
         );
         let elsewhere = Counters {
             broker_cpu: Some(Duration::ZERO),
@@ -208,7 +231,7 @@ mod tests {
         };
         assert!(
             line(&before, &elsewhere, 1_000)
-                .starts_with("per message: 2000.0 µs CPU of this process, n/a"),
+                .starts_with("per message: 2000.0 µs CPU of this process (of it 700.0 µs Kafka client threads), n/a"),
             "a broker outside the process is not mentioned"
         );
     }
