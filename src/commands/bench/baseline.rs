@@ -6,6 +6,7 @@
 //! (`linger.ms = 0`): with librdkafka's default 5 ms every awaited publish would wait that
 //! long, and the baseline would measure the linger, not the design.
 
+use super::cost::{self, Counters};
 use crate::config::Config;
 use crate::pipeline::runner::inbound_of;
 use crate::pipeline::BatchProcessor;
@@ -15,16 +16,27 @@ use anyhow::Context;
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
+use redis::aio::ConnectionLike;
 use std::time::Instant;
 
-/// Messages per second the per-message loop reaches over the first `messages` of the input
-/// topics, timed from its first finished message.
+/// What the per-message loop reached.
+pub struct Run {
+    /// Messages per second, timed from its first finished message.
+    pub rate: f64,
+    /// The cost counters before its first message and after its last, both read while its
+    /// clients (whose threads [`cost`] counts) are alive.
+    pub counters: (Counters, Counters),
+}
+
+/// Runs the per-message loop over the first `messages` of the input topics, reading the cost
+/// counters through `probe`.
 pub async fn per_message_rate(
     config: &Config,
     store: RedisStore,
     rules: &RuleBook,
     messages: usize,
-) -> anyhow::Result<f64> {
+    probe: &mut impl ConnectionLike,
+) -> anyhow::Result<Run> {
     let consumer: StreamConsumer = config.kafka.consumer_config().create()?;
     consumer.subscribe(&config.topics().inputs())?;
     let producer: FutureProducer = config
@@ -37,6 +49,7 @@ pub async fn per_message_rate(
         Keyspace::new(&config.key_prefix),
         config.processor.clone(),
     );
+    let before = cost::read(probe).await;
     let mut started = None;
     for done in 1..=messages {
         let message = consumer.recv().await?;
@@ -58,7 +71,15 @@ pub async fn per_message_rate(
             started = Some(Instant::now());
         }
     }
+    let rate = (messages - 1) as f64
+        / started
+            .context("the baseline received nothing")?
+            .elapsed()
+            .as_secs_f64();
+    let after = cost::read(probe).await;
     consumer.unsubscribe();
-    let started = started.context("the baseline received nothing")?;
-    Ok((messages - 1) as f64 / started.elapsed().as_secs_f64())
+    Ok(Run {
+        rate,
+        counters: (before, after),
+    })
 }
