@@ -1,8 +1,8 @@
-//! What each message of the throughput run cost the machine: CPU of this process, and of that
-//! the share of the Kafka client's own threads and of the embedded broker's thread when that is
-//! the broker in use (infrastructure, like Redis, not txscore's own work), CPU of Redis, and
-//! what Redis did for it (commands, counting those a script runs, and bytes received). Throughput on a
-//! shared machine moves from run to run; these move much less, so they show where a change
+//! What each message of a bench run cost the machine: CPU of this process, and of that the
+//! share of the Kafka client's own threads and of the embedded broker's thread when that is the
+//! broker in use (infrastructure, like Redis, not txscore's own work), CPU of Redis, and what
+//! Redis did for it (commands, counting those a script runs, and bytes received). Throughput on
+//! a shared machine moves from run to run; these move much less, so they show where a change
 //! saved work even when the rate cannot.
 
 use redis::aio::ConnectionLike;
@@ -62,13 +62,13 @@ pub fn line(before: &Counters, after: &Counters, messages: usize) -> String {
     .into_iter()
     .flatten()
     .collect();
-    let broker = if parts.is_empty() {
+    let shares = if parts.is_empty() {
         String::new()
     } else {
         format!(" (of it {})", parts.join(", "))
     };
     format!(
-        "per message: {} CPU of this process{broker}, {} CPU of Redis, {} Redis commands, {} sent \
+        "per message: {} CPU of this process{shares}, {} CPU of Redis, {} Redis commands, {} sent \
          to Redis",
         micros(grown(
             seconds(before.process_cpu),
@@ -167,14 +167,17 @@ mod tests {
 
     #[test]
     fn thread_cpu_counts_only_the_threads_named() {
+        let enough = Duration::from_millis(100);
         let (done, stop) = std::sync::mpsc::channel::<()>();
         let (spun, spinning) = std::sync::mpsc::channel();
         let spinner = std::thread::Builder::new()
             .name("cost-spin".into())
             .spawn(move || {
                 let started = std::time::Instant::now();
-                while started.elapsed() < Duration::from_millis(300) {
-                    std::hint::black_box(started.elapsed());
+                while started.elapsed() < Duration::from_secs(10)
+                    && threads_cpu(&["cost-spin"]).is_some_and(|spent| spent < enough)
+                {
+                    std::hint::black_box((0..10_000u64).sum::<u64>());
                 }
                 spun.send(()).unwrap();
                 stop.recv().unwrap();
@@ -183,9 +186,11 @@ mod tests {
         spinning.recv().unwrap();
         let spin = threads_cpu(&["cost-spin"]).unwrap();
         let none = threads_cpu(&["no-such-thread", "cost-spin-not"]).unwrap();
+        let process = process_cpu().unwrap();
         done.send(()).unwrap();
         spinner.join().unwrap();
-        assert!(spin >= Duration::from_millis(150), "{spin:?}");
+        assert!(spin >= enough, "{spin:?}");
+        assert!(spin <= process, "{spin:?} of {process:?}");
         assert_eq!(none, Duration::ZERO);
     }
 
@@ -230,8 +235,10 @@ mod tests {
             ..after
         };
         assert!(
-            line(&before, &elsewhere, 1_000)
-                .starts_with("per message: 2000.0 µs CPU of this process (of it 700.0 µs Kafka client threads), n/a"),
+            line(&before, &elsewhere, 1_000).starts_with(
+                "per message: 2000.0 µs CPU of this process (of it 700.0 µs Kafka client \
+                 threads), n/a"
+            ),
             "a broker outside the process is not mentioned"
         );
     }
