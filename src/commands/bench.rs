@@ -238,17 +238,17 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let rate = args.rate.unwrap_or(half_peak);
     let producer = paced_producer(&brokers)?;
     tokio::time::sleep(SETTLE).await;
-    let before = cost::read(&mut probe).await;
+    let paced_before = cost::read(&mut probe).await;
     feed_paced(&producer, &topics, &paced, rate).await?;
     let given = (backlog.len() + paced.len()) as u64;
     wait_for(&health, given).await;
-    let after = cost::read(&mut probe).await;
+    let paced_after = cost::read(&mut probe).await;
     // Measured before a soak run, whose outputs would push these out of the embedded broker.
     let latencies = tokio::task::block_in_place(|| ledger_latencies(&brokers, &topics, &paced))?;
     let p99 = print_latencies(&latencies, rate);
     println!(
         "cost        paced {}",
-        cost::line(&before, &after, paced.len())
+        cost::line(&paced_before, &paced_after, paced.len())
     );
     let mut measured = targets::Measured {
         p99_at_half_peak: p99.filter(|_| args.rate.is_none()),
@@ -317,7 +317,8 @@ pub async fn bench(args: BenchArgs) -> anyhow::Result<()> {
         let rules = RuleBook::from(RuleSet::embedded_default());
         let baseline::Run {
             rate,
-            counters: (before, after),
+            before,
+            after,
         } = baseline::per_message_rate(&config, store, &rules, messages, &mut probe).await?;
         println!(
             "baseline    {:>9.0} messages/s  (per message: one read, one compare-and-set, awaited publishes; {messages} messages): the pipeline is {:.1}x it",

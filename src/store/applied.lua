@@ -24,23 +24,19 @@ for j = 1, #fields do
     return {fields[j], tostring(held[j])}
   end
 end
+-- For each field to raise, the index of its highest "next".
 local raised = {}
-local order = {}
 for j = 1, #fields do
   local field = fields[j]
-  local next = tonumber(ARGV[3 * j])
   local current = raised[field] and tonumber(ARGV[3 * raised[field]]) or held[j]
-  if next > current then
-    if not raised[field] then
-      order[#order + 1] = field
-    end
+  if tonumber(ARGV[3 * j]) > current then
     raised[field] = j
   end
 end
 local writes = {}
-for _, field in ipairs(order) do
+for field, j in pairs(raised) do
   writes[#writes + 1] = field
-  writes[#writes + 1] = ARGV[3 * raised[field]]
+  writes[#writes + 1] = ARGV[3 * j]
 end
 for first = 1, #writes, 2 * chunk do
   redis.call('HSET', KEYS[1], unpack(writes, first, math.min(first + 2 * chunk - 1, #writes)))

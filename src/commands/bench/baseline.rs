@@ -23,9 +23,11 @@ use std::time::Instant;
 pub struct Run {
     /// Messages per second, timed from its first finished message.
     pub rate: f64,
-    /// The cost counters before its first message and after its last, both read while its
-    /// clients (whose threads [`cost`] counts) are alive.
-    pub counters: (Counters, Counters),
+    /// The cost counters before its first message, read while its clients (whose threads
+    /// [`cost`] counts) are alive.
+    pub before: Counters,
+    /// The cost counters after its last message, its clients still alive.
+    pub after: Counters,
 }
 
 /// Runs the per-message loop over the first `messages` of the input topics, reading the cost
@@ -80,6 +82,7 @@ pub async fn per_message_rate(
     consumer.unsubscribe();
     Ok(Run {
         rate,
-        counters: (before, after),
+        before,
+        after,
     })
 }
